@@ -1,0 +1,19 @@
+//! modutils-core: everything the module tools know, with the tools themselves
+//! as thin front-ends.
+//!
+//! * [`root`] maps target-system paths onto the host (`MODUTILS_SYSROOT`).
+//! * [`module_file`] opens a module (raw or compressed); [`elf`] reads the
+//!   sections the tools need; [`signature`] reads the appended signature;
+//!   [`modinfo`] assembles what `modinfo` prints.
+//! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
+//!   the glibc-compatible pattern matcher those indexes rely on.
+
+pub mod elf;
+pub mod fnmatch;
+pub mod index;
+pub mod modinfo;
+pub mod module_file;
+pub mod root;
+pub mod signature;
+
+pub use root::Root;

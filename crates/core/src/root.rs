@@ -1,0 +1,104 @@
+//! The one place where absolute system paths become paths on the host.
+//!
+//! Every file the tools read or write (`/proc/modules`, `/sys/module/…`,
+//! `/lib/modules/<ver>`, `/etc/modprobe.d`, …) is named by its path on the
+//! target system and resolved through a [`Root`]. By default the root is `/`;
+//! `MODUTILS_SYSROOT=DIR` moves it, which is how hermetic tests fake a system
+//! and how image builders work on a target tree. Paths shown to the user stay
+//! target paths, as they would be inside a chroot.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Environment variable that relocates every absolute path the tools touch.
+pub const SYSROOT_ENV: &str = "MODUTILS_SYSROOT";
+
+/// Where modules live, relative to the root (kmod's MODULE_DIRECTORY).
+pub const MODULE_DIRECTORY: &str = "/lib/modules";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// `None` means the real `/`: paths are used unchanged.
+    prefix: Option<PathBuf>,
+}
+
+impl Default for Root {
+    fn default() -> Self {
+        Root::system()
+    }
+}
+
+impl Root {
+    /// The host's own root.
+    pub fn system() -> Root {
+        Root { prefix: None }
+    }
+
+    /// A root at `dir` (an empty path or `/` mean the host's root).
+    pub fn at(dir: impl Into<PathBuf>) -> Root {
+        let dir: PathBuf = dir.into();
+        if dir.as_os_str().is_empty() || dir == Path::new("/") {
+            Root::system()
+        } else {
+            Root { prefix: Some(dir) }
+        }
+    }
+
+    /// The root named by `MODUTILS_SYSROOT`, or `/`.
+    pub fn from_env() -> Root {
+        match std::env::var_os(SYSROOT_ENV) {
+            Some(dir) => Root::at(dir),
+            None => Root::system(),
+        }
+    }
+
+    /// The prefix directory, if the root is not the host's `/`.
+    pub fn prefix(&self) -> Option<&Path> {
+        self.prefix.as_deref()
+    }
+
+    /// Host path for a target path. Relative paths are left alone: they name
+    /// files the user gave on the command line, relative to the working directory.
+    pub fn host(&self, target: impl AsRef<Path>) -> PathBuf {
+        let target = target.as_ref();
+        match &self.prefix {
+            Some(prefix) if target.is_absolute() => {
+                let mut joined = OsString::from(prefix.as_os_str());
+                joined.push(target.as_os_str());
+                PathBuf::from(joined)
+            }
+            _ => target.to_path_buf(),
+        }
+    }
+
+    /// The kernel release: `/proc/sys/kernel/osrelease` under a relocated root
+    /// (so a fake system can name its kernel), else `uname -r`.
+    pub fn kernel_release(&self) -> String {
+        if self.prefix.is_some() {
+            if let Ok(s) = std::fs::read_to_string(self.host("/proc/sys/kernel/osrelease")) {
+                return s.trim_end().to_string();
+            }
+        }
+        nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_root_leaves_paths_alone() {
+        assert_eq!(Root::system().host("/proc/modules"), Path::new("/proc/modules"));
+        assert_eq!(Root::at("/").host("/proc/modules"), Path::new("/proc/modules"));
+    }
+
+    #[test]
+    fn relocated_root_prefixes_absolute_paths_only() {
+        let r = Root::at("/tmp/fake");
+        assert_eq!(r.host("/proc/modules"), Path::new("/tmp/fake/proc/modules"));
+        assert_eq!(r.host("mod.ko"), Path::new("mod.ko"));
+    }
+}
