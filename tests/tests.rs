@@ -1,1 +1,6 @@
+//! The integration tests: every tool run as a process, compared with kmod
+//! (the oracle) on a real Debian kernel tree, plus hermetic scenarios.
 
+mod util;
+
+mod modinfo;

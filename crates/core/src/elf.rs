@@ -83,7 +83,7 @@ pub struct Elf<'a> {
 
 impl<'a> Elf<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, Error> {
-        if data.len() < 16 || &data[..4] != b"\x7fELF" {
+        if data.len() <= 16 || &data[..4] != b"\x7fELF" {
             return Err(Error::NotElf);
         }
         match object::elf::FileClass(data[4]) {
@@ -101,36 +101,33 @@ impl<'a> Elf<'a> {
         self.endian == Endianness::Big
     }
 
+    /// The first section called `name` whose data lies inside the file.
+    /// Headers pointing elsewhere are passed over, as kmod and the kernel do.
     fn section(&self, name: &str) -> Option<&Section<'a>> {
-        self.sections.iter().find(|s| s.name == name.as_bytes())
+        self.sections
+            .iter()
+            .skip(1)
+            .find(|s| s.name == name.as_bytes() && range(self.data, s.offset, s.size).is_some())
     }
 
-    fn section_data(&self, s: &Section<'a>) -> Result<&'a [u8], Error> {
-        if s.sh_type == elf::SHT_NOBITS.0 {
-            return Ok(&[]);
-        }
-        range(self.data, s.offset, s.size).ok_or(Error::Malformed("section data outside the file"))
+    fn section_data(&self, s: &Section<'a>) -> &'a [u8] {
+        range(self.data, s.offset, s.size).unwrap_or(&[])
     }
 
-    fn named_data(&self, name: &'static str) -> Result<Option<&'a [u8]>, Error> {
-        match self.section(name) {
-            Some(s) => self.section_data(s).map(Some),
-            None => Ok(None),
-        }
+    fn named_data(&self, name: &'static str) -> Option<&'a [u8]> {
+        self.section(name).map(|s| self.section_data(s))
     }
 
     /// The raw `.modinfo` records in section order, NUL padding skipped.
-    /// Each is normally `key=value`.
+    /// Each is normally `key=value`; a final record may lack its NUL.
     pub fn modinfo(&self) -> Result<Vec<&'a [u8]>, Error> {
-        let Some(data) = self.named_data(MODINFO)? else {
-            return Ok(Vec::new());
-        };
-        nul_separated(data, MODINFO)
+        let data = self.named_data(MODINFO).ok_or(Error::NoSection(MODINFO))?;
+        Ok(nul_separated(data))
     }
 
     /// The `__versions` table; [`Error::NoSection`] when the module has none.
     pub fn modversions(&self) -> Result<Vec<Modversion<'a>>, Error> {
-        let data = self.named_data(VERSIONS)?.ok_or(Error::NoSection(VERSIONS))?;
+        let data = self.named_data(VERSIONS).ok_or(Error::NoSection(VERSIONS))?;
         if data.len() % 64 != 0 {
             return Err(Error::BadVersionsSize(VERSIONS));
         }
@@ -158,10 +155,10 @@ impl<'a> Elf<'a> {
         if !out.is_empty() {
             return Ok(out);
         }
-        let Some(strings) = self.named_data(KSYMTAB_STRINGS)? else {
+        let Some(strings) = self.named_data(KSYMTAB_STRINGS) else {
             return Ok(out);
         };
-        Ok(nul_separated(strings, KSYMTAB_STRINGS)?
+        Ok(nul_separated(strings)
             .into_iter()
             .map(|name| Export { name: ascii_lossless(name), crc: 0 })
             .collect())
@@ -201,7 +198,7 @@ impl<'a> Elf<'a> {
     /// The name the module was built with, from `struct module` in
     /// `.gnu.linkonce.this_module`; `None` if absent or unreadable.
     pub fn this_module_name(&self) -> Option<&'a str> {
-        let data = self.named_data(THIS_MODULE).ok()??;
+        let data = self.named_data(THIS_MODULE)?;
         // struct module begins with `enum module_state` and a `list_head`.
         let at = if self.is_64 { 24 } else { 12 };
         let field = data.get(at..)?;
@@ -223,9 +220,9 @@ impl<'a> Elf<'a> {
     /// File range of the `vermagic=…` record in `.modinfo`, for `--force-vermagic`.
     pub fn vermagic_range(&self) -> Option<std::ops::Range<usize>> {
         let s = self.section(MODINFO)?;
-        let data = self.section_data(s).ok()?;
+        let data = self.section_data(s);
         let base = s.offset as usize;
-        nul_separated(data, MODINFO).ok()?.into_iter().find_map(|rec| {
+        nul_separated(data).into_iter().find_map(|rec| {
             let start = rec.as_ptr() as usize - data.as_ptr() as usize;
             rec.starts_with(b"vermagic=").then(|| base + start..base + start + rec.len())
         })
@@ -354,21 +351,10 @@ fn memchr(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == 0)
 }
 
-/// Splits a block of NUL-terminated strings, skipping empty runs. A final
-/// string without its NUL is an error rather than a read past the section.
-fn nul_separated<'a>(data: &'a [u8], section: &'static str) -> Result<Vec<&'a [u8]>, Error> {
-    let mut out = Vec::new();
-    let mut rest = data;
-    while !rest.is_empty() {
-        if rest[0] == 0 {
-            rest = &rest[1..];
-            continue;
-        }
-        let end = memchr(rest).ok_or(Error::Unterminated(section))?;
-        out.push(&rest[..end]);
-        rest = &rest[end + 1..];
-    }
-    Ok(out)
+/// Splits a block of NUL-terminated strings, skipping empty runs. The section
+/// end terminates a final string that lacks its NUL, as in kmod.
+fn nul_separated(data: &[u8]) -> Vec<&[u8]> {
+    data.split(|&b| b == 0).filter(|s| !s.is_empty()).collect()
 }
 
 /// Symbol names are ASCII in practice; anything else is shown, not trusted.

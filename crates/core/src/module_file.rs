@@ -86,6 +86,7 @@ impl Error {
             Error::TooShort { .. } => libc::EINVAL,
             Error::Decompress { .. } | Error::TooLarge { .. } => libc::EINVAL,
             Error::Elf { source: elf::Error::NoSection(_), .. } => libc::ENODATA,
+            Error::Elf { source: elf::Error::NotElf, .. } => libc::ENOEXEC,
             Error::Elf { .. } => libc::EINVAL,
         }
     }

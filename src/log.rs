@@ -1,0 +1,169 @@
+//! Messages on stderr (or syslog) in the form scripts match:
+//! `<prog>: <LEVEL>: <message>`.
+//!
+//! Two formats exist because kmod has two loggers: the tools' own, and the
+//! library's default one (`libkmod: <LEVEL>: <function>: <message>`), which
+//! modinfo always uses and modprobe uses while it reads its configuration.
+
+use std::ffi::CString;
+use std::fmt;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::OnceLock;
+
+/// syslog(3) priorities, which kmod uses as verbosity levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Emerg = 0,
+    Alert = 1,
+    Crit = 2,
+    Err = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+impl Level {
+    fn tool_name(self) -> &'static str {
+        match self {
+            Level::Crit => "FATAL",
+            Level::Err => "ERROR",
+            Level::Warning => "WARNING",
+            Level::Notice => "NOTICE",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+            Level::Emerg => "LOG-000",
+            Level::Alert => "LOG-001",
+        }
+    }
+
+    fn library_name(self) -> &'static str {
+        match self {
+            Level::Emerg => "EMERGENCY",
+            Level::Alert => "ALERT",
+            Level::Crit => "CRITICAL",
+            Level::Err => "ERROR",
+            Level::Warning => "WARNING",
+            Level::Notice => "NOTICE",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+        }
+    }
+}
+
+static PROG: OnceLock<String> = OnceLock::new();
+static THRESHOLD: AtomicI32 = AtomicI32::new(Level::Warning as i32);
+static SYSLOG: AtomicBool = AtomicBool::new(false);
+
+/// Sets the program name used as the message prefix (the basename of argv[0]).
+pub fn init(prog: &str) {
+    let _ = PROG.set(prog.to_string());
+}
+
+pub fn prog() -> &'static str {
+    PROG.get().map(String::as_str).unwrap_or("kmod")
+}
+
+/// Messages more verbose than `level` are dropped.
+pub fn set_threshold(level: i32) {
+    THRESHOLD.store(level, Ordering::Relaxed);
+}
+
+pub fn threshold() -> i32 {
+    THRESHOLD.load(Ordering::Relaxed)
+}
+
+pub fn enabled(level: Level) -> bool {
+    (level as i32) <= threshold()
+}
+
+/// Routes messages to syslog(3) instead of stderr.
+pub fn use_syslog() {
+    if !SYSLOG.swap(true, Ordering::Relaxed) {
+        let ident = CString::new(prog()).unwrap_or_default();
+        // openlog keeps the pointer: leak the string for the process lifetime.
+        let ident = Box::leak(ident.into_boxed_c_str());
+        // SAFETY: ident is a valid NUL-terminated string that is never freed.
+        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_CONS, libc::LOG_DAEMON) };
+    }
+}
+
+fn emit(level: Level, line: String) {
+    if SYSLOG.load(Ordering::Relaxed) {
+        if let Ok(msg) = CString::new(line.trim_end_matches('\n')) {
+            // SAFETY: "%s" with one valid C string argument.
+            unsafe { libc::syslog(level as i32, c"%s".as_ptr(), msg.as_ptr()) };
+        }
+        return;
+    }
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// A tool message: `<prog>: <LEVEL>: <message>\n`.
+pub fn log(level: Level, args: fmt::Arguments<'_>) {
+    if !enabled(level) {
+        return;
+    }
+    let line = if SYSLOG.load(Ordering::Relaxed) {
+        format!("{}: {}\n", level.tool_name(), args)
+    } else {
+        format!("{}: {}: {}\n", prog(), level.tool_name(), args)
+    };
+    emit(level, line);
+}
+
+/// The library logger's threshold: `KMOD_LOG` (a number, or `err`, `info`,
+/// `debug`), else errors only.
+fn library_threshold() -> i32 {
+    static LEVEL: OnceLock<i32> = OnceLock::new();
+    *LEVEL.get_or_init(|| match std::env::var("KMOD_LOG").as_deref() {
+        Ok("err") => Level::Err as i32,
+        Ok("info") => Level::Info as i32,
+        Ok("debug") => Level::Debug as i32,
+        Ok(n) => n.trim().parse().unwrap_or(Level::Err as i32),
+        Err(_) => Level::Err as i32,
+    })
+}
+
+/// A message from the library side, in kmod's default library format
+/// (`libkmod: ERROR: <function>: <message>`).
+pub fn library(level: Level, function: &str, args: fmt::Arguments<'_>) {
+    if (level as i32) > library_threshold() {
+        return;
+    }
+    let line = format!("libkmod: {}: {}: {}\n", level.library_name(), function, args);
+    emit(level, line);
+}
+
+#[macro_export]
+macro_rules! error {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Err, format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! warning {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Warning, format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Info, format_args!($($arg)*)) };
+}
+
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Debug, format_args!($($arg)*)) };
+}
+
+/// Logs at FATAL and exits 1 at once, as kmod's tools do; when the message
+/// is filtered out (quiet mode) the caller carries on and fails later.
+#[macro_export]
+macro_rules! fatal {
+    ($($arg:tt)*) => {{
+        if $crate::log::enabled($crate::log::Level::Crit) {
+            $crate::log::log($crate::log::Level::Crit, format_args!($($arg)*));
+            std::process::exit(1);
+        }
+    }};
+}
