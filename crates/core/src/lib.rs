@@ -8,6 +8,7 @@
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
 
+pub mod depmod;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;

@@ -1,0 +1,189 @@
+//! Symbols of the kernel image itself, from `Module.symvers` (`-E`) or
+//! `System.map` (`-F`).
+
+use std::path::Path;
+
+use super::order::fgets_lines;
+use super::report::{errno_of, strerror, text, Level, Reporter};
+use crate::Root;
+
+/// What `-E`/`-F` contribute: symbols owned by the kernel, with CRCs.
+#[derive(Debug, Clone, Default)]
+pub struct KernelSymbols {
+    /// In load order; a later entry for the same name replaces an earlier one.
+    pub(crate) symbols: Vec<(Vec<u8>, u64)>,
+    /// `-e` in effect (it needs -E or -F).
+    pub(crate) print_unknown: bool,
+    /// CRCs are compared (-E).
+    pub(crate) check_crcs: bool,
+}
+
+/// kmod reads Module.symvers with a 10240-byte line buffer.
+const SYMVERS_LINE: usize = 10240;
+const SYSTEM_MAP_LINE: usize = 4096;
+
+/// Loads `Module.symvers`: lines `crc symbol vmlinux ...`; only symbols of
+/// `vmlinux` count. Returns errno when the file cannot be read.
+pub(crate) fn load_symvers(
+    root: &Root,
+    file: &Path,
+    prefix: Option<u8>,
+    rep: &mut dyn Reporter,
+) -> Result<Vec<(Vec<u8>, u64)>, i32> {
+    let data = std::fs::read(root.host(file)).map_err(|e| errno_of(&e))?;
+    let shown = file.as_os_str().as_encoded_bytes();
+    let mut out = Vec::new();
+    for (n, line) in fgets_lines(&data, SYMVERS_LINE).enumerate() {
+        let mut fields = line
+            .split(|&b| b == b' ' || b == b'\t')
+            .filter(|f| !f.is_empty());
+        let (Some(ver), Some(sym), Some(place)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if place != b"vmlinux" {
+            continue;
+        }
+        let (crc, consumed, overflow) = strtoull_hex(ver);
+        if consumed != ver.len() {
+            // kmod prints errno here, which strtoull only sets on overflow.
+            let err = strerror(if overflow { libc::ERANGE } else { 0 });
+            let msg = text!(
+                shown,
+                b":",
+                (n + 1).to_string(),
+                b" Invalid symbol version ",
+                ver,
+                b": ",
+                err
+            );
+            rep.log(Level::Error, &msg);
+            continue;
+        }
+        out.push((strip_prefix(sym, prefix).to_vec(), crc));
+    }
+    add_fake_symbols(&mut out);
+    Ok(out)
+}
+
+/// Loads `System.map`: `address type name` lines; the names of
+/// `__ksymtab_<sym>` entries are the exported symbols.
+pub(crate) fn load_system_map(
+    root: &Root,
+    file: &Path,
+    prefix: Option<u8>,
+    rep: &mut dyn Reporter,
+) -> Result<Vec<(Vec<u8>, u64)>, i32> {
+    const KSYMTAB: &[u8] = b"__ksymtab_";
+    let data = std::fs::read(root.host(file)).map_err(|e| errno_of(&e))?;
+    let shown = file.as_os_str().as_encoded_bytes();
+    let mut out = Vec::new();
+    for (n, line) in fgets_lines(&data, SYSTEM_MAP_LINE).enumerate() {
+        let third = line.iter().position(|&b| b == b' ').and_then(|a| {
+            line[a + 1..]
+                .iter()
+                .position(|&b| b == b' ')
+                .map(|b| a + 1 + b + 1)
+        });
+        let Some(third) = third else {
+            // The line keeps its own newline, so kmod's message ends in a blank line.
+            let msg = text!(shown, b":", (n + 1).to_string(), b": invalid line: ", line);
+            rep.log(Level::Error, &msg);
+            continue;
+        };
+        let name = strip_prefix(&line[third..], prefix);
+        let Some(sym) = name.strip_prefix(KSYMTAB) else {
+            continue;
+        };
+        let sym = sym.split(|&b| b == b'\n').next().unwrap_or(b"");
+        out.push((sym.to_vec(), 0));
+    }
+    add_fake_symbols(&mut out);
+    Ok(out)
+}
+
+/// Symbols the kernel's loader or some architectures provide without an
+/// export; `TOC.` only if the map did not already have it.
+fn add_fake_symbols(out: &mut Vec<(Vec<u8>, u64)>) {
+    out.push((b"__this_module".to_vec(), 0));
+    out.push((b"_GLOBAL_OFFSET_TABLE_".to_vec(), 0));
+    if !out.iter().any(|(name, _)| name == b"TOC.") {
+        out.push((b"TOC.".to_vec(), 0));
+    }
+}
+
+/// `-P`: one leading prefix character is dropped.
+pub(crate) fn strip_prefix(name: &[u8], prefix: Option<u8>) -> &[u8] {
+    match (prefix, name.first()) {
+        (Some(p), Some(&c)) if c == p => &name[1..],
+        _ => name,
+    }
+}
+
+/// C's `strtoull(s, &end, 16)`: the value, how many bytes were used, and
+/// whether it overflowed (the value is then all ones).
+pub(crate) fn strtoull_hex(s: &[u8]) -> (u64, usize, bool) {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let negative = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    if s.get(i) == Some(&b'0')
+        && matches!(s.get(i + 1), Some(b'x' | b'X'))
+        && s.get(i + 2).is_some_and(|b| b.is_ascii_hexdigit())
+    {
+        i += 2;
+    }
+    let digits_start = i;
+    let (mut value, mut overflow) = (0u64, false);
+    while let Some(d) = s.get(i).and_then(|b| (*b as char).to_digit(16)) {
+        match value
+            .checked_mul(16)
+            .and_then(|v| v.checked_add(u64::from(d)))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == digits_start {
+        return (0, 0, false);
+    }
+    if overflow {
+        return (u64::MAX, i, true);
+    }
+    (
+        if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        },
+        i,
+        false,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strtoull_like_c() {
+        assert_eq!(strtoull_hex(b"0x1f"), (0x1f, 4, false));
+        assert_eq!(strtoull_hex(b"1F"), (0x1f, 2, false));
+        assert_eq!(strtoull_hex(b"0xzz"), (0, 1, false));
+        assert_eq!(strtoull_hex(b"zz"), (0, 0, false));
+        assert_eq!(strtoull_hex(b"-1"), (u64::MAX, 2, false));
+        assert_eq!(strtoull_hex(b"11112222333344445"), (u64::MAX, 17, true));
+    }
+}

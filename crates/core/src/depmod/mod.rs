@@ -1,0 +1,392 @@
+//! The depmod engine: scans a module tree and writes the files that
+//! modprobe reads (modules.dep, modules.alias, their .bin indexes, …),
+//! byte for byte as kmod 34's depmod does.
+//!
+//! The front-end parses options and depmod.d, then drives the stages in
+//! kmod's order so messages come out in the same sequence:
+//!
+//! ```no_run
+//! # use modutils_core::depmod::*;
+//! # fn demo(options: Options, rules: Rules) -> Result<(), Error> {
+//! let mut rep = Collected::default();
+//! let depmod = Depmod::new(options);
+//! if depmod.is_up_to_date(&mut rep) {            // -A
+//!     return Ok(());
+//! }
+//! let kernel = depmod.load_kernel_symbols(&mut rep)?;   // -E / -F / -e
+//! // ...load depmod.d here (only if depmod.scans_all())...
+//! depmod.generate(&kernel, &rules, &mut rep)?;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules are parsed in parallel; everything else is ordered exactly as
+//! kmod orders it (see `hash` and `order`).
+
+mod cycles;
+mod hash;
+mod kernel;
+mod names;
+mod order;
+mod output;
+mod parse;
+mod report;
+mod resolve;
+mod rules;
+mod scan;
+mod trie;
+mod write;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+pub use kernel::KernelSymbols;
+pub use report::{Collected, Level, Message, Reporter};
+pub use rules::{Override, Rules, Search};
+
+use report::{errno_of, strerror, text, Deferred};
+
+use crate::Root;
+
+/// What the command line asks for (kmod 34's options).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Where target paths live on the host (`MODUTILS_SYSROOT`).
+    pub root: Root,
+    /// `-b`: prefix of the module directory. Relative paths are taken
+    /// relative to the current directory.
+    pub base_dir: Option<PathBuf>,
+    /// `-m`: the module directory under the base, default `/lib/modules`.
+    pub module_dir: Option<PathBuf>,
+    /// `-o`: prefix for the output directory instead of the base.
+    pub out_dir: Option<PathBuf>,
+    /// The kernel release; its directory holds the modules.
+    pub kernel_version: String,
+    /// Module files named on the command line (absolute). Empty: all.
+    pub files: Vec<PathBuf>,
+    /// `-a`: scan everything even when files are named.
+    pub all: bool,
+    /// `-A`: do nothing when modules.dep is newer than every module.
+    pub quick: bool,
+    /// `-n`: write the text outputs to stdout instead of files.
+    pub dry_run: bool,
+    /// `-E`: Module.symvers, for unknown-symbol and CRC checks.
+    pub symvers: Option<PathBuf>,
+    /// `-F`: System.map, for unknown-symbol checks.
+    pub system_map: Option<PathBuf>,
+    /// `-e`: warn about unknown symbols (and CRC mismatches with -E).
+    pub errsyms: bool,
+    /// `-P`: a symbol prefix character to ignore.
+    pub symbol_prefix: Option<u8>,
+    /// `-w`: warn about duplicate aliases.
+    pub warn: bool,
+    /// `-v`: print each new dependency edge to stdout.
+    pub verbose: bool,
+}
+
+/// Why depmod stopped. Messages of level ERROR that led here have already
+/// gone to the [`Reporter`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A FATAL message (kmod's CRIT): print `FATAL: <text>` and exit 1.
+    #[error("{}", String::from_utf8_lossy(.0))]
+    Fatal(Vec<u8>),
+    /// Modules depend on each other in cycles; nothing was written.
+    #[error("dependency cycles among {0} modules")]
+    Cycles(usize),
+    /// An output file could not be written completely.
+    #[error("could not write all output files")]
+    Output,
+}
+
+/// What a successful run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Modules in the outputs.
+    pub modules: usize,
+    /// `-A` found nothing to do (or `-A -n`).
+    pub up_to_date: bool,
+}
+
+/// A configured depmod run.
+#[derive(Debug, Clone)]
+pub struct Depmod {
+    options: Options,
+    dirname: Vec<u8>,
+    outdirname: Vec<u8>,
+}
+
+impl Depmod {
+    pub fn new(options: Options) -> Depmod {
+        let absolute = |p: &Path| -> Vec<u8> {
+            let p = if p.is_relative() {
+                std::env::current_dir()
+                    .map(|cwd| cwd.join(p))
+                    .unwrap_or_else(|_| p.to_path_buf())
+            } else {
+                p.to_path_buf()
+            };
+            p.as_os_str().as_bytes().to_vec()
+        };
+        let base = options
+            .base_dir
+            .as_deref()
+            .map(absolute)
+            .unwrap_or_default();
+        let out = options
+            .out_dir
+            .as_deref()
+            .map(absolute)
+            .unwrap_or_else(|| base.clone());
+        let module_dir = options
+            .module_dir
+            .as_deref()
+            .map(|m| m.as_os_str().as_bytes().to_vec())
+            .unwrap_or_else(|| crate::root::MODULE_DIRECTORY.as_bytes().to_vec());
+        let module_dir: &[u8] = module_dir.strip_prefix(b"/").unwrap_or(&module_dir);
+        let under = |prefix: &[u8]| {
+            let prefix = prefix.strip_suffix(b"/").unwrap_or(prefix);
+            text!(prefix, b"/", module_dir, b"/", options.kernel_version)
+        };
+        let (dirname, outdirname) = (under(&base), under(&out));
+        Depmod {
+            options,
+            dirname,
+            outdirname,
+        }
+    }
+
+    /// `<base>/<moduledir>/<version>`, where the modules are.
+    pub fn module_dir(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.dirname))
+    }
+
+    /// Where the outputs go.
+    pub fn output_dir(&self) -> &Path {
+        Path::new(OsStr::from_bytes(&self.outdirname))
+    }
+
+    /// Whether the whole tree is scanned, and so depmod.d is consulted.
+    pub fn scans_all(&self) -> bool {
+        self.options.files.is_empty() || self.options.all || self.options.quick
+    }
+
+    /// `-A`: true when there is nothing to do: with `-n`, or when
+    /// modules.dep is at least as new as every module file. Always false
+    /// without `-A`.
+    pub fn is_up_to_date(&self, rep: &mut dyn Reporter) -> bool {
+        let o = &self.options;
+        o.quick && (o.dry_run || scan::up_to_date(&o.root, &self.dirname, rep))
+    }
+
+    /// `-E`/`-F`: the kernel's own symbols; also settles whether `-e` can
+    /// take effect (it needs one of them, and says so otherwise).
+    pub fn load_kernel_symbols(&self, rep: &mut dyn Reporter) -> Result<KernelSymbols, Error> {
+        let o = &self.options;
+        let (file, loaded) = if let Some(f) = &o.symvers {
+            (f, kernel::load_symvers(&o.root, f, o.symbol_prefix, rep))
+        } else if let Some(f) = &o.system_map {
+            (f, kernel::load_system_map(&o.root, f, o.symbol_prefix, rep))
+        } else {
+            if o.errsyms {
+                rep.log(Level::Warning, b"-e needs -E or -F");
+            }
+            return Ok(KernelSymbols::default());
+        };
+        match loaded {
+            Ok(symbols) => Ok(KernelSymbols {
+                symbols,
+                print_unknown: o.errsyms,
+                check_crcs: o.symvers.is_some(),
+            }),
+            Err(errno) => {
+                let shown = file.as_os_str().as_bytes();
+                Err(Error::Fatal(text!(
+                    b"could not load ",
+                    shown,
+                    b": ",
+                    strerror(errno)
+                )))
+            }
+        }
+    }
+
+    /// All stages after the depmod.d configuration, which the caller has
+    /// loaded (`rules` is ignored unless [`Depmod::scans_all`]).
+    pub fn generate(
+        &self,
+        kernel: &KernelSymbols,
+        rules: &Rules,
+        rep: &mut dyn Reporter,
+    ) -> Result<Summary, Error> {
+        let found = self.find_modules(rules, rep)?;
+        let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
+        let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
+        let parsed = parse::parse_all(&paths, &self.options.root);
+        for (m, p) in modules.iter().zip(&parsed) {
+            if let Some(errno) = p.error {
+                rep.log(
+                    Level::Error,
+                    &text!(
+                        b"failed to load symbols from ",
+                        m.path,
+                        b": ",
+                        strerror(errno)
+                    ),
+                );
+            }
+        }
+
+        let prefix = self.options.symbol_prefix;
+        let symbols = resolve::Symbols::build(kernel, &parsed, prefix);
+        let deps = resolve::dependencies(
+            &symbols,
+            &parsed,
+            &paths,
+            kernel,
+            prefix,
+            self.options.verbose,
+            rep,
+        );
+        let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
+        let sort_idx = match resolve::dependency_order(&deps) {
+            Ok(idx) => idx,
+            Err(users) => {
+                let (lines, count) = cycles::find(&deps, &users, &names);
+                for line in lines {
+                    rep.log(Level::Error, &text!(b"Cycle detected: ", line));
+                }
+                rep.log(
+                    Level::Error,
+                    format!("Found {count} modules in dependency cycles!").as_bytes(),
+                );
+                return Err(Error::Cycles(count));
+            }
+        };
+
+        let shown: Vec<&[u8]> = modules
+            .iter()
+            .map(|m| match order::relpath_start(&m.path, &self.dirname) {
+                Some(start) => &m.path[start..],
+                None => m.path.as_slice(),
+            })
+            .collect();
+        let dry_run = self.options.dry_run;
+        let read = |name: &str| {
+            let path = text!(self.dirname, b"/", name);
+            std::fs::read(scan::host(&self.options.root, &path)).map_err(|e| errno_of(&e))
+        };
+        let (builtin, builtin_modinfo) = if dry_run {
+            (Err(libc::ENOENT), Err(libc::ENOENT))
+        } else {
+            (read("modules.builtin"), read("modules.builtin.modinfo"))
+        };
+        let model = output::Model {
+            names,
+            shown,
+            parsed: &parsed,
+            closures: resolve::closures(&deps, &sort_idx),
+            symbols: symbols.owned_in_table_order(),
+            builtin,
+            builtin_modinfo,
+            dirname: &self.dirname,
+            warn_duplicates: self.options.warn,
+        };
+        self.emit(&model, rep)?;
+        Ok(Summary {
+            modules: modules.len(),
+            up_to_date: false,
+        })
+    }
+
+    /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
+    /// [`Depmod::generate`] in a row, for callers that loaded depmod.d
+    /// before (its messages then come first).
+    pub fn run(&self, rules: &Rules, rep: &mut dyn Reporter) -> Result<Summary, Error> {
+        if self.is_up_to_date(rep) {
+            return Ok(Summary {
+                modules: 0,
+                up_to_date: true,
+            });
+        }
+        let kernel = self.load_kernel_symbols(rep)?;
+        self.generate(&kernel, rules, rep)
+    }
+
+    fn find_modules(
+        &self,
+        rules: &Rules,
+        rep: &mut dyn Reporter,
+    ) -> Result<Vec<scan::Found>, Error> {
+        let root = &self.options.root;
+        let no_rules = Rules::default();
+        let rules = if self.scans_all() { rules } else { &no_rules };
+        let mut scan = scan::Scan::new(rules, &self.dirname, root);
+        if self.scans_all() {
+            if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
+                return Err(Error::Fatal(text!(
+                    b"could not search modules: ",
+                    strerror(errno)
+                )));
+            }
+            return Ok(scan.into_found());
+        }
+        for file in &self.options.files {
+            let path = file.as_os_str().as_bytes();
+            if !file.is_absolute() {
+                return Err(Error::Fatal(text!(path, b": not absolute path.")));
+            }
+            if let Err(e) = std::fs::metadata(root.host(file)) {
+                return Err(Error::Fatal(text!(
+                    b"could not create module ",
+                    path,
+                    b": ",
+                    strerror(errno_of(&e))
+                )));
+            }
+            if let Err(path) = scan.add_explicit(path.to_vec()) {
+                let msg = text!(
+                    b"could not add module ",
+                    path,
+                    b": ",
+                    strerror(libc::EEXIST)
+                );
+                return Err(Error::Fatal(msg));
+            }
+        }
+        Ok(scan.into_found())
+    }
+
+    /// Generates every output (in parallel), then reports and writes them in
+    /// kmod's order; `-n` sends the text ones to stdout instead.
+    fn emit(&self, model: &output::Model<'_>, rep: &mut dyn Reporter) -> Result<(), Error> {
+        let dry_run = self.options.dry_run;
+        let wanted: Vec<usize> = (0..output::FILES.len())
+            .filter(|&i| !(dry_run && output::FILES[i].1))
+            .collect();
+        let generated: Vec<(Deferred, Result<Vec<u8>, output::Fatal>)> = wanted
+            .par_iter()
+            .map(|&i| {
+                let mut log = Deferred::default();
+                let result = output::generate(model, i, &mut log);
+                (log, result)
+            })
+            .collect();
+        let dir = if dry_run {
+            None
+        } else {
+            Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
+        };
+        for (&i, (log, result)) in wanted.iter().zip(generated) {
+            log.replay(rep);
+            let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
+            match &dir {
+                None => rep.stdout(&bytes),
+                Some(dir) => dir.put(output::FILES[i].0, &bytes, rep)?,
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,131 @@
+//! The module array's order: kmod's hash-table order, then `modules.order`.
+
+use super::hash::{into_table_order, FastMap, MODULE_BUCKETS};
+use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::scan::{host, Found};
+use crate::Root;
+
+/// kmod reads these text files with `fgets` into PATH_MAX-byte buffers.
+pub(crate) const LINE_MAX: usize = 4096;
+
+/// Splits `data` the way repeated `fgets(buf, size)` calls would: at each
+/// newline (kept) or after `size - 1` bytes. Each piece is then cut at its
+/// first NUL, as the C code's `strlen` sees it.
+pub(crate) fn fgets_lines(data: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
+    let mut rest = data;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let limit = rest.len().min(size - 1);
+        let end = rest[..limit]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(limit, |i| i + 1);
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        let len = piece.iter().position(|&b| b == 0).unwrap_or(piece.len());
+        Some(&piece[..len])
+    })
+}
+
+/// The scanned modules in kmod's array order. `dirname` is the module
+/// directory; files outside it (externals) have no `modules.order` entry.
+pub(crate) fn module_order(
+    found: Vec<Found>,
+    dirname: &[u8],
+    root: &Root,
+    rep: &mut dyn Reporter,
+) -> Vec<Found> {
+    let modules = into_table_order(found, MODULE_BUCKETS, |m| &m.name);
+    let file = text!(dirname, b"/modules.order");
+    let data = match std::fs::read(host(root, &file)) {
+        Ok(data) => data,
+        Err(e) => {
+            let msg = text!(
+                b"could not open modules.order at ",
+                dirname,
+                b": ",
+                strerror(errno_of(&e))
+            );
+            rep.log(Level::Warning, &msg);
+            return modules;
+        }
+    };
+    if modules.len() <= 1 {
+        return modules;
+    }
+    for (n, line) in fgets_lines(&data, LINE_MAX).enumerate() {
+        if !line.is_empty() && line.last() != Some(&b'\n') {
+            let msg = text!(
+                file,
+                b":",
+                (n + 1).to_string(),
+                b" corrupted line misses '\\n'"
+            );
+            rep.log(Level::Error, &msg);
+            return modules;
+        }
+    }
+
+    let by_uncrelpath: FastMap<&[u8], usize> = modules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| uncompressed_relpath(m, dirname).map(|p| (p, i)))
+        .collect();
+    // Listed modules sort by line number, before all others, which keep
+    // their hash order (kmod's qsort is a stable merge sort here). The first
+    // line naming a module counts (kmod 34; 33 and older used the last).
+    let mut rank: Vec<Option<usize>> = vec![None; modules.len()];
+    for (n, line) in fgets_lines(&data, LINE_MAX).enumerate() {
+        let Some(path) = line.strip_suffix(b"\n") else {
+            continue;
+        };
+        if let Some(&i) = by_uncrelpath.get(path) {
+            rank[i].get_or_insert(n);
+        }
+    }
+    let mut keyed: Vec<(Option<usize>, Found)> = rank.into_iter().zip(modules).collect();
+    keyed.sort_by_key(|(r, _)| r.map_or((1, 0), |n| (0, n)));
+    keyed.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The path `modules.order` names a module by: its path relative to the
+/// module directory with the compression suffix cut back to `.ko`. kmod
+/// computes it by length (directory, then as many bytes as the module name
+/// plus three), so a file name with extra dots is cut short the same way.
+pub(crate) fn uncompressed_relpath<'a>(m: &'a Found, dirname: &[u8]) -> Option<&'a [u8]> {
+    let start = relpath_start(&m.path, dirname)?;
+    let end = (m.dir_len + 1 + m.name.len() + 3).min(m.path.len());
+    m.path.get(start..end)
+}
+
+/// Where the path relative to the module directory begins, if the file is
+/// inside it.
+pub(crate) fn relpath_start(path: &[u8], dirname: &[u8]) -> Option<usize> {
+    (path.starts_with(dirname) && path.get(dirname.len()) == Some(&b'/'))
+        .then_some(dirname.len() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fgets_splits_like_c() {
+        let v: Vec<&[u8]> = fgets_lines(b"ab\ncd\0x\nlast", 4096).collect();
+        assert_eq!(v, vec![&b"ab\n"[..], b"cd", b"last"]);
+        let v: Vec<&[u8]> = fgets_lines(b"abcdef\n", 4).collect();
+        assert_eq!(v, vec![&b"abc"[..], b"def", b"\n"]);
+    }
+
+    #[test]
+    fn uncompressed_relpath_cuts_by_length() {
+        let m = Found::new(b"/m/kernel/ff.bar.ko".to_vec());
+        assert_eq!(uncompressed_relpath(&m, b"/m"), Some(&b"kernel/ff.ba"[..]));
+        let m = Found::new(b"/m/kernel/a-b.ko.xz".to_vec());
+        assert_eq!(uncompressed_relpath(&m, b"/m"), Some(&b"kernel/a-b.ko"[..]));
+        let m = Found::new(b"/ext/a.ko".to_vec());
+        assert_eq!(uncompressed_relpath(&m, b"/m"), None);
+    }
+}

@@ -1,0 +1,439 @@
+//! The output files' contents, in kmod's generation order.
+
+use super::hash::FastMap;
+use super::names::{alias_normalize, modname_from_path};
+use super::order::{fgets_lines, LINE_MAX};
+use super::parse::Parsed;
+use super::report::{strerror, text, Deferred, Level};
+use super::trie::{self, Entry, TrieError};
+
+/// Everything the outputs are made from, in module-array order.
+pub(crate) struct Model<'a> {
+    pub names: Vec<&'a [u8]>,
+    /// The path written for a module: relative to the module directory, or
+    /// absolute for modules found elsewhere.
+    pub shown: Vec<&'a [u8]>,
+    pub parsed: &'a [Parsed],
+    pub closures: Vec<Vec<u32>>,
+    /// Symbols owned by modules, in symbol-table order.
+    pub symbols: Vec<(&'a [u8], u32)>,
+    /// Contents of modules.builtin and modules.builtin.modinfo, or errno.
+    pub builtin: Result<Vec<u8>, i32>,
+    pub builtin_modinfo: Result<Vec<u8>, i32>,
+    pub dirname: &'a [u8],
+    pub warn_duplicates: bool,
+}
+
+/// The output files, in the order kmod writes them. `true` marks binary
+/// indexes, which `-n` leaves out.
+pub(crate) const FILES: [(&str, bool); 11] = [
+    ("modules.dep", false),
+    ("modules.dep.bin", true),
+    ("modules.alias", false),
+    ("modules.alias.bin", true),
+    ("modules.softdep", false),
+    ("modules.weakdep", false),
+    ("modules.symbols", false),
+    ("modules.symbols.bin", true),
+    ("modules.builtin.bin", true),
+    ("modules.builtin.alias.bin", true),
+    ("modules.devname", false),
+];
+
+/// A FATAL message that stops depmod (a byte outside 7-bit ASCII).
+#[derive(Debug)]
+pub(crate) struct Fatal(pub Vec<u8>);
+
+/// Produces file number `which` of [`FILES`].
+pub(crate) fn generate(
+    model: &Model<'_>,
+    which: usize,
+    log: &mut Deferred,
+) -> Result<Vec<u8>, Fatal> {
+    match which {
+        0 => Ok(deps_text(model)),
+        1 => deps_bin(model),
+        2 => Ok(info_text(
+            model,
+            b"# Aliases extracted from modules themselves.\n",
+            b"alias ",
+            |p| &p.aliases,
+            false,
+        )),
+        3 => aliases_bin(model, log),
+        4 => Ok(info_text(
+            model,
+            b"# Soft dependencies extracted from modules themselves.\n",
+            b"softdep ",
+            |p| &p.softdeps,
+            true,
+        )),
+        5 => Ok(info_text(
+            model,
+            b"# Weak dependencies extracted from modules themselves.\n",
+            b"weakdep ",
+            |p| &p.weakdeps,
+            true,
+        )),
+        6 => Ok(symbols_text(model)),
+        7 => symbols_bin(model),
+        8 => builtin_bin(model, log),
+        9 => builtin_alias_bin(model, log),
+        _ => Ok(devname(model, log)),
+    }
+}
+
+fn index(entries: &[Entry<'_>]) -> Result<Vec<u8>, Fatal> {
+    trie::build(entries).map_err(|e| match e {
+        TrieError::BadChar(s, b) => Fatal(text!(
+            b"Module index: bad character '",
+            [b],
+            format!("'=0x{b:x} - only 7-bit ASCII is supported:\n"),
+            s
+        )),
+        TrieError::TooLarge => Fatal(b"Module index: too large for the index format".to_vec()),
+    })
+}
+
+/// `<path>:[ <dep>...]` for module `m`, without newline.
+fn dep_line(model: &Model<'_>, m: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(model.shown[m]);
+    out.push(b':');
+    for &d in &model.closures[m] {
+        out.push(b' ');
+        out.extend_from_slice(model.shown[d as usize]);
+    }
+}
+
+fn deps_text(model: &Model<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(model.names.len() * 64);
+    for m in 0..model.names.len() {
+        dep_line(model, m, &mut out);
+        out.push(b'\n');
+    }
+    out
+}
+
+fn deps_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
+    let lines: Vec<Vec<u8>> = (0..model.names.len())
+        .map(|m| {
+            let mut line = Vec::new();
+            dep_line(model, m, &mut line);
+            line
+        })
+        .collect();
+    // Module names are unique, so `-w`'s duplicate check never fires here.
+    let entries: Vec<Entry<'_>> = lines
+        .iter()
+        .enumerate()
+        .map(|(m, line)| Entry {
+            key: model.names[m],
+            value: line,
+            priority: m as u32,
+        })
+        .collect();
+    index(&entries)
+}
+
+/// One line per `.modinfo` value of one kind: `<word><value> <module>` for
+/// aliases, `<word><module> <value>` for soft and weak dependencies.
+fn info_text(
+    model: &Model<'_>,
+    header: &[u8],
+    word: &[u8],
+    list: impl Fn(&Parsed) -> &Vec<super::parse::Span>,
+    module_first: bool,
+) -> Vec<u8> {
+    let mut out = header.to_vec();
+    for (m, p) in model.parsed.iter().enumerate() {
+        for &v in list(p) {
+            let (a, b) = if module_first {
+                (model.names[m], p.str(v))
+            } else {
+                (p.str(v), model.names[m])
+            };
+            out.extend_from_slice(word);
+            out.extend_from_slice(a);
+            out.push(b' ');
+            out.extend_from_slice(b);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
+    let mut keys: Vec<(Vec<u8>, usize)> = Vec::new();
+    let mut seen: FastMap<(Vec<u8>, usize), ()> = FastMap::default();
+    for (m, p) in model.parsed.iter().enumerate() {
+        for &v in &p.aliases {
+            let value = p.str(v);
+            let Some(key) = alias_normalize(value) else {
+                log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
+                continue;
+            };
+            if model.warn_duplicates && seen.insert((key.clone(), m), ()).is_some() {
+                log.push(
+                    Level::Warning,
+                    text!(b"duplicate module alias:\n", key, b" ", model.names[m]),
+                );
+            }
+            keys.push((key, m));
+        }
+    }
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .map(|(key, m)| Entry {
+            key,
+            value: model.names[*m],
+            priority: *m as u32,
+        })
+        .collect();
+    index(&entries)
+}
+
+fn symbols_text(model: &Model<'_>) -> Vec<u8> {
+    let mut out = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+    for &(name, owner) in &model.symbols {
+        out.extend_from_slice(&text!(
+            b"alias symbol:",
+            name,
+            b" ",
+            model.names[owner as usize],
+            b"\n"
+        ));
+    }
+    out
+}
+
+fn symbols_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
+    let keys: Vec<Vec<u8>> = model
+        .symbols
+        .iter()
+        .map(|(name, _)| text!(b"symbol:", name))
+        .collect();
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .zip(&model.symbols)
+        .map(|(key, &(_, owner))| Entry {
+            key,
+            value: model.names[owner as usize],
+            priority: owner,
+        })
+        .collect();
+    index(&entries)
+}
+
+/// A missing input file is reported and gives a 0-byte output.
+fn builtin_input<'m>(
+    dirname: &[u8],
+    input: &'m Result<Vec<u8>, i32>,
+    name: &str,
+    log: &mut Deferred,
+) -> Option<&'m [u8]> {
+    match input {
+        Ok(data) => Some(data),
+        Err(errno) => {
+            let msg = text!(
+                b"could not open ",
+                name,
+                b" at ",
+                dirname,
+                b": ",
+                strerror(*errno)
+            );
+            log.push(Level::Warning, msg);
+            None
+        }
+    }
+}
+
+fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
+    let Some(data) = builtin_input(model.dirname, &model.builtin, "modules.builtin", log) else {
+        return Ok(Vec::new());
+    };
+    let mut keys = Vec::new();
+    for line in fgets_lines(data, LINE_MAX) {
+        if !line.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+            log.push(Level::Error, text!(b"Invalid modules.builtin line: ", line));
+            continue;
+        }
+        // The line keeps its newline, which ends up in the name when the
+        // path has no dot, as in kmod.
+        let base = line.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+        if base.is_empty() {
+            continue;
+        }
+        keys.push(modname_from_path(line));
+    }
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .map(|k| Entry {
+            key: k,
+            value: b"",
+            priority: 0,
+        })
+        .collect();
+    index(&entries)
+}
+
+fn builtin_alias_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
+    let Some(data) = builtin_input(
+        model.dirname,
+        &model.builtin_modinfo,
+        "modules.builtin.modinfo",
+        log,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<(Vec<u8>, &[u8])> = Vec::new();
+    for record in data.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(dot) = record.iter().position(|&b| b == b'.') else {
+            continue;
+        };
+        let (module, field) = (&record[..dot], &record[dot + 1..]);
+        let Some(value) = field.strip_prefix(b"alias=") else {
+            continue;
+        };
+        if module.is_empty() {
+            continue;
+        }
+        match alias_normalize(value) {
+            Some(key) => keys.push((key, module)),
+            None => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
+        }
+    }
+    let entries: Vec<Entry<'_>> = keys
+        .iter()
+        .map(|(k, m)| Entry {
+            key: k,
+            value: m,
+            priority: 0,
+        })
+        .collect();
+    index(&entries)
+}
+
+fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (m, p) in model.parsed.iter().enumerate() {
+        let mut devname: Option<&[u8]> = None;
+        let mut node: Option<(u8, u32, u32)> = None;
+        for &v in &p.aliases {
+            let value = p.str(v);
+            if let Some(name) = value.strip_prefix(b"devname:") {
+                devname = Some(name);
+            } else if let Some((maj, min)) = scan_major_minor(value, b"char-major-") {
+                node = Some((b'c', maj, min));
+            } else if let Some((maj, min)) = scan_major_minor(value, b"block-major-") {
+                node = Some((b'b', maj, min));
+            }
+            if node.is_some() && devname.is_some() {
+                break;
+            }
+        }
+        let Some(dev) = devname else { continue };
+        let Some((kind, maj, min)) = node else {
+            let msg = text!(
+                b"Module '",
+                model.names[m],
+                b"' has devname (",
+                dev,
+                b") but lacks major and minor information. Ignoring."
+            );
+            log.push(Level::Error, msg);
+            continue;
+        };
+        if out.is_empty() {
+            out.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
+        }
+        out.extend_from_slice(&text!(
+            model.names[m],
+            b" ",
+            dev,
+            b" ",
+            [kind],
+            format!("{maj}:{min}\n")
+        ));
+    }
+    out
+}
+
+/// `sscanf(value, "<lead>%u-%u", ...) == 2`, with glibc's `%u`: optional
+/// leading whitespace and sign, and the value cut to 32 bits.
+fn scan_major_minor(value: &[u8], lead: &[u8]) -> Option<(u32, u32)> {
+    let rest = value.strip_prefix(lead)?;
+    let (major, used) = scan_u32(rest)?;
+    let rest = rest[used..].strip_prefix(b"-")?;
+    let (minor, _) = scan_u32(rest)?;
+    Some((major, minor))
+}
+
+fn scan_u32(s: &[u8]) -> Option<(u32, usize)> {
+    let mut i = 0;
+    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+        i += 1;
+    }
+    let negative = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    let mut value = 0u64;
+    let mut overflow = false;
+    while let Some(d) = s.get(i).filter(|b| b.is_ascii_digit()) {
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+        {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let value = if overflow {
+        u64::MAX
+    } else if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    };
+    Some((value as u32, i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_minor_like_sscanf() {
+        assert_eq!(
+            scan_major_minor(b"char-major-10-175", b"char-major-"),
+            Some((10, 175))
+        );
+        assert_eq!(
+            scan_major_minor(b"char-major-+10-0x20", b"char-major-"),
+            Some((10, 0))
+        );
+        assert_eq!(
+            scan_major_minor(b"block-major-  7-4294967297xyz", b"block-major-"),
+            Some((7, 1))
+        );
+        assert_eq!(
+            scan_major_minor(b"char-major--1-2", b"char-major-"),
+            Some((u32::MAX, 2))
+        );
+        assert_eq!(scan_major_minor(b"char-major-10", b"char-major-"), None);
+        assert_eq!(scan_major_minor(b"char-major-10-*", b"char-major-"), None);
+    }
+}

@@ -1,0 +1,140 @@
+//! How the engine talks: leveled messages in kmod's wording (the front-end
+//! adds `depmod: <LEVEL>: ` and the newline), and bytes meant for stdout
+//! (`-v` dependency lines, `-n` output).
+
+use std::fmt;
+
+/// syslog-style priority, as kmod's tool logger uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// kmod's CRIT: printed as `FATAL`, and the tool exits 1.
+    Fatal = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+impl Level {
+    /// The name kmod prints after the program name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Fatal => "FATAL",
+            Level::Error => "ERROR",
+            Level::Warning => "WARNING",
+            Level::Notice => "NOTICE",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+        }
+    }
+}
+
+/// One message. `text` has no trailing newline of its own (the front-end
+/// adds one); it may contain newlines in the middle or at the end where
+/// kmod's do, and bytes from files that are not UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    pub text: Vec<u8>,
+}
+
+impl fmt::Display for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.level.name(),
+            String::from_utf8_lossy(&self.text)
+        )
+    }
+}
+
+/// Where the engine's messages and standard-output bytes go, in the order
+/// kmod produces them.
+pub trait Reporter {
+    fn log(&mut self, level: Level, text: &[u8]);
+    /// Bytes kmod writes to stdout: `-v` lines and, with `-n`, the outputs.
+    fn stdout(&mut self, bytes: &[u8]);
+}
+
+/// A [`Reporter`] that keeps everything, for tests and for callers that
+/// print afterwards.
+#[derive(Debug, Default, Clone)]
+pub struct Collected {
+    pub messages: Vec<Message>,
+    pub stdout: Vec<u8>,
+}
+
+impl Collected {
+    /// The messages as kmod's tool logger would print them on stderr.
+    pub fn stderr(&self, program: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in &self.messages {
+            out.extend_from_slice(program.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(m.level.name().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&m.text);
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+impl Reporter for Collected {
+    fn log(&mut self, level: Level, text: &[u8]) {
+        self.messages.push(Message {
+            level,
+            text: text.to_vec(),
+        });
+    }
+
+    fn stdout(&mut self, bytes: &[u8]) {
+        self.stdout.extend_from_slice(bytes);
+    }
+}
+
+/// Messages gathered off the main thread, replayed later in kmod's order.
+#[derive(Debug, Default)]
+pub(crate) struct Deferred(pub Vec<Message>);
+
+impl Deferred {
+    pub fn push(&mut self, level: Level, text: impl Into<Vec<u8>>) {
+        self.0.push(Message {
+            level,
+            text: text.into(),
+        });
+    }
+
+    pub fn replay(self, rep: &mut dyn Reporter) {
+        for m in self.0 {
+            rep.log(m.level, &m.text);
+        }
+    }
+}
+
+/// `strerror` text for an errno, as glibc words it.
+pub(crate) fn strerror(errno: i32) -> String {
+    // std's io::Error formats as "<strerror> (os error N)"; keep the first part.
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(at) => s[..at].to_string(),
+        None => s,
+    }
+}
+
+/// The errno of an I/O error (EIO when it has none).
+pub(crate) fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// Concatenates byte-ish pieces into a message text.
+macro_rules! text {
+    ($($part:expr),* $(,)?) => {{
+        let mut v: Vec<u8> = Vec::new();
+        $( v.extend_from_slice(AsRef::<[u8]>::as_ref(&$part)); )*
+        v
+    }};
+}
+pub(crate) use text;

@@ -1,0 +1,391 @@
+//! Finding the module files: a recursive walk in raw readdir order, with
+//! kmod's rules for names that appear more than once.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
+use std::path::Path;
+
+use super::names::modname_from_file_name;
+use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::rules::{Candidate, Rules};
+use crate::Root;
+
+/// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.
+const PATH_MAX: usize = 4096;
+
+/// File name endings of modules, the compressed ones included.
+pub(crate) const EXTENSIONS: [&[u8]; 4] = [b".ko", b".ko.gz", b".ko.xz", b".ko.zst"];
+
+/// Whether a file name ends like a module (and is longer than the ending).
+pub(crate) fn is_module_name(name: &[u8]) -> bool {
+    EXTENSIONS
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+}
+
+/// A module file chosen by the scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    /// Target path as kmod spells it: `<dir>/<relative path>`.
+    pub path: Vec<u8>,
+    /// Index of the last `/` in `path`.
+    pub dir_len: usize,
+    /// The module name: file name up to the first `.`, `-` made `_`.
+    pub name: Vec<u8>,
+}
+
+impl Found {
+    pub fn new(path: Vec<u8>) -> Found {
+        let dir_len = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
+        let name = modname_from_file_name(&path[dir_len + 1..]);
+        Found {
+            path,
+            dir_len,
+            name,
+        }
+    }
+
+    /// `<dir>/<stem>`, where the stem is as long as the module name: the
+    /// part of the path kmod's priority rules compare.
+    fn stem_path(&self) -> &[u8] {
+        &self.path[..(self.dir_len + 1 + self.name.len()).min(self.path.len())]
+    }
+
+    fn candidate<'a>(&'a self, dirname: &[u8]) -> Candidate<'a> {
+        let stem_path = self.stem_path();
+        let stem_rel = if stem_path.starts_with(dirname) && stem_path.len() > dirname.len() {
+            Some(&stem_path[dirname.len() + 1..])
+        } else {
+            None
+        };
+        Candidate {
+            stem_path,
+            stem_rel,
+        }
+    }
+}
+
+/// The scan's result: one file per module name, in no particular order.
+pub(crate) struct Scan<'r> {
+    rules: &'r Rules,
+    dirname: &'r [u8],
+    root: &'r Root,
+    by_name: super::hash::FastMap<Vec<u8>, usize>,
+    pub found: Vec<Option<Found>>,
+}
+
+/// Why the walk of the module directory itself failed (kmod: FATAL).
+#[derive(Debug)]
+pub(crate) struct SearchFailed(pub i32);
+
+impl<'r> Scan<'r> {
+    pub fn new(rules: &'r Rules, dirname: &'r [u8], root: &'r Root) -> Scan<'r> {
+        Scan {
+            rules,
+            dirname,
+            root,
+            by_name: Default::default(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Walks the module directory, then the external directories (kmod
+    /// visits those newest-configured first). A missing external directory
+    /// is reported and skipped; any other failure to open a top directory
+    /// ends the search.
+    pub fn run(&mut self, rep: &mut dyn Reporter) -> Result<(), SearchFailed> {
+        self.walk_top(self.dirname.to_vec(), rep)?;
+        for ext in self.rules.externals.iter().rev() {
+            match self.walk_top(ext.clone(), rep) {
+                Err(SearchFailed(libc::ENOENT)) | Ok(()) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_top(&mut self, dir: Vec<u8>, rep: &mut dyn Reporter) -> Result<(), SearchFailed> {
+        let host = host(self.root, &dir);
+        let entries = match fs::read_dir(&host) {
+            Ok(entries) => entries,
+            Err(e) => {
+                rep.log(
+                    Level::Error,
+                    &text!(
+                        b"could not open directory ",
+                        dir,
+                        b": ",
+                        strerror(errno_of(&e))
+                    ),
+                );
+                return Err(SearchFailed(errno_of(&e)));
+            }
+        };
+        let id = fs::metadata(&host)
+            .map(|m| (m.dev(), m.ino()))
+            .unwrap_or((0, 0));
+        let mut path = dir;
+        path.push(b'/');
+        let mut ancestors = vec![id];
+        self.walk(entries, &mut path, 0, &mut ancestors, rep);
+        Ok(())
+    }
+
+    /// One directory level. `path` ends with `/`; `depth` gives the file
+    /// descriptor number kmod would name in its messages (3 for the top).
+    fn walk(
+        &mut self,
+        entries: fs::ReadDir,
+        path: &mut Vec<u8>,
+        depth: usize,
+        ancestors: &mut Vec<(u64, u64)>,
+        rep: &mut dyn Reporter,
+    ) {
+        let base = path.len();
+        let fd = 3 + depth;
+        for entry in entries {
+            let Ok(entry) = entry else { break };
+            let file_name = entry.file_name();
+            let name = file_name.as_bytes();
+            if self.rules.excluded(name) {
+                continue;
+            }
+            path.truncate(base);
+            path.extend_from_slice(name);
+            let host = host(self.root, path);
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_file() => Kind::File,
+                Ok(t) if t.is_dir() => Kind::Dir(None),
+                // Symbolic links (and unknown types) are followed.
+                _ => match fs::metadata(&host) {
+                    Err(e) => {
+                        let msg = text!(
+                            b"fstatat(",
+                            fd.to_string(),
+                            b", ",
+                            name,
+                            b"): ",
+                            strerror(errno_of(&e))
+                        );
+                        rep.log(Level::Error, &msg);
+                        continue;
+                    }
+                    Ok(m) if m.is_dir() => Kind::Dir(Some((m.dev(), m.ino()))),
+                    Ok(m) if m.is_file() => Kind::File,
+                    Ok(m) => {
+                        let mode = format!("{:o}", m.mode() & libc::S_IFMT);
+                        rep.log(
+                            Level::Error,
+                            &text!(b"unsupported file type ", path, b": ", mode),
+                        );
+                        continue;
+                    }
+                },
+            };
+            match kind {
+                Kind::File => {
+                    if is_module_name(name) {
+                        self.consider(path.clone());
+                    }
+                }
+                Kind::Dir(id) => {
+                    if base + name.len() + 2 >= PATH_MAX {
+                        path.truncate(base);
+                        rep.log(
+                            Level::Error,
+                            &text!(b"directory path is too long ", path, name),
+                        );
+                        continue;
+                    }
+                    let id =
+                        id.unwrap_or_else(|| (ancestors.last().map_or(0, |a| a.0), entry.ino()));
+                    // Only a symbolic link can lead back to an ancestor; kmod
+                    // would recurse until its path buffer overflows.
+                    if ancestors.contains(&id) {
+                        continue;
+                    }
+                    match fs::read_dir(&host) {
+                        Ok(sub) => {
+                            path.push(b'/');
+                            ancestors.push(id);
+                            self.walk(sub, path, depth + 1, ancestors, rep);
+                            ancestors.pop();
+                        }
+                        Err(e) => {
+                            let msg = text!(
+                                b"openat(",
+                                fd.to_string(),
+                                b", ",
+                                name,
+                                b", O_RDONLY): ",
+                                strerror(errno_of(&e))
+                            );
+                            rep.log(Level::Error, &msg);
+                        }
+                    }
+                }
+            }
+        }
+        path.truncate(base);
+    }
+
+    /// Adds a module file, or lets it replace or lose to an earlier file of
+    /// the same module name.
+    fn consider(&mut self, path: Vec<u8>) {
+        let new = Found::new(path);
+        match self.by_name.get(&new.name) {
+            None => {
+                self.by_name.insert(new.name.clone(), self.found.len());
+                self.found.push(Some(new));
+            }
+            Some(&at) => {
+                let Some(old) = &self.found[at] else { return };
+                if self
+                    .rules
+                    .new_wins(new.candidate(self.dirname), old.candidate(self.dirname))
+                {
+                    self.found[at] = Some(new);
+                }
+            }
+        }
+    }
+
+    /// Adds a module named on the command line; a second file with the same
+    /// module name is refused, as kmod does.
+    pub fn add_explicit(&mut self, path: Vec<u8>) -> Result<(), Vec<u8>> {
+        let new = Found::new(path);
+        if self.by_name.contains_key(&new.name) {
+            return Err(new.path);
+        }
+        self.by_name.insert(new.name.clone(), self.found.len());
+        self.found.push(Some(new));
+        Ok(())
+    }
+
+    pub fn into_found(self) -> Vec<Found> {
+        self.found.into_iter().flatten().collect()
+    }
+}
+
+enum Kind {
+    File,
+    /// A directory, with its identity when a link had to be followed.
+    Dir(Option<(u64, u64)>),
+}
+
+/// `-A`: whether `modules.dep` is at least as new (in whole seconds) as
+/// every module file under the module directory. Problems are reported and
+/// count as "not up to date" only where kmod's walk would say so.
+pub(crate) fn up_to_date(root: &Root, dirname: &[u8], rep: &mut dyn Reporter) -> bool {
+    let host = host(root, dirname);
+    if let Err(e) = fs::read_dir(&host) {
+        rep.log(
+            Level::Error,
+            &text!(
+                b"could not open directory ",
+                dirname,
+                b": ",
+                strerror(errno_of(&e))
+            ),
+        );
+        return false;
+    }
+    let dep = match fs::metadata(host.join("modules.dep")) {
+        Ok(m) => m.mtime(),
+        Err(e) => {
+            let msg = text!(
+                b"could not fstatat(",
+                dirname,
+                b", modules.dep): ",
+                strerror(errno_of(&e))
+            );
+            rep.log(Level::Error, &msg);
+            return false;
+        }
+    };
+    let mut path = dirname.to_vec();
+    path.push(b'/');
+    quick_walk(root, &mut path, 0, dep, rep)
+}
+
+/// False at the first module file newer than `mtime`.
+fn quick_walk(
+    root: &Root,
+    path: &mut Vec<u8>,
+    depth: usize,
+    mtime: i64,
+    rep: &mut dyn Reporter,
+) -> bool {
+    let entries = match fs::read_dir(host(root, path)) {
+        Ok(entries) => entries,
+        Err(e) => {
+            let name = path[..path.len() - 1]
+                .rsplit(|&b| b == b'/')
+                .next()
+                .unwrap_or(b"");
+            let msg = text!(
+                b"openat(",
+                (2 + depth).to_string(),
+                b", ",
+                name,
+                b", O_RDONLY): ",
+                strerror(errno_of(&e))
+            );
+            rep.log(Level::Error, &msg);
+            return true;
+        }
+    };
+    let base = path.len();
+    let mut fresh = true;
+    for entry in entries {
+        let Ok(entry) = entry else { break };
+        let file_name = entry.file_name();
+        let name = file_name.as_bytes();
+        if name == b"build" || name == b"source" || base + name.len() + 2 >= PATH_MAX {
+            continue;
+        }
+        path.truncate(base);
+        path.extend_from_slice(name);
+        let meta = match fs::metadata(host(root, path)) {
+            Ok(m) => m,
+            Err(e) => {
+                let msg = text!(
+                    b"fstatat(",
+                    (3 + depth).to_string(),
+                    b", ",
+                    name,
+                    b"): ",
+                    strerror(errno_of(&e))
+                );
+                rep.log(Level::Error, &msg);
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            path.push(b'/');
+            fresh = quick_walk(root, path, depth + 1, mtime, rep);
+        } else if meta.is_file() {
+            if is_module_name(name) {
+                fresh = meta.mtime() <= mtime;
+            }
+        } else {
+            let mode = format!("{:o}", meta.mode() & libc::S_IFMT);
+            rep.log(
+                Level::Error,
+                &text!(b"unsupported file type ", path, b": ", mode),
+            );
+        }
+        if !fresh {
+            break;
+        }
+    }
+    path.truncate(base);
+    fresh
+}
+
+/// Host path of a target path given as bytes.
+pub(crate) fn host(root: &Root, target: &[u8]) -> std::path::PathBuf {
+    root.host(Path::new(OsStr::from_bytes(target)))
+}

@@ -1,0 +1,114 @@
+//! Putting the output files in place: each is written under a temporary
+//! name in the output directory and renamed over the old file, so readers
+//! (and an interrupted run) only ever see complete files.
+
+use std::ffi::OsStr;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::Error;
+use crate::Root;
+
+/// The output directory, created on first use.
+pub(crate) struct OutDir<'a> {
+    target: &'a [u8],
+    host: PathBuf,
+    /// kmod 34's temporary suffix: `.<pid>.<usec>.<sec>`.
+    suffix: String,
+}
+
+impl<'a> OutDir<'a> {
+    pub fn create(root: &Root, target: &'a [u8]) -> Result<OutDir<'a>, Error> {
+        let host = root.host(OsStr::from_bytes(target));
+        if let Err(e) = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&host)
+        {
+            let msg = text!(
+                b"could not create directory ",
+                target,
+                b": ",
+                strerror(errno_of(&e))
+            );
+            return Err(Error::Fatal(msg));
+        }
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let suffix = format!(
+            ".{}.{}.{}",
+            std::process::id(),
+            now.subsec_micros(),
+            now.as_secs()
+        );
+        Ok(OutDir {
+            target,
+            host,
+            suffix,
+        })
+    }
+
+    /// Writes one file. An unwritable temporary file is reported and
+    /// skipped, as kmod does; a failed write or rename ends the output.
+    pub fn put(&self, name: &str, bytes: &[u8], rep: &mut dyn Reporter) -> Result<(), Error> {
+        let tmp_name = format!("{name}{}", self.suffix);
+        let tmp = self.host.join(&tmp_name);
+        let mut file = match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                let msg = text!(
+                    b"openat(",
+                    self.target,
+                    b", ",
+                    tmp_name,
+                    b", 301, 644): ",
+                    strerror(errno_of(&e))
+                );
+                rep.log(Level::Error, &msg);
+                return Ok(());
+            }
+        };
+        if let Err(e) = file.write_all(bytes) {
+            drop(file);
+            let _ = fs::remove_file(&tmp);
+            // Unlike kmod, the truncated file is not renamed into place.
+            let msg = text!(
+                b"Could not create index '",
+                name,
+                b"'. Output is truncated: ",
+                strerror(errno_of(&e))
+            );
+            rep.log(Level::Error, &msg);
+            return Err(Error::Output);
+        }
+        drop(file);
+        if let Err(e) = fs::rename(&tmp, self.host.join(name)) {
+            let _ = fs::remove_file(&tmp);
+            let msg = text!(
+                b"renameat(",
+                self.target,
+                b", ",
+                tmp_name,
+                b", ",
+                self.target,
+                b", ",
+                name,
+                b"): ",
+                strerror(errno_of(&e))
+            );
+            return Err(Error::Fatal(msg));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Writes minimal relocatable ELF64 "modules" carrying exactly what depmod
+//! reads: `.modinfo`, `__ksymtab_strings`, `__versions`, and a `.symtab`
+//! with `__crc_*` and undefined symbols. Enough for kmod's depmod and ours.
+
+use std::path::Path;
+
+#[derive(Debug, Clone, Default)]
+pub struct Module {
+    modinfo: Vec<Vec<u8>>,
+    exports: Vec<String>,
+    crcs: Vec<(String, u64)>,
+    imports: Vec<(String, bool)>,
+    versions: Vec<(String, u64)>,
+}
+
+impl Module {
+    pub fn new() -> Module {
+        Module::default()
+    }
+
+    /// A raw `.modinfo` record such as `alias=foo`.
+    pub fn info(mut self, record: impl AsRef<[u8]>) -> Module {
+        self.modinfo.push(record.as_ref().to_vec());
+        self
+    }
+
+    /// An export listed in `__ksymtab_strings` (kernels without modversions).
+    pub fn export(mut self, name: &str) -> Module {
+        self.exports.push(name.to_string());
+        self
+    }
+
+    /// An export with a CRC, as a `__crc_<name>` absolute symbol.
+    pub fn export_crc(mut self, name: &str, crc: u64) -> Module {
+        self.crcs.push((name.to_string(), crc));
+        self
+    }
+
+    pub fn import(mut self, name: &str) -> Module {
+        self.imports.push((name.to_string(), false));
+        self
+    }
+
+    pub fn weak_import(mut self, name: &str) -> Module {
+        self.imports.push((name.to_string(), true));
+        self
+    }
+
+    /// A `__versions` entry (the CRC the module was built against).
+    pub fn version(mut self, name: &str, crc: u64) -> Module {
+        self.versions.push((name.to_string(), crc));
+        self
+    }
+
+    pub fn write(&self, path: impl AsRef<Path>) {
+        let path = path.as_ref();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, self.bytes()).unwrap();
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut strtab = vec![0u8];
+        let mut symtab = vec![0u8; 24];
+        let mut sym = |name: &str, info: u8, shndx: u16, value: u64, strtab: &mut Vec<u8>| {
+            let at = strtab.len() as u32;
+            strtab.extend_from_slice(name.as_bytes());
+            strtab.push(0);
+            symtab.extend_from_slice(&at.to_le_bytes());
+            symtab.push(info);
+            symtab.push(0);
+            symtab.extend_from_slice(&shndx.to_le_bytes());
+            symtab.extend_from_slice(&value.to_le_bytes());
+            symtab.extend_from_slice(&0u64.to_le_bytes());
+        };
+        for (name, crc) in &self.crcs {
+            sym(&format!("__crc_{name}"), 0x10, 0xfff1, *crc, &mut strtab);
+        }
+        for (name, weak) in &self.imports {
+            sym(name, if *weak { 0x20 } else { 0x10 }, 0, 0, &mut strtab);
+        }
+
+        let mut sections: Vec<(&str, u32, Vec<u8>, u32, u64)> = Vec::new();
+        let modinfo: Vec<u8> = self
+            .modinfo
+            .iter()
+            .flat_map(|r| r.iter().copied().chain([0]))
+            .collect();
+        sections.push((".modinfo", 1, modinfo, 0, 0));
+        if !self.exports.is_empty() {
+            let strings = self
+                .exports
+                .iter()
+                .flat_map(|e| e.bytes().chain([0]))
+                .collect();
+            sections.push(("__ksymtab_strings", 1, strings, 0, 0));
+        }
+        if !self.versions.is_empty() {
+            let mut v = Vec::new();
+            for (name, crc) in &self.versions {
+                let mut rec = [0u8; 64];
+                rec[..8].copy_from_slice(&crc.to_le_bytes());
+                rec[8..8 + name.len()].copy_from_slice(name.as_bytes());
+                v.extend_from_slice(&rec);
+            }
+            sections.push(("__versions", 1, v, 0, 0));
+        }
+        let strtab_index = sections.len() as u32 + 2;
+        sections.push((".symtab", 2, symtab, strtab_index, 24));
+        sections.push((".strtab", 3, strtab, 0, 0));
+        let mut shstrtab = vec![0u8];
+        let mut name_at = Vec::new();
+        for (name, ..) in &sections {
+            name_at.push(shstrtab.len() as u32);
+            shstrtab.extend_from_slice(name.as_bytes());
+            shstrtab.push(0);
+        }
+        name_at.push(shstrtab.len() as u32);
+        shstrtab.extend_from_slice(b".shstrtab\0");
+        sections.push((".shstrtab", 3, shstrtab, 0, 0));
+
+        let mut out = vec![0u8; 64];
+        let mut headers = vec![0u8; 64];
+        for (i, (_, kind, data, link, entsize)) in sections.iter().enumerate() {
+            while out.len() % 8 != 0 {
+                out.push(0);
+            }
+            let offset = out.len() as u64;
+            out.extend_from_slice(data);
+            let mut h = Vec::with_capacity(64);
+            h.extend_from_slice(&name_at[i].to_le_bytes());
+            h.extend_from_slice(&kind.to_le_bytes());
+            h.extend_from_slice(&(if *kind == 1 { 2u64 } else { 0 }).to_le_bytes());
+            h.extend_from_slice(&0u64.to_le_bytes());
+            h.extend_from_slice(&offset.to_le_bytes());
+            h.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            h.extend_from_slice(&link.to_le_bytes());
+            h.extend_from_slice(&(if *kind == 2 { 1u32 } else { 0 }).to_le_bytes());
+            h.extend_from_slice(&1u64.to_le_bytes());
+            h.extend_from_slice(&entsize.to_le_bytes());
+            headers.extend_from_slice(&h);
+        }
+        while out.len() % 8 != 0 {
+            out.push(0);
+        }
+        let shoff = out.len() as u64;
+        out.extend_from_slice(&headers);
+        let shnum = sections.len() as u16 + 1;
+        let mut eh = Vec::with_capacity(64);
+        eh.extend_from_slice(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        eh.extend_from_slice(&1u16.to_le_bytes());
+        eh.extend_from_slice(&62u16.to_le_bytes());
+        eh.extend_from_slice(&1u32.to_le_bytes());
+        eh.extend_from_slice(&0u64.to_le_bytes());
+        eh.extend_from_slice(&0u64.to_le_bytes());
+        eh.extend_from_slice(&shoff.to_le_bytes());
+        eh.extend_from_slice(&0u32.to_le_bytes());
+        eh.extend_from_slice(&64u16.to_le_bytes());
+        eh.extend_from_slice(&0u16.to_le_bytes());
+        eh.extend_from_slice(&0u16.to_le_bytes());
+        eh.extend_from_slice(&64u16.to_le_bytes());
+        eh.extend_from_slice(&shnum.to_le_bytes());
+        eh.extend_from_slice(&(shnum - 1).to_le_bytes());
+        out[..64].copy_from_slice(&eh);
+        out
+    }
+}
