@@ -1,6 +1,7 @@
 //! The front-ends of modutils: option parsing, messages and exit codes for
 //! each tool. Everything else lives in `modutils-core`.
 
+pub mod cli;
 pub mod log;
 
 pub mod depmod;

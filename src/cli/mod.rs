@@ -1,0 +1,13 @@
+//! Command-line handling shared by the front-ends: one option table per
+//! tool, parsed with glibc `getopt_long` semantics, also turned into a
+//! `clap::Command` for man pages and completions.
+
+mod command;
+mod error;
+pub mod getopt;
+mod opt;
+
+pub use command::to_clap_command;
+pub use error::{ErrorKind, GetoptError};
+pub use getopt::{parse, Ordering, Parsed, Parser};
+pub use opt::{HasArg, Opt};
