@@ -44,7 +44,26 @@ fn open(name: &str) -> Index {
 /// lib/modules, `-S` the version; an empty `-C` keeps the host's
 /// modprobe.d out of the comparison.
 fn modprobe(args: &[&str]) -> std::process::Output {
-    let tree = tree();
+    modprobe_on(&tree(), args)
+}
+
+fn modprobe_binary() -> &'static str {
+    let binary = ["/usr/sbin/modprobe", "/sbin/modprobe"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("kmod's modprobe (Debian package kmod) is needed as the oracle");
+    let version = Command::new(binary)
+        .arg("-V")
+        .output()
+        .expect("run modprobe -V");
+    assert!(
+        version.stdout.starts_with(b"kmod version "),
+        "{binary} is not kmod's modprobe"
+    );
+    binary
+}
+
+fn modprobe_on(tree: &Path, args: &[&str]) -> std::process::Output {
     let version = tree.file_name().unwrap().to_str().unwrap().to_owned();
     let modules = tree.parent().unwrap();
     assert!(
@@ -54,11 +73,7 @@ fn modprobe(args: &[&str]) -> std::process::Output {
     let root = modules.parent().unwrap().parent().unwrap();
     let empty_conf = std::env::temp_dir().join("modutils-index-test-empty-conf");
     std::fs::create_dir_all(&empty_conf).unwrap();
-    let binary = ["/usr/sbin/modprobe", "/sbin/modprobe"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("kmod's modprobe (Debian package kmod) is needed as the oracle");
-    let output = Command::new(binary)
+    let output = Command::new(modprobe_binary())
         .arg("-C")
         .arg(&empty_conf)
         .arg("-d")
@@ -273,6 +288,42 @@ fn rebuilt_indexes_are_identical() {
             entries.len(),
             original.len()
         );
+    }
+}
+
+/// kmod 34 writes pre-order, which the kmod at hand (30) never wrote: check
+/// that it reads our pre-order files to the same dump and resolutions.
+#[test]
+fn kmod_reads_our_pre_order_files() {
+    let original = tree();
+    let version = original.file_name().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let copy = root.path().join("lib/modules").join(version);
+    std::fs::create_dir_all(&copy).unwrap();
+    for name in INDEXES {
+        let mut builder = IndexBuilder::new();
+        for e in open(name).entries().unwrap().iter().rev() {
+            builder.insert(&e.key, &e.value, e.priority).unwrap();
+        }
+        std::fs::write(copy.join(name), builder.to_bytes().unwrap()).unwrap();
+    }
+    let dump = |tree: &Path| {
+        let out = modprobe_on(tree, &["-c"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let marker = "# End of configuration files. Dumping indexes now:";
+        text[text.find(marker).expect("dump marker")..].to_owned()
+    };
+    assert!(
+        dump(&copy) == dump(&original),
+        "modprobe -c differs on pre-order files"
+    );
+    for query in [
+        "pci:v00008086d00001502sv00001028sd000005CDbc02sc00i00",
+        "acpi*:PNP0C0A:*",
+        "symbol:printk",
+    ] {
+        let theirs = modprobe_on(&copy, &["-R", query]).stdout;
+        assert_eq!(theirs, modprobe(&["-R", query]).stdout, "{query}");
     }
 }
 
