@@ -380,7 +380,8 @@ impl Found {
     /// kmod inserts each value before the first one of equal or higher
     /// priority: ascending priority, later discoveries first among equals.
     fn into_sorted(mut self) -> Vec<Value> {
-        self.values.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        self.values
+            .sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         self.values
             .into_iter()
             .map(|(priority, _, value)| Value { priority, value })
