@@ -87,8 +87,8 @@ fn modprobe_on(tree: &Path, args: &[&str]) -> std::process::Output {
 
 fn ours_dump() -> String {
     let mut dump = open("modules.alias.bin").dump("alias ").unwrap();
-    dump += &open("modules.symbols.bin").dump("alias ").unwrap();
-    dump
+    dump.extend(open("modules.symbols.bin").dump("alias ").unwrap());
+    String::from_utf8(dump).unwrap()
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub enum IndexError {
     BadMagic { path: PathBuf, magic: u32 },
     #[error("{}: unsupported index version {version:#010x}", path.display())]
     BadVersion { path: PathBuf, version: u32 },
+    /// A key or value that `&str` cannot hold; use the `_raw` accessors.
+    #[error("{}: key {:?} or its value is not UTF-8", path.display(), String::from_utf8_lossy(key))]
+    NotUtf8 { path: PathBuf, key: Vec<u8> },
     #[error("{}: corrupt node at offset {offset:#x}: {problem}", path.display())]
     Corrupt {
         path: PathBuf,
@@ -80,6 +83,7 @@ pub enum Corruption {
     BadChildRange { first: u8, last: u8 },
     #[error("node reached twice (a cycle or a shared subtree)")]
     Revisited,
-    #[error("key or value is not valid UTF-8")]
+    /// A value to be returned as text is not UTF-8.
+    #[error("value is not UTF-8")]
     NotUtf8,
 }

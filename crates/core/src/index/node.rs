@@ -94,7 +94,7 @@ pub(super) struct Values<'a> {
 }
 
 impl<'a> Iterator for Values<'a> {
-    type Item = Result<(u32, &'a str), Corruption>;
+    type Item = Result<(u32, &'a [u8]), Corruption>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
@@ -105,7 +105,6 @@ impl<'a> Iterator for Values<'a> {
             .ok_or(Corruption::Truncated)
             .and_then(|priority| {
                 let (text, after) = split_cstr(&self.rest[4..]).ok_or(Corruption::Unterminated)?;
-                let text = std::str::from_utf8(text).map_err(|_| Corruption::NotUtf8)?;
                 self.rest = after;
                 Ok((priority, text))
             });

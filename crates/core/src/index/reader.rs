@@ -122,8 +122,8 @@ impl Index {
 
     /// Exact search: the first value stored under `key` (the lowest
     /// priority number), as kmod's `index_mm_search`. A NUL ends the key.
-    pub fn lookup(&self, key: &str) -> Result<Option<&str>, IndexError> {
-        let key = until_nul(key.as_bytes());
+    pub fn lookup(&self, key: impl AsRef<[u8]>) -> Result<Option<&str>, IndexError> {
+        let key = until_nul(key.as_ref());
         let mut word = self.root;
         let mut i = 0;
         // Each round consumes at least the child byte: at most key.len()+1.
@@ -137,7 +137,7 @@ impl Index {
             i += node.prefix.len();
             let Some(&ch) = key.get(i) else {
                 return match self.values(&node).next() {
-                    Some(first) => first.map(|(_, value)| Some(value)),
+                    Some(first) => Ok(Some(self.text(&node, first?.1)?)),
                     None => Ok(None),
                 };
             };
@@ -150,8 +150,8 @@ impl Index {
     /// fnmatch patterns and every one matching `key` contributes all its
     /// values. Results are sorted by priority; among equal priorities the
     /// value found later comes first, as kmod's sorted insert leaves them.
-    pub fn lookup_wild(&self, key: &str) -> Result<Vec<Value>, IndexError> {
-        let key = until_nul(key.as_bytes());
+    pub fn lookup_wild(&self, key: impl AsRef<[u8]>) -> Result<Vec<Value>, IndexError> {
+        let key = until_nul(key.as_ref());
         let mut found = Found::default();
         let mut word = self.root;
         let mut i = 0;
@@ -179,7 +179,7 @@ impl Index {
                 }
             }
             let Some(&ch) = key.get(i) else {
-                found.add_all(self.values(&node))?;
+                found.add_all(self, &node)?;
                 break;
             };
             word = node.child_word(ch);
@@ -206,26 +206,54 @@ impl Index {
         self.walk(top, pattern, |event, node, pattern| {
             if let Walk::Leave = event {
                 if node.value_count > 0 && fnmatch(pattern, rest) {
-                    found.add_all(self.values(node))?;
+                    found.add_all(self, node)?;
                 }
             }
             Ok(())
         })
     }
 
-    /// Calls `f` with every key, value and priority, in the order of kmod's
-    /// `index_mm_dump` (keys in byte order, a key's values as stored).
+    /// Calls `f` with every key, value and priority as raw bytes, in the
+    /// order of kmod's `index_mm_dump`: keys in byte order, each key's
+    /// values as stored.
+    pub fn for_each_raw(&self, mut f: impl FnMut(&[u8], &[u8], u32)) -> Result<(), IndexError> {
+        self.visit_values(|key, value, priority| {
+            f(key, value, priority);
+            Ok(())
+        })
+    }
+
+    /// Like [`Index::for_each_raw`], for indexes of UTF-8 text, which is
+    /// all depmod writes (kmod itself passes other bytes through; see
+    /// [`Index::dump`]).
     pub fn for_each(&self, mut f: impl FnMut(&str, &str, u32)) -> Result<(), IndexError> {
+        self.visit_values(|key, value, priority| {
+            match (std::str::from_utf8(key), std::str::from_utf8(value)) {
+                (Ok(key), Ok(value)) => {
+                    f(key, value, priority);
+                    Ok(())
+                }
+                _ => Err(IndexError::NotUtf8 {
+                    path: self.path.clone(),
+                    key: key.to_vec(),
+                }),
+            }
+        })
+    }
+
+    fn visit_values(
+        &self,
+        mut f: impl FnMut(&[u8], &[u8], u32) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
         let Some(root) = self.node(self.root)? else {
             return Ok(());
         };
         let mut key = root.prefix.to_vec();
         self.walk(root, &mut key, |event, node, key| {
             if let Walk::Enter = event {
-                let key = self.text(node, key)?;
                 for value in self.values(node) {
                     let (priority, value) = value?;
-                    f(key, value, priority);
+                    f(key, value, priority)?;
                 }
             }
             Ok(())
@@ -245,13 +273,13 @@ impl Index {
         Ok(entries)
     }
 
-    /// The dump as `modprobe -c` prints it: `<prefix><key> <value>\n` per
-    /// value; kmod passes `"alias "` as the prefix.
-    pub fn dump(&self, prefix: &str) -> Result<String, IndexError> {
-        let mut out = String::new();
-        self.for_each(|key, value, _| {
-            for part in [prefix, key, " ", value, "\n"] {
-                out.push_str(part);
+    /// The dump as `modprobe -c` prints it, byte for byte:
+    /// `<prefix><key> <value>\n` per value; kmod passes `"alias "`.
+    pub fn dump(&self, prefix: &str) -> Result<Vec<u8>, IndexError> {
+        let mut out = Vec::new();
+        self.for_each_raw(|key, value, _| {
+            for part in [prefix.as_bytes(), key, b" ", value, b"\n"] {
+                out.extend_from_slice(part);
             }
         })?;
         Ok(out)
@@ -325,6 +353,7 @@ impl Index {
         Ok(())
     }
 
+    /// A value handed out as text.
     fn text<'b>(&self, node: &Node, bytes: &'b [u8]) -> Result<&'b str, IndexError> {
         std::str::from_utf8(bytes).map_err(|_| self.corrupt(node.offset, Corruption::NotUtf8))
     }
@@ -346,7 +375,7 @@ impl Index {
     fn values<'a>(
         &'a self,
         node: &Node<'a>,
-    ) -> impl Iterator<Item = Result<(u32, &'a str), IndexError>> + 'a {
+    ) -> impl Iterator<Item = Result<(u32, &'a [u8]), IndexError>> + 'a {
         let offset = node.offset;
         node.values()
             .map(move |value| value.map_err(|problem| self.corrupt(offset, problem)))
@@ -365,14 +394,12 @@ struct Found {
 }
 
 impl Found {
-    fn add_all<'a>(
-        &mut self,
-        values: impl Iterator<Item = Result<(u32, &'a str), IndexError>>,
-    ) -> Result<(), IndexError> {
-        for value in values {
+    fn add_all(&mut self, index: &Index, node: &Node) -> Result<(), IndexError> {
+        for value in index.values(node) {
             let (priority, text) = value?;
             let seq = self.values.len();
-            self.values.push((priority, seq, text.to_owned()));
+            let text = index.text(node, text)?.to_owned();
+            self.values.push((priority, seq, text));
         }
         Ok(())
     }

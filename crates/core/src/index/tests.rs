@@ -74,7 +74,7 @@ fn both_layouts_read_the_same() {
         assert_eq!(index.lookup("mod_bb").unwrap(), None);
         assert_eq!(
             index.dump("alias ").unwrap(),
-            "alias mod_a kernel/x/mod-a.ko:\nalias mod_b kernel/mod_b.ko: kernel/x/mod-a.ko\n"
+            b"alias mod_a kernel/x/mod-a.ko:\nalias mod_b kernel/mod_b.ko: kernel/x/mod-a.ko\n"
         );
     }
 }
@@ -384,7 +384,7 @@ fn corrupt_problem(bytes: Vec<u8>) -> Corruption {
 }
 
 /// Header plus a root word, then `body` at offset 12.
-fn raw(root_word: u32, body: &[u8]) -> Vec<u8> {
+fn raw_index(root_word: u32, body: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::new();
     for word in [0xB007_F457, 0x0002_0001, root_word] {
         bytes.extend_from_slice(&u32::to_be_bytes(word));
@@ -399,13 +399,13 @@ fn header_errors() {
         Index::from_bytes(vec![0xb0, 0x07]),
         Err(IndexError::TooShort { len: 2, .. })
     ));
-    let mut bad_magic = raw(0, &[]);
+    let mut bad_magic = raw_index(0, &[]);
     bad_magic[3] = 0x57 ^ 0xff;
     assert!(matches!(
         Index::from_bytes(bad_magic),
         Err(IndexError::BadMagic { .. })
     ));
-    let mut bad_version = raw(0, &[]);
+    let mut bad_version = raw_index(0, &[]);
     bad_version[5] = 3;
     assert!(matches!(
         Index::from_bytes(bad_version),
@@ -414,7 +414,7 @@ fn header_errors() {
             ..
         })
     ));
-    let mut minor = raw(0, &[]);
+    let mut minor = raw_index(0, &[]);
     minor[7] = 9;
     assert!(
         Index::from_bytes(minor).is_ok(),
@@ -434,52 +434,89 @@ fn node_errors() {
     let childs = 0x2000_0000;
     let values = 0x4000_0000;
     assert_eq!(
-        corrupt_problem(raw(prefix | 100, b"ab\0")),
+        corrupt_problem(raw_index(prefix | 100, b"ab\0")),
         Corruption::OffsetPastEnd
     );
     assert_eq!(
-        corrupt_problem(raw(prefix | 12, b"ab")),
+        corrupt_problem(raw_index(prefix | 12, b"ab")),
         Corruption::Unterminated
     );
     assert_eq!(
-        corrupt_problem(raw(childs | 12, b"b")),
+        corrupt_problem(raw_index(childs | 12, b"b")),
         Corruption::Truncated
     );
     assert_eq!(
-        corrupt_problem(raw(childs | 12, b"ba\0\0\0\0\0\0\0\0")),
+        corrupt_problem(raw_index(childs | 12, b"ba\0\0\0\0\0\0\0\0")),
         Corruption::BadChildRange {
             first: b'b',
             last: b'a'
         }
     );
     assert_eq!(
-        corrupt_problem(raw(childs | 12, &[0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0, 0])),
+        corrupt_problem(raw_index(
+            childs | 12,
+            &[0x7f, 0x80, 0, 0, 0, 0, 0, 0, 0, 0]
+        )),
         Corruption::BadChildRange {
             first: 0x7f,
             last: 0x80
         }
     );
     assert_eq!(
-        corrupt_problem(raw(childs | 12, b"aa\0\0")),
+        corrupt_problem(raw_index(childs | 12, b"aa\0\0")),
         Corruption::Truncated
     );
     assert_eq!(
-        corrupt_problem(raw(values | 12, b"\0\0")),
+        corrupt_problem(raw_index(values | 12, b"\0\0")),
         Corruption::Truncated
     );
     // A huge count runs into the end of the file.
     assert_eq!(
-        corrupt_problem(raw(values | 12, b"\xff\xff\xff\xff\0\0\0\x01v\0")),
+        corrupt_problem(raw_index(values | 12, b"\xff\xff\xff\xff\0\0\0\x01v\0")),
         Corruption::Truncated
     );
     assert_eq!(
-        corrupt_problem(raw(values | 12, b"\0\0\0\x01\0\0\0\x01v")),
+        corrupt_problem(raw_index(values | 12, b"\0\0\0\x01\0\0\0\x01v")),
         Corruption::Unterminated
     );
+}
+
+/// Debian's kmod 30 depmod (x86-64) accepted a module with the alias
+/// `pci:v\xe9x*` and wrote these bytes; `modprobe -c` then prints the
+/// key raw.
+const KMOD30_NON_ASCII_ALIAS: &[u8] = b"\xb0\x07\xf4\x57\0\x02\0\x01\x20\0\0\x21\
+ci:v\xe9x*\0\0\0\0\x01\0\0\0\0umod\0pp\xc0\0\0\x0c";
+
+#[test]
+fn non_utf8_keys_dump_raw() {
+    let index = Index::from_bytes(KMOD30_NON_ASCII_ALIAS.to_vec()).unwrap();
+    assert_eq!(index.dump("alias ").unwrap(), b"alias pci:v\xe9x* umod\n");
+    let mut raw = Vec::new();
+    index
+        .for_each_raw(|k, v, p| raw.push((k.to_vec(), v.to_vec(), p)))
+        .unwrap();
+    assert_eq!(raw, vec![(b"pci:v\xe9x*".to_vec(), b"umod".to_vec(), 0)]);
+    assert!(matches!(index.entries(), Err(IndexError::NotUtf8 { .. })));
+    let found = index.lookup_wild(b"pci:v\xe9x1".as_slice()).unwrap();
     assert_eq!(
-        corrupt_problem(raw(values | 12, b"\0\0\0\x01\0\0\0\x01\xff\0")),
-        Corruption::NotUtf8
+        found,
+        vec![Value {
+            priority: 0,
+            value: "umod".into()
+        }]
     );
+    assert_eq!(index.lookup_wild("pci:vex1").unwrap(), vec![]);
+    // Values handed out as text must be UTF-8.
+    let bad_value = raw_index(0x4000_000c, b"\0\0\0\x01\0\0\0\x01\xff\0");
+    let index = Index::from_bytes(bad_value).unwrap();
+    assert!(matches!(
+        index.lookup(""),
+        Err(IndexError::Corrupt {
+            problem: Corruption::NotUtf8,
+            ..
+        })
+    ));
+    assert_eq!(index.dump("").unwrap(), b" \xff\n");
 }
 
 #[test]
@@ -489,7 +526,7 @@ fn loops_and_shared_subtrees_are_errors() {
     let mut body = b"ab".to_vec();
     body.extend_from_slice(&root.to_be_bytes());
     body.extend_from_slice(&0u32.to_be_bytes());
-    let looping = raw(root, &body);
+    let looping = raw_index(root, &body);
     assert_eq!(corrupt_problem(looping.clone()), Corruption::Revisited);
     let index = Index::from_bytes(looping).unwrap();
     assert!(
@@ -507,7 +544,7 @@ fn loops_and_shared_subtrees_are_errors() {
     body.extend_from_slice(b"**");
     body.extend_from_slice(&0x4000_001c_u32.to_be_bytes());
     body.extend_from_slice(b"\0\0\0\x01\0\0\0\x05m\0");
-    let shared = raw(root, &body);
+    let shared = raw_index(root, &body);
     assert_eq!(corrupt_problem(shared.clone()), Corruption::Revisited);
     let index = Index::from_bytes(shared).unwrap();
     assert_eq!(index.lookup_wild("a").unwrap().len(), 1);
