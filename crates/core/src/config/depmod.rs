@@ -71,7 +71,8 @@ pub struct DepmodConfig {
     /// `search` words; just `updates` when there were none at all.
     pub searches: Vec<Search>,
     pub overrides: Vec<Override>,
-    /// Absolute directories scanned after the module directory.
+    /// Absolute directories scanned after the module directory, in config
+    /// order; depmod scans them last-listed first ([`Self::externals_in_scan_order`]).
     pub externals: Vec<Vec<u8>>,
     /// Directory entry names skipped anywhere in the scan.
     pub excludes: Vec<Vec<u8>>,
@@ -204,6 +205,12 @@ impl DepmodConfig {
                 msg(&[&at(), b"ignoring bad line starting with '", cmd, b"'"]),
             ));
         }
+    }
+
+    /// The external directories in the order depmod scans them (kmod keeps
+    /// them in a list it prepends to, so the last one written comes first).
+    pub fn externals_in_scan_order(&self) -> impl Iterator<Item = &[u8]> {
+        self.externals.iter().rev().map(Vec::as_slice)
     }
 
     /// Whether a directory entry named `name` is skipped by the scan: `.`,

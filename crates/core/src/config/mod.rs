@@ -18,6 +18,7 @@ mod files;
 pub mod kcmdline;
 pub mod lines;
 pub mod modprobe;
+mod modprobe_lookup;
 mod modprobe_show;
 
 use std::ffi::CStr;
