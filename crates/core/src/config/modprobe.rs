@@ -1,4 +1,5 @@
-//! modprobe.d: loading, and the lookups modprobe makes.
+//! modprobe.d: which files, in which order, and what each line means.
+//! The lookups are in `modprobe_lookup.rs`, `modprobe -c` in `modprobe_show.rs`.
 //!
 //! Files come from the config directories (or `-C` paths), merged into one
 //! list sorted by basename where the first directory offering a name wins,

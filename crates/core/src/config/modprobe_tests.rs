@@ -307,3 +307,17 @@ fn odd_files_do_not_hang_or_fail() {
         ["libkmod: ERROR: kmod_config_parse_kcmdline: could not read from '/proc/cmdline': Is a directory\n"]
     );
 }
+
+#[test]
+fn unstatable_entries_are_reported() {
+    // kmod 34.2 checks fstatat (kmod 30 did not): a dangling symlink named
+    // *.conf is reported and skipped.
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    fs::create_dir_all(r.join("c")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target", r.join("c/dangling.conf")).unwrap();
+    write(r, "/c/ok.conf", "options ok yes\n");
+    let (out, diags) = load(r, Some(vec![PathBuf::from("/c")]), KernelCmdline::Ignore);
+    assert_eq!(out, "options ok yes\n");
+    assert_eq!(diags, ["libkmod: ERROR: conf_files_filter_out: Cannot stat directory entry: /c/dangling.conf\n"]);
+}
