@@ -8,11 +8,13 @@
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
 
+pub mod config;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;
 pub mod modinfo;
 pub mod module_file;
+pub mod name;
 pub mod root;
 pub mod signature;
 
