@@ -13,8 +13,17 @@
 //! non-minimal lengths, constructed strings), keeps SET OF elements in
 //! encoding order (the "first" SignerInfo is the first one written), and
 //! rejects what OpenSSL rejects in every field it decodes, not only in the
-//! fields modinfo prints. Certificates and CRLs are only checked for shape,
-//! because nothing here needs their contents.
+//! fields modinfo prints. `tests/data/signature/cases.tsv` pins these rules
+//! to what kmod printed for ~250 crafted and real trailers.
+//!
+//! Known differences, all on blobs no signing tool produces:
+//! * certificates and CRLs are only checked for shape (nothing here needs
+//!   their contents), and so is enveloped, digested or encrypted content
+//!   nested inside the SignedData;
+//! * a BIT STRING name value makes kmod print past the end of an
+//!   unterminated buffer; we stop at its end;
+//! * digest OIDs are named from a table of the hash and signature OIDs
+//!   OpenSSL 3.0 knows; any other OID OpenSSL knows prints dotted here.
 
 use std::borrow::Cow;
 use std::fmt;
