@@ -4,6 +4,7 @@
 
 use std::ffi::OsString;
 
+use crate::cli::{Opt, Ordering, Parser};
 use crate::invocation_name;
 
 type ToolMain = fn(Vec<OsString>) -> i32;
@@ -21,39 +22,63 @@ fn tool(name: &str) -> Option<ToolMain> {
     TOOLS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Id {
+    Version,
+    Help,
+}
+
+const OPTIONS: &[Opt<Id>] = &[
+    Opt::flag(
+        Id::Version,
+        Some('V'),
+        &["version"],
+        "Print the version and exit",
+    ),
+    Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
+];
+
 pub fn main(args: Vec<OsString>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_default();
     if let Some(run) = tool(&invocation_name(&argv0)) {
         return run(args);
     }
-    let mut rest = args.into_iter().skip(1).peekable();
-    // Only `-h`/`-V` belong to kmod itself; anything after the command is the command's.
-    while let Some(arg) = rest.peek() {
-        match arg.to_str() {
-            Some("-h") | Some("--help") => {
-                help();
-                return 0;
-            }
-            Some("-V") | Some("--version") => {
-                version();
-                return 0;
-            }
-            _ => break,
+    // kmod's own options end at the command word; the rest is the command's.
+    let parsed = match Parser::new(OPTIONS, args)
+        .ordering(Ordering::RequireOrder)
+        .parse()
+    {
+        Ok(p) => p,
+        Err(e) => {
+            e.print();
+            return 1;
         }
+    };
+    // The first of -h/-V decides, as kmod returns at once.
+    match parsed.opts.first().map(|(id, _)| *id) {
+        Some(Id::Help) => {
+            help();
+            return 0;
+        }
+        Some(Id::Version) => {
+            version();
+            return 0;
+        }
+        None => {}
     }
-    let Some(command) = rest.next() else {
+    let Some(command) = parsed.operands.first().cloned() else {
         eprintln!("missing command");
         help();
         return 1;
     };
-    let command_args: Vec<OsString> = std::iter::once(command.clone()).chain(rest).collect();
+    let command_args = parsed.operands;
     match command.to_str() {
         Some("help") => {
             help();
             0
         }
         Some("list") => crate::lsmod::main(command_args),
-        Some(name) if tool(name).is_some() => tool(name).unwrap()(command_args),
+        Some(name) if tool(name).is_some() => tool(name).map_or(1, |run| run(command_args)),
         _ => {
             eprintln!("invalid command '{}'", command.to_string_lossy());
             help();

@@ -36,6 +36,9 @@ pub fn run(tool: fn(Vec<OsString>) -> i32) -> ! {
 
 /// Exit status for a tool that this version does not provide yet.
 pub(crate) fn not_implemented(tool: &str) -> i32 {
-    eprintln!("{}: ERROR: {tool} is not implemented yet in modutils", log::prog());
+    eprintln!(
+        "{}: ERROR: {tool} is not implemented yet in modutils",
+        log::prog()
+    );
     1
 }

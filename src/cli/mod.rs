@@ -4,12 +4,12 @@
 
 mod command;
 mod error;
-mod help;
 pub mod getopt;
+mod help;
 mod opt;
 
 pub use command::to_clap_command;
 pub use error::{ErrorKind, GetoptError};
-pub use help::help_text;
 pub use getopt::{parse, Ordering, Parsed, Parser};
+pub use help::help_text;
 pub use opt::{HasArg, Opt};

@@ -9,6 +9,7 @@
 //!   the glibc-compatible pattern matcher those indexes rely on.
 
 pub mod config;
+pub mod context;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;

@@ -1,0 +1,228 @@
+//! modinfo against kmod's modinfo on every module of a real Debian kernel.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+
+use crate::util::{both, real_tree, text};
+
+/// Splits modinfo output into one block per module: each starts at its
+/// `filename:` line, or at the `name:` line just before a built-in's.
+fn blocks(out: &str) -> Vec<String> {
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in out.split_inclusive('\n') {
+        if line.starts_with("filename:") || blocks.is_empty() {
+            let mut block = Vec::new();
+            if line.contains("(builtin)") {
+                if let Some(prev) = blocks.last_mut() {
+                    if prev.last().is_some_and(|l| l.starts_with("name:")) {
+                        block.push(prev.pop().unwrap());
+                    }
+                }
+            }
+            blocks.push(block);
+        }
+        blocks.last_mut().unwrap().push(line);
+    }
+    blocks
+        .into_iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| b.concat())
+        .collect()
+}
+
+/// Runs both tools with `args` and asserts identical stdout, stderr and
+/// exit status, reporting the first differing modules.
+fn assert_same(args: &[OsString], what: &str) -> usize {
+    let (kmod, ours) = both("modinfo", args);
+    let (k, o) = (text(&kmod.stdout), text(&ours.stdout));
+    if k != o {
+        let (kb, ob) = (blocks(&k), blocks(&o));
+        let diffs: Vec<String> = kb
+            .iter()
+            .zip(ob.iter())
+            .filter(|(a, b)| a != b)
+            .take(3)
+            .map(|(a, b)| format!("--- kmod\n{a}--- ours\n{b}"))
+            .collect();
+        panic!(
+            "{what}: stdout differs ({} vs {} blocks, {} differ); first:\n{}",
+            kb.len(),
+            ob.len(),
+            kb.iter().zip(ob.iter()).filter(|(a, b)| a != b).count(),
+            diffs.join("\n")
+        );
+    }
+    assert_eq!(
+        text(&kmod.stderr),
+        text(&ours.stderr),
+        "{what}: stderr differs"
+    );
+    assert_eq!(
+        kmod.status.code(),
+        ours.status.code(),
+        "{what}: exit status differs"
+    );
+    blocks(&k).len()
+}
+
+fn module_args(prefix: &[&str]) -> Vec<OsString> {
+    let tree = real_tree();
+    prefix
+        .iter()
+        .map(OsString::from)
+        .chain(tree.modules().iter().map(|p| p.clone().into_os_string()))
+        .collect()
+}
+
+#[test]
+fn every_module_file_is_shown_identically() {
+    let n = assert_same(&module_args(&[]), "modinfo FILE...");
+    assert_eq!(n, real_tree().modules().len());
+    eprintln!("modinfo: {n}/{n} modules identical");
+}
+
+#[test]
+fn null_separated_output_is_identical() {
+    assert_same(&module_args(&["-0"]), "modinfo -0 FILE...");
+}
+
+#[test]
+fn every_field_of_the_tree_is_shown_identically() {
+    let (kmod, _) = both("modinfo", module_args(&[]));
+    let mut fields: BTreeSet<String> = ["filename", "name", "parm", "parmtype", "nonexistent"]
+        .map(String::from)
+        .into();
+    for line in text(&kmod.stdout).lines() {
+        if let Some((key, _)) = line.split_once(':') {
+            if !key.is_empty() && !key.starts_with('\t') && !key.contains(' ') {
+                fields.insert(key.to_string());
+            }
+        }
+    }
+    assert!(fields.len() > 20, "too few fields found: {fields:?}");
+    for field in &fields {
+        assert_same(&module_args(&["-F", field]), &format!("modinfo -F {field}"));
+    }
+    for short in ["-a", "-d", "-l", "-p", "-n"] {
+        assert_same(&module_args(&[short]), &format!("modinfo {short}"));
+    }
+    eprintln!(
+        "modinfo -F: {} fields identical over every module",
+        fields.len()
+    );
+}
+
+fn tree_args(extra: &[&str], names: impl IntoIterator<Item = String>) -> Vec<OsString> {
+    let tree = real_tree();
+    let mut args: Vec<OsString> = vec![
+        "-b".into(),
+        tree.base.clone().into(),
+        "-k".into(),
+        tree.release.clone().into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    args.extend(names.into_iter().map(OsString::from));
+    args
+}
+
+fn read_lines(file: &str) -> Vec<String> {
+    let path = real_tree().moddir().join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Every module named in modules.dep, looked up by name (also with `-m`).
+#[test]
+fn lookup_by_module_name_is_identical() {
+    let names: Vec<String> = read_lines("modules.dep")
+        .iter()
+        .map(|l| {
+            let path = l.split(':').next().unwrap();
+            let base = path.rsplit('/').next().unwrap();
+            base.split('.').next().unwrap().replace('-', "_")
+        })
+        .collect();
+    let n = assert_same(&tree_args(&[], names.clone()), "modinfo NAME...");
+    assert_same(&tree_args(&["-m"], names.clone()), "modinfo -m NAME...");
+    // Names with dashes resolve too.
+    let dashed: Vec<String> = names
+        .iter()
+        .filter(|n| n.contains('_'))
+        .map(|n| n.replace('_', "-"))
+        .collect();
+    assert_same(&tree_args(&[], dashed), "modinfo dashed-name...");
+    eprintln!("modinfo by name: {n} modules identical");
+}
+
+/// Every alias pattern of modules.alias given as the argument.
+#[test]
+fn lookup_by_alias_is_identical() {
+    let aliases: BTreeSet<String> = read_lines("modules.alias")
+        .iter()
+        .filter_map(|l| {
+            l.strip_prefix("alias ")
+                .and_then(|r| r.rsplit_once(' '))
+                .map(|(a, _)| a.to_string())
+        })
+        .collect();
+    assert!(aliases.len() > 10_000);
+    let n = assert_same(
+        &tree_args(&["-F", "name"], aliases.iter().cloned()),
+        "modinfo -F name ALIAS...",
+    );
+    let sample: Vec<String> = aliases.iter().step_by(50).cloned().collect();
+    assert_same(&tree_args(&[], sample), "modinfo ALIAS...");
+    eprintln!(
+        "modinfo by alias: {} aliases, {n} modules identical",
+        aliases.len()
+    );
+}
+
+/// Built-in modules, by name and by built-in alias, with and without `-m`.
+#[test]
+fn builtin_modules_are_shown_identically() {
+    let names: Vec<String> = read_lines("modules.builtin")
+        .iter()
+        .map(|l| {
+            l.rsplit('/')
+                .next()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap()
+                .replace('-', "_")
+        })
+        .collect();
+    assert!(names.len() > 100);
+    let n = assert_same(&tree_args(&[], names.clone()), "modinfo BUILTIN...");
+    assert_same(&tree_args(&["-m"], names.clone()), "modinfo -m BUILTIN...");
+    assert_same(
+        &tree_args(&["-F", "name"], names.clone()),
+        "modinfo -F name BUILTIN...",
+    );
+    assert_same(&tree_args(&["-n"], names), "modinfo -n BUILTIN...");
+    eprintln!("modinfo built-in: {n} modules identical");
+}
+
+#[test]
+fn errors_and_exit_codes_are_identical() {
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["no_such_module"],
+        vec!["-m", "no_such_module"],
+        vec!["/nonexistent/file.ko"],
+        vec!["bttv", "no_such_module", "ext4"],
+        vec!["-F"],
+        vec!["--fiel=name", "bttv"],
+        vec!["--bogus"],
+        vec!["-x"],
+        vec!["bad[alias"],
+    ];
+    for case in cases {
+        let args = tree_args(&[], case.iter().map(|s| s.to_string()));
+        assert_same(&args, &format!("modinfo {}", case.join(" ")));
+    }
+}
