@@ -132,7 +132,12 @@ pub fn library(level: Level, function: &str, args: fmt::Arguments<'_>) {
     if (level as i32) > library_threshold() {
         return;
     }
-    let line = format!("libkmod: {}: {}: {}\n", level.library_name(), function, args);
+    let line = format!(
+        "libkmod: {}: {}: {}\n",
+        level.library_name(),
+        function,
+        args
+    );
     emit(level, line);
 }
 

@@ -1,1 +1,3 @@
-fn main(){}
+fn main() {
+    modutils::run(modutils::rmmod::main)
+}

@@ -60,7 +60,9 @@ impl Tree {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let name = e.file_name();
@@ -69,7 +71,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             if name != "build" && name != "source" {
                 walk(&p, out);
             }
-        } else if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].iter().any(|x| name.ends_with(x)) {
+        } else if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+            .iter()
+            .any(|x| name.ends_with(x))
+        {
             out.push(p);
         }
     }
@@ -97,7 +102,11 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    use std::os::unix::process::CommandExt;
+    // Both tools get the same argv[0], which glibc-style messages quote.
+    let argv0 = program.file_name().unwrap_or_default().to_os_string();
     Command::new(program)
+        .arg0(argv0)
         .args(args)
         .env_remove("MODUTILS_SYSROOT")
         .output()
@@ -122,7 +131,9 @@ pub fn normalize_libkmod_30(stderr: &str) -> String {
         .map(|l| {
             if let Some(rest) = l.strip_prefix("libkmod: ") {
                 let mut parts = rest.splitn(3, ' ');
-                if let (Some(level), Some(loc), Some(tail)) = (parts.next(), parts.next(), parts.next()) {
+                if let (Some(level), Some(loc), Some(tail)) =
+                    (parts.next(), parts.next(), parts.next())
+                {
                     if loc.contains(".c:") && !level.ends_with(':') {
                         return format!("libkmod: {level}: {tail}\n");
                     }

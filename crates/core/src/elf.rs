@@ -127,7 +127,9 @@ impl<'a> Elf<'a> {
 
     /// The `__versions` table; [`Error::NoSection`] when the module has none.
     pub fn modversions(&self) -> Result<Vec<Modversion<'a>>, Error> {
-        let data = self.named_data(VERSIONS).ok_or(Error::NoSection(VERSIONS))?;
+        let data = self
+            .named_data(VERSIONS)
+            .ok_or(Error::NoSection(VERSIONS))?;
         if data.len() % 64 != 0 {
             return Err(Error::BadVersionsSize(VERSIONS));
         }
@@ -138,7 +140,10 @@ impl<'a> Elf<'a> {
                 let field = &rec[crc_len..];
                 let end = memchr(field).ok_or(Error::Unterminated(VERSIONS))?;
                 let name = field[..end].strip_prefix(b".").unwrap_or(&field[..end]);
-                Ok(Modversion { crc, name: ascii_lossless(name) })
+                Ok(Modversion {
+                    crc,
+                    name: ascii_lossless(name),
+                })
             })
             .collect()
     }
@@ -149,8 +154,13 @@ impl<'a> Elf<'a> {
         let symbols = self.symbols()?;
         let mut out = Vec::new();
         for sym in &symbols {
-            let Some(name) = sym.name.strip_prefix(b"__crc_") else { continue };
-            out.push(Export { name: ascii_lossless(name), crc: self.crc_value(sym) });
+            let Some(name) = sym.name.strip_prefix(b"__crc_") else {
+                continue;
+            };
+            out.push(Export {
+                name: ascii_lossless(name),
+                crc: self.crc_value(sym),
+            });
         }
         if !out.is_empty() {
             return Ok(out);
@@ -160,7 +170,10 @@ impl<'a> Elf<'a> {
         };
         Ok(nul_separated(strings)
             .into_iter()
-            .map(|name| Export { name: ascii_lossless(name), crc: 0 })
+            .map(|name| Export {
+                name: ascii_lossless(name),
+                crc: 0,
+            })
             .collect())
     }
 
@@ -185,11 +198,19 @@ impl<'a> Elf<'a> {
                 crc = versions[i].crc;
                 claimed[i] = true;
             }
-            out.push(Import { name, crc, weak: sym.weak });
+            out.push(Import {
+                name,
+                crc,
+                weak: sym.weak,
+            });
         }
         for (v, claimed) in versions.iter().zip(claimed) {
             if !claimed {
-                out.push(Import { name: v.name, crc: v.crc, weak: false });
+                out.push(Import {
+                    name: v.name,
+                    crc: v.crc,
+                    weak: false,
+                });
             }
         }
         Ok(out)
@@ -203,7 +224,9 @@ impl<'a> Elf<'a> {
         let at = if self.is_64 { 24 } else { 12 };
         let field = data.get(at..)?;
         let end = memchr(field)?;
-        std::str::from_utf8(&field[..end]).ok().filter(|s| !s.is_empty())
+        std::str::from_utf8(&field[..end])
+            .ok()
+            .filter(|s| !s.is_empty())
     }
 
     /// Where `--force-modversion` patches the image: the file offset of the
@@ -214,7 +237,11 @@ impl<'a> Elf<'a> {
             return None;
         }
         let width = if self.is_64 { 8 } else { 4 };
-        Some(if self.is_big_endian() { s.flags_at + width - 1 } else { s.flags_at })
+        Some(if self.is_big_endian() {
+            s.flags_at + width - 1
+        } else {
+            s.flags_at
+        })
     }
 
     /// File range of the `vermagic=…` record in `.modinfo`, for `--force-vermagic`.
@@ -224,7 +251,8 @@ impl<'a> Elf<'a> {
         let base = s.offset as usize;
         nul_separated(data).into_iter().find_map(|rec| {
             let start = rec.as_ptr() as usize - data.as_ptr() as usize;
-            rec.starts_with(b"vermagic=").then(|| base + start..base + start + rec.len())
+            rec.starts_with(b"vermagic=")
+                .then(|| base + start..base + start + rec.len())
         })
     }
 
@@ -252,7 +280,11 @@ impl<'a> Elf<'a> {
         let Some(sec) = self.sections.get(usize::from(sym.shndx)) else {
             return u64::from(u32::MAX);
         };
-        match sec.offset.checked_add(sym.value).and_then(|at| range(self.data, at, 4)) {
+        match sec
+            .offset
+            .checked_add(sym.value)
+            .and_then(|at| range(self.data, at, 4))
+        {
             Some(b) => self.read_word(b, 4),
             None => u64::from(u32::MAX),
         }
@@ -272,7 +304,9 @@ where
     H: FileHeader<Endian = Endianness>,
 {
     let header = H::parse(data).map_err(|_| Error::Malformed("bad ELF header"))?;
-    let endian = header.endian().map_err(|_| Error::Malformed("unknown byte order"))?;
+    let endian = header
+        .endian()
+        .map_err(|_| Error::Malformed("unknown byte order"))?;
     // kmod insists on the native header size; so do we.
     if usize::from(header.e_shentsize(endian)) != std::mem::size_of::<H::SectionHeader>() {
         return Err(Error::Malformed("unexpected section header size"));
@@ -309,14 +343,23 @@ where
             flags: sh.sh_flags(endian).0,
         });
     }
-    Ok(Elf { data, is_64, endian, sections })
+    Ok(Elf {
+        data,
+        is_64,
+        endian,
+        sections,
+    })
 }
 
 fn read_symbols<'a, H>(elf: &Elf<'a>) -> Result<Vec<RawSym<'a>>, Error>
 where
     H: FileHeader<Endian = Endianness>,
 {
-    let Some(symtab) = elf.sections.iter().position(|s| s.sh_type == elf::SHT_SYMTAB.0) else {
+    let Some(symtab) = elf
+        .sections
+        .iter()
+        .position(|s| s.sh_type == elf::SHT_SYMTAB.0)
+    else {
         return Ok(Vec::new());
     };
     let header = H::parse(elf.data).map_err(|_| Error::Malformed("bad ELF header"))?;

@@ -8,12 +8,15 @@
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
 
+pub mod config;
+pub mod context;
 pub mod depmod;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;
 pub mod modinfo;
 pub mod module_file;
+pub mod name;
 pub mod root;
 pub mod signature;
 

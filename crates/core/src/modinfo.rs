@@ -16,13 +16,22 @@ impl Field {
     /// Splits a raw record at its first `=`; a record without one is all key.
     pub fn from_record(record: &[u8]) -> Field {
         match record.iter().position(|&b| b == b'=') {
-            Some(eq) => Field { key: record[..eq].to_vec(), value: record[eq + 1..].to_vec() },
-            None => Field { key: record.to_vec(), value: Vec::new() },
+            Some(eq) => Field {
+                key: record[..eq].to_vec(),
+                value: record[eq + 1..].to_vec(),
+            },
+            None => Field {
+                key: record.to_vec(),
+                value: Vec::new(),
+            },
         }
     }
 
     fn new(key: &str, value: impl Into<Vec<u8>>) -> Field {
-        Field { key: key.as_bytes().to_vec(), value: value.into() }
+        Field {
+            key: key.as_bytes().to_vec(),
+            value: value.into(),
+        }
     }
 }
 
@@ -36,7 +45,10 @@ pub fn module_fields(file: &ModuleFile) -> Result<Vec<Field>, module_file::Error
         fields.push(Field::new("signer", sig.signer.clone()));
         fields.push(Field::new("sig_key", signature::hex_field(&sig.key_id)));
         fields.push(Field::new("sig_hashalgo", sig.hash_algo.clone()));
-        fields.push(Field::new("signature", signature::hex_field(&sig.signature)));
+        fields.push(Field::new(
+            "signature",
+            signature::hex_field(&sig.signature),
+        ));
     }
     Ok(fields)
 }
@@ -60,7 +72,9 @@ pub fn builtin_fields(blob: &[u8], name: &str) -> Result<Vec<Field>, BuiltinErro
         if !record.contains(&b'.') {
             return Err(BuiltinError::MissingPrefix);
         }
-        let ours = record.strip_prefix(name.as_bytes()).and_then(|r| r.strip_prefix(b"."));
+        let ours = record
+            .strip_prefix(name.as_bytes())
+            .and_then(|r| r.strip_prefix(b"."));
         match ours {
             Some(rest) => fields.push(Field::from_record(rest)),
             None if fields.is_empty() => continue,
@@ -105,7 +119,11 @@ pub fn merge_params(fields: &[Field]) -> Params<'_> {
         let idx = match out.params.iter().position(|p| p.name == name) {
             Some(i) => i,
             None => {
-                out.params.push(Param { name, desc: None, ty: None });
+                out.params.push(Param {
+                    name,
+                    desc: None,
+                    ty: None,
+                });
                 out.params.len() - 1
             }
         };
@@ -158,6 +176,9 @@ mod tests {
         let got = builtin_fields(blob, "foo").unwrap();
         assert_eq!(got, vec![f("license", "MIT"), f("alias", "fs-foo")]);
         assert!(builtin_fields(blob, "nope").unwrap().is_empty());
-        assert_eq!(builtin_fields(b"noprefix\0", "x"), Err(BuiltinError::MissingPrefix));
+        assert_eq!(
+            builtin_fields(b"noprefix\0", "x"),
+            Err(BuiltinError::MissingPrefix)
+        );
     }
 }

@@ -59,7 +59,9 @@ pub const MODULE_EXTENSIONS: [&str; 4] = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
 
 /// Whether `name` ends like a module file.
 pub fn has_module_extension(name: &[u8]) -> bool {
-    MODULE_EXTENSIONS.iter().any(|ext| name.ends_with(ext.as_bytes()))
+    MODULE_EXTENSIONS
+        .iter()
+        .any(|ext| name.ends_with(ext.as_bytes()))
 }
 
 /// What went wrong reading a module file. Every variant names the file.
@@ -70,7 +72,11 @@ pub enum Error {
     #[error("{}: too short to be a module", path.display())]
     TooShort { path: PathBuf },
     #[error("{}: corrupt {compression} data: {detail}", path.display())]
-    Decompress { path: PathBuf, compression: Compression, detail: String },
+    Decompress {
+        path: PathBuf,
+        compression: Compression,
+        detail: String,
+    },
     #[error("{}: decompresses to more than {} bytes", path.display(), MAX_MODULE_SIZE)]
     TooLarge { path: PathBuf },
     #[error("{}: {source}", path.display())]
@@ -85,8 +91,14 @@ impl Error {
             Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
             Error::TooShort { .. } => libc::EINVAL,
             Error::Decompress { .. } | Error::TooLarge { .. } => libc::EINVAL,
-            Error::Elf { source: elf::Error::NoSection(_), .. } => libc::ENODATA,
-            Error::Elf { source: elf::Error::NotElf, .. } => libc::ENOEXEC,
+            Error::Elf {
+                source: elf::Error::NoSection(_),
+                ..
+            } => libc::ENODATA,
+            Error::Elf {
+                source: elf::Error::NotElf,
+                ..
+            } => libc::ENOEXEC,
             Error::Elf { .. } => libc::EINVAL,
         }
     }
@@ -129,7 +141,10 @@ impl ModuleFile {
     /// [`ModuleFile::path`] use the same path.
     pub fn open(host_path: impl AsRef<Path>) -> Result<ModuleFile, Error> {
         let path = host_path.as_ref().to_path_buf();
-        let io_err = |source| Error::Io { path: path.clone(), source };
+        let io_err = |source| Error::Io {
+            path: path.clone(),
+            source,
+        };
         let mut file = File::open(&path).map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         if len < 6 {
@@ -149,7 +164,11 @@ impl ModuleFile {
                 Contents::Owned(decompress(&path, compression, &raw)?)
             }
         };
-        Ok(ModuleFile { path, compression, contents })
+        Ok(ModuleFile {
+            path,
+            compression,
+            contents,
+        })
     }
 
     /// A module held in memory, as read from `path` (used for tests, fuzzing
@@ -164,7 +183,11 @@ impl ModuleFile {
             Compression::None => raw,
             _ => decompress(&path, compression, &raw)?,
         };
-        Ok(ModuleFile { path, compression, contents: Contents::Owned(bytes) })
+        Ok(ModuleFile {
+            path,
+            compression,
+            contents: Contents::Owned(bytes),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -186,12 +209,18 @@ impl ModuleFile {
 
     /// Parses the image's ELF structure.
     pub fn elf(&self) -> Result<Elf<'_>, Error> {
-        Elf::parse(self.bytes()).map_err(|source| Error::Elf { path: self.path.clone(), source })
+        Elf::parse(self.bytes()).map_err(|source| Error::Elf {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Wraps an [`elf::Error`] from a later query with this file's path.
     pub fn elf_error(&self, source: elf::Error) -> Error {
-        Error::Elf { path: self.path.clone(), source }
+        Error::Elf {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -201,18 +230,22 @@ pub fn decompress(path: &Path, compression: Compression, raw: &[u8]) -> Result<V
         Compression::None => return Ok(raw.to_vec()),
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| Error::Decompress {
-                path: path.to_path_buf(),
-                compression,
-                detail: e.to_string(),
-            })?,
-        ),
+        Compression::Zstd => {
+            Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| {
+                Error::Decompress {
+                    path: path.to_path_buf(),
+                    compression,
+                    detail: e.to_string(),
+                }
+            })?)
+        }
     };
     let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(64 << 20));
     let read = reader.take(MAX_MODULE_SIZE + 1).read_to_end(&mut out);
     match read {
-        Ok(_) if out.len() as u64 > MAX_MODULE_SIZE => Err(Error::TooLarge { path: path.to_path_buf() }),
+        Ok(_) if out.len() as u64 > MAX_MODULE_SIZE => Err(Error::TooLarge {
+            path: path.to_path_buf(),
+        }),
         Ok(_) => Ok(out),
         Err(e) => Err(Error::Decompress {
             path: path.to_path_buf(),
@@ -229,19 +262,34 @@ mod tests {
     #[test]
     fn detects_compression_by_magic() {
         assert_eq!(Compression::detect(b"\x7fELF\x02\x01"), Compression::None);
-        assert_eq!(Compression::detect(&[0x1f, 0x8b, 8, 0, 0, 0]), Compression::Gzip);
+        assert_eq!(
+            Compression::detect(&[0x1f, 0x8b, 8, 0, 0, 0]),
+            Compression::Gzip
+        );
         assert_eq!(Compression::detect(b"\xfd7zXZ\x00"), Compression::Xz);
-        assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0]), Compression::Zstd);
+        assert_eq!(
+            Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::detect(b"\xfd7zXZ"), Compression::None);
     }
 
     #[test]
     fn short_and_corrupt_inputs_are_errors() {
-        assert!(matches!(ModuleFile::from_bytes("x", vec![1, 2]), Err(Error::TooShort { .. })));
+        assert!(matches!(
+            ModuleFile::from_bytes("x", vec![1, 2]),
+            Err(Error::TooShort { .. })
+        ));
         let bad_xz = b"\xfd7zXZ\x00garbage-garbage".to_vec();
-        assert!(matches!(ModuleFile::from_bytes("x.ko.xz", bad_xz), Err(Error::Decompress { .. })));
+        assert!(matches!(
+            ModuleFile::from_bytes("x.ko.xz", bad_xz),
+            Err(Error::Decompress { .. })
+        ));
         let bad_gz = vec![0x1f, 0x8b, 1, 2, 3, 4, 5, 6];
-        assert!(matches!(ModuleFile::from_bytes("x.ko.gz", bad_gz), Err(Error::Decompress { .. })));
+        assert!(matches!(
+            ModuleFile::from_bytes("x.ko.gz", bad_gz),
+            Err(Error::Decompress { .. })
+        ));
         let not_elf = ModuleFile::from_bytes("x.ko", b"hello world".to_vec()).unwrap();
         assert!(matches!(not_elf.elf(), Err(Error::Elf { .. })));
     }

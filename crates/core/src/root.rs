@@ -91,8 +91,14 @@ mod tests {
 
     #[test]
     fn system_root_leaves_paths_alone() {
-        assert_eq!(Root::system().host("/proc/modules"), Path::new("/proc/modules"));
-        assert_eq!(Root::at("/").host("/proc/modules"), Path::new("/proc/modules"));
+        assert_eq!(
+            Root::system().host("/proc/modules"),
+            Path::new("/proc/modules")
+        );
+        assert_eq!(
+            Root::at("/").host("/proc/modules"),
+            Path::new("/proc/modules")
+        );
     }
 
     #[test]

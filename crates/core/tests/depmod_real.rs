@@ -10,7 +10,8 @@ mod depmod_common;
 use std::path::Path;
 
 use depmod_common::*;
-use modutils_core::depmod::{Options, Rules};
+use modutils_core::config::DepmodConfig;
+use modutils_core::depmod::Options;
 
 const WEAKDEP_HEADER: &[u8] = b"# Weak dependencies extracted from modules themselves.\n";
 
@@ -24,7 +25,7 @@ fn compare_on(tree: &Path, extra: &[&str], tweak: impl Fn(&mut Options)) -> Stri
     let k = kmod(&args);
     let mut opts = options(mine.path(), &ver);
     tweak(&mut opts);
-    let o = ours(opts, &Rules::default());
+    let o = ours(opts, &DepmodConfig::default());
     assert!(
         k.ok && o.ok,
         "kmod ok={} ours ok={}\n{}",
@@ -86,7 +87,7 @@ fn dry_run_matches_kmod() {
     let k = kmod(&["-n", "-b", path_str(base.path()), &ver]);
     let mut opts = options(base.path(), &ver);
     opts.dry_run = true;
-    let o = ours(opts, &Rules::default());
+    let o = ours(opts, &DepmodConfig::default());
     assert!(k.ok && o.ok);
     assert_eq!(lossy(&o.stderr), lossy(&k.stderr));
     // kmod 34 prints modules.weakdep (header only here) right after the
@@ -102,19 +103,37 @@ fn dry_run_matches_kmod() {
     want.extend_from_slice(&k.stdout[at..]);
     assert!(o.stdout == want, "-n output differs");
     let dir = base.path().join("lib/modules").join(&ver);
-    assert!(!dir.join("modules.dep").exists(), "-n must not write files");
+    let written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with("modules.") && !n.starts_with("modules.builtin") && n != "modules.order"
+        })
+        .collect();
+    assert!(
+        written.is_empty(),
+        "-n must not write files, found {written:?}"
+    );
 }
 
-/// The symbol files of the same kernel: MODUTILS_TEST_SYMVERS names its
-/// Module.symvers (from the linux-headers package).
-fn symvers() -> std::path::PathBuf {
-    let p = std::env::var_os("MODUTILS_TEST_SYMVERS").unwrap_or_else(|| {
-        panic!(
-            "MODUTILS_TEST_SYMVERS is not set: `apt-get download linux-headers-<version>`, \
-             `dpkg-deb -x` it, and point the variable at usr/src/linux-headers-<version>/Module.symvers"
-        )
-    });
-    p.into()
+/// The kernel's Module.symvers: MODUTILS_TEST_SYMVERS, else the headers
+/// that tests/setup.sh (fixtures/fetch-kernel.sh) unpacks into the cache.
+fn symvers(ver: &str) -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("MODUTILS_TEST_SYMVERS") {
+        return p.into();
+    }
+    let cache = std::env::var_os("MODUTILS_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/modutils"));
+    let p = cache.join(format!(
+        "headers/{ver}/usr/src/linux-headers-{ver}/Module.symvers"
+    ));
+    assert!(
+        p.is_file(),
+        "no Module.symvers at {}: run fixtures/fetch-kernel.sh {ver}, or set MODUTILS_TEST_SYMVERS",
+        p.display()
+    );
+    p
 }
 
 /// `-e -E`: warnings for unknown symbols and CRC mismatches, in kmod's
@@ -124,7 +143,7 @@ fn symvers() -> std::path::PathBuf {
 fn errsyms_with_symvers_match_kmod() {
     let tree = real_tree();
     let ver = version_of(&tree);
-    let real = std::fs::read_to_string(symvers()).unwrap();
+    let real = std::fs::read_to_string(symvers(&ver)).unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let doctored = scratch.path().join("Module.symvers");
     let mut text = String::new();
@@ -137,13 +156,13 @@ fn errsyms_with_symvers_match_kmod() {
         text.push('\n');
     }
     std::fs::write(&doctored, text).unwrap();
-    for file in [symvers(), doctored] {
+    for file in [symvers(&ver), doctored] {
         let base = scratch_copy(&tree);
         let f = path_str(&file).to_string();
         let k = kmod(&["-n", "-e", "-E", &f, "-b", path_str(base.path()), &ver]);
         let mut opts = options(base.path(), &ver);
         (opts.dry_run, opts.errsyms, opts.symvers) = (true, true, Some(file.clone()));
-        let o = ours(opts, &Rules::default());
+        let o = ours(opts, &DepmodConfig::default());
         assert!(k.ok && o.ok);
         assert_eq!(lossy(&o.stderr), lossy(&k.stderr), "-e -E {f}");
         let warnings = k
@@ -160,16 +179,19 @@ fn errsyms_with_symvers_match_kmod() {
 fn errsyms_with_system_map_match_kmod() {
     let tree = real_tree();
     let ver = version_of(&tree);
-    let map = tree.join("../../../boot").join(format!("System.map-{ver}"));
+    // The image package's map sits in <root>/boot; the tree may be a copy
+    // whose `kernel` directory links into that package's tree.
+    let file = format!("System.map-{ver}");
+    let mut places = vec![tree.join("../../../boot")];
+    if let Ok(kernel) = std::fs::canonicalize(tree.join("kernel")) {
+        places.push(kernel.join("../../../../boot"));
+    }
+    let map = places
+        .iter()
+        .map(|p| p.join(&file))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no {file} next to {}", tree.display()));
     let scratch = tempfile::tempdir().unwrap();
-    let map = if map.is_file() {
-        map
-    } else {
-        // Without the image's map, every symbol is unknown.
-        let p = scratch.path().join("System.map");
-        std::fs::write(&p, "ffffffff81000000 T _stext\n").unwrap();
-        p
-    };
     // Drop a few exports so that some warnings appear.
     let text: String = std::fs::read_to_string(&map)
         .unwrap()
@@ -185,7 +207,7 @@ fn errsyms_with_system_map_match_kmod() {
     let k = kmod(&["-n", "-e", "-F", &f, "-b", path_str(base.path()), &ver]);
     let mut opts = options(base.path(), &ver);
     (opts.dry_run, opts.errsyms, opts.system_map) = (true, true, Some(doctored.clone()));
-    let o = ours(opts, &Rules::default());
+    let o = ours(opts, &DepmodConfig::default());
     assert!(k.ok && o.ok);
     assert_eq!(lossy(&o.stderr), lossy(&k.stderr));
     assert!(

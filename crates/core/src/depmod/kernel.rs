@@ -57,7 +57,7 @@ pub(crate) fn load_symvers(
                 b": ",
                 err
             );
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             continue;
         }
         out.push((strip_prefix(sym, prefix).to_vec(), crc));
@@ -88,7 +88,7 @@ pub(crate) fn load_system_map(
         let Some(third) = third else {
             // The line keeps its own newline, so kmod's message ends in a blank line.
             let msg = text!(shown, b":", (n + 1).to_string(), b": invalid line: ", line);
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             continue;
         };
         let name = strip_prefix(&line[third..], prefix);

@@ -7,7 +7,8 @@
 //!
 //! ```no_run
 //! # use modutils_core::depmod::*;
-//! # fn demo(options: Options, rules: Rules) -> Result<(), Error> {
+//! # use modutils_core::config::DepmodConfig;
+//! # fn demo(options: Options, config: DepmodConfig) -> Result<(), Error> {
 //! let mut rep = Collected::default();
 //! let depmod = Depmod::new(options);
 //! if depmod.is_up_to_date(&mut rep) {            // -A
@@ -15,7 +16,7 @@
 //! }
 //! let kernel = depmod.load_kernel_symbols(&mut rep)?;   // -E / -F / -e
 //! // ...load depmod.d here (only if depmod.scans_all())...
-//! depmod.generate(&kernel, &rules, &mut rep)?;
+//! depmod.generate(&kernel, &config, &mut rep)?;
 //! # Ok(()) }
 //! ```
 //!
@@ -25,13 +26,12 @@
 mod cycles;
 mod hash;
 mod kernel;
-mod names;
+
 mod order;
 mod output;
 mod parse;
 mod report;
 mod resolve;
-mod rules;
 mod scan;
 mod trie;
 mod write;
@@ -44,10 +44,10 @@ use rayon::prelude::*;
 
 pub use kernel::KernelSymbols;
 pub use report::{Collected, Level, Message, Reporter};
-pub use rules::{Override, Rules, Search};
 
 use report::{errno_of, strerror, text, Deferred};
 
+use crate::config::DepmodConfig;
 use crate::Root;
 
 /// What the command line asks for (kmod 34's options).
@@ -214,21 +214,21 @@ impl Depmod {
     }
 
     /// All stages after the depmod.d configuration, which the caller has
-    /// loaded (`rules` is ignored unless [`Depmod::scans_all`]).
+    /// loaded (`config` is ignored unless [`Depmod::scans_all`]).
     pub fn generate(
         &self,
         kernel: &KernelSymbols,
-        rules: &Rules,
+        config: &DepmodConfig,
         rep: &mut dyn Reporter,
     ) -> Result<Summary, Error> {
-        let found = self.find_modules(rules, rep)?;
+        let found = self.find_modules(config, rep)?;
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
         let parsed = parse::parse_all(&paths, &self.options.root);
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {
                 rep.log(
-                    Level::Error,
+                    Level::Err,
                     &text!(
                         b"failed to load symbols from ",
                         m.path,
@@ -256,10 +256,10 @@ impl Depmod {
             Err(users) => {
                 let (lines, count) = cycles::find(&deps, &users, &names);
                 for line in lines {
-                    rep.log(Level::Error, &text!(b"Cycle detected: ", line));
+                    rep.log(Level::Err, &text!(b"Cycle detected: ", line));
                 }
                 rep.log(
-                    Level::Error,
+                    Level::Err,
                     format!("Found {count} modules in dependency cycles!").as_bytes(),
                 );
                 return Err(Error::Cycles(count));
@@ -304,7 +304,7 @@ impl Depmod {
     /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
     /// [`Depmod::generate`] in a row, for callers that loaded depmod.d
     /// before (its messages then come first).
-    pub fn run(&self, rules: &Rules, rep: &mut dyn Reporter) -> Result<Summary, Error> {
+    pub fn run(&self, config: &DepmodConfig, rep: &mut dyn Reporter) -> Result<Summary, Error> {
         if self.is_up_to_date(rep) {
             return Ok(Summary {
                 modules: 0,
@@ -312,18 +312,24 @@ impl Depmod {
             });
         }
         let kernel = self.load_kernel_symbols(rep)?;
-        self.generate(&kernel, rules, rep)
+        self.generate(&kernel, config, rep)
     }
 
     fn find_modules(
         &self,
-        rules: &Rules,
+        config: &DepmodConfig,
         rep: &mut dyn Reporter,
     ) -> Result<Vec<scan::Found>, Error> {
         let root = &self.options.root;
-        let no_rules = Rules::default();
-        let rules = if self.scans_all() { rules } else { &no_rules };
-        let mut scan = scan::Scan::new(rules, &self.dirname, root);
+        // kmod loads depmod.d only for a full scan, and always ends up with
+        // a search list (just `updates` when none is configured).
+        let mut config = if self.scans_all() {
+            config.clone()
+        } else {
+            DepmodConfig::default()
+        };
+        config.finish();
+        let mut scan = scan::Scan::new(&config, &self.dirname, root);
         if self.scans_all() {
             if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
                 return Err(Error::Fatal(text!(

@@ -63,7 +63,7 @@ pub(crate) fn module_order(
                 (n + 1).to_string(),
                 b" corrupted line misses '\\n'"
             );
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             return modules;
         }
     }

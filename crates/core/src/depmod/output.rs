@@ -1,11 +1,11 @@
 //! The output files' contents, in kmod's generation order.
 
 use super::hash::FastMap;
-use super::names::{alias_normalize, modname_from_path};
 use super::order::{fgets_lines, LINE_MAX};
 use super::parse::Parsed;
 use super::report::{strerror, text, Deferred, Level};
 use super::trie::{self, Entry, TrieError};
+use crate::name::{alias_normalize, modname_from_path_bytes};
 
 /// Everything the outputs are made from, in module-array order.
 pub(crate) struct Model<'a> {
@@ -168,7 +168,7 @@ fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> 
     for (m, p) in model.parsed.iter().enumerate() {
         for &v in &p.aliases {
             let value = p.str(v);
-            let Some(key) = alias_normalize(value) else {
+            let Ok(key) = alias_normalize(value) else {
                 log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
                 continue;
             };
@@ -255,7 +255,7 @@ fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> 
     let mut keys = Vec::new();
     for line in fgets_lines(data, LINE_MAX) {
         if !line.first().is_some_and(|b| b.is_ascii_alphabetic()) {
-            log.push(Level::Error, text!(b"Invalid modules.builtin line: ", line));
+            log.push(Level::Err, text!(b"Invalid modules.builtin line: ", line));
             continue;
         }
         // The line keeps its newline, which ends up in the name when the
@@ -264,7 +264,7 @@ fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> 
         if base.is_empty() {
             continue;
         }
-        keys.push(modname_from_path(line));
+        keys.push(modname_from_path_bytes(line));
     }
     let entries: Vec<Entry<'_>> = keys
         .iter()
@@ -299,8 +299,8 @@ fn builtin_alias_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, F
             continue;
         }
         match alias_normalize(value) {
-            Some(key) => keys.push((key, module)),
-            None => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
+            Ok(key) => keys.push((key, module)),
+            Err(_) => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
         }
     }
     let entries: Vec<Entry<'_>> = keys
@@ -341,7 +341,7 @@ fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
                 dev,
                 b") but lacks major and minor information. Ignoring."
             );
-            log.push(Level::Error, msg);
+            log.push(Level::Err, msg);
             continue;
         };
         if out.is_empty() {

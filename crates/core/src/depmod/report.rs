@@ -4,31 +4,7 @@
 
 use std::fmt;
 
-/// syslog-style priority, as kmod's tool logger uses them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// kmod's CRIT: printed as `FATAL`, and the tool exits 1.
-    Fatal = 2,
-    Error = 3,
-    Warning = 4,
-    Notice = 5,
-    Info = 6,
-    Debug = 7,
-}
-
-impl Level {
-    /// The name kmod prints after the program name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Level::Fatal => "FATAL",
-            Level::Error => "ERROR",
-            Level::Warning => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-        }
-    }
-}
+pub use crate::config::Level;
 
 /// One message. `text` has no trailing newline of its own (the front-end
 /// adds one); it may contain newlines in the middle or at the end where
@@ -44,7 +20,7 @@ impl fmt::Display for Message {
         write!(
             f,
             "{}: {}",
-            self.level.name(),
+            self.level.tool_name(),
             String::from_utf8_lossy(&self.text)
         )
     }
@@ -73,7 +49,7 @@ impl Collected {
         for m in &self.messages {
             out.extend_from_slice(program.as_bytes());
             out.extend_from_slice(b": ");
-            out.extend_from_slice(m.level.name().as_bytes());
+            out.extend_from_slice(m.level.tool_name().as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(&m.text);
             out.push(b'\n');
@@ -114,15 +90,7 @@ impl Deferred {
     }
 }
 
-/// `strerror` text for an errno, as glibc words it.
-pub(crate) fn strerror(errno: i32) -> String {
-    // std's io::Error formats as "<strerror> (os error N)"; keep the first part.
-    let s = std::io::Error::from_raw_os_error(errno).to_string();
-    match s.rfind(" (os error ") {
-        Some(at) => s[..at].to_string(),
-        None => s,
-    }
-}
+pub(crate) use crate::config::strerror;
 
 /// The errno of an I/O error (EIO when it has none).
 pub(crate) fn errno_of(e: &std::io::Error) -> i32 {

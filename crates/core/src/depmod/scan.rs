@@ -7,9 +7,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::Path;
 
-use super::names::modname_from_file_name;
 use super::report::{errno_of, strerror, text, Level, Reporter};
-use super::rules::{Candidate, Rules};
+use crate::config::DepmodConfig;
+use crate::name::modname_normalize;
 use crate::Root;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.
@@ -39,37 +39,18 @@ pub(crate) struct Found {
 impl Found {
     pub fn new(path: Vec<u8>) -> Found {
         let dir_len = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-        let name = modname_from_file_name(&path[dir_len + 1..]);
+        let name = modname_normalize(&path[dir_len + 1..]);
         Found {
             path,
             dir_len,
             name,
         }
     }
-
-    /// `<dir>/<stem>`, where the stem is as long as the module name: the
-    /// part of the path kmod's priority rules compare.
-    fn stem_path(&self) -> &[u8] {
-        &self.path[..(self.dir_len + 1 + self.name.len()).min(self.path.len())]
-    }
-
-    fn candidate<'a>(&'a self, dirname: &[u8]) -> Candidate<'a> {
-        let stem_path = self.stem_path();
-        let stem_rel = if stem_path.starts_with(dirname) && stem_path.len() > dirname.len() {
-            Some(&stem_path[dirname.len() + 1..])
-        } else {
-            None
-        };
-        Candidate {
-            stem_path,
-            stem_rel,
-        }
-    }
 }
 
 /// The scan's result: one file per module name, in no particular order.
 pub(crate) struct Scan<'r> {
-    rules: &'r Rules,
+    config: &'r DepmodConfig,
     dirname: &'r [u8],
     root: &'r Root,
     by_name: super::hash::FastMap<Vec<u8>, usize>,
@@ -81,9 +62,9 @@ pub(crate) struct Scan<'r> {
 pub(crate) struct SearchFailed(pub i32);
 
 impl<'r> Scan<'r> {
-    pub fn new(rules: &'r Rules, dirname: &'r [u8], root: &'r Root) -> Scan<'r> {
+    pub fn new(config: &'r DepmodConfig, dirname: &'r [u8], root: &'r Root) -> Scan<'r> {
         Scan {
-            rules,
+            config,
             dirname,
             root,
             by_name: Default::default(),
@@ -97,8 +78,8 @@ impl<'r> Scan<'r> {
     /// ends the search.
     pub fn run(&mut self, rep: &mut dyn Reporter) -> Result<(), SearchFailed> {
         self.walk_top(self.dirname.to_vec(), rep)?;
-        for ext in self.rules.externals.iter().rev() {
-            match self.walk_top(ext.clone(), rep) {
+        for ext in self.config.externals_in_scan_order() {
+            match self.walk_top(ext.to_vec(), rep) {
                 Err(SearchFailed(libc::ENOENT)) | Ok(()) => {}
                 Err(e) => return Err(e),
             }
@@ -112,7 +93,7 @@ impl<'r> Scan<'r> {
             Ok(entries) => entries,
             Err(e) => {
                 rep.log(
-                    Level::Error,
+                    Level::Err,
                     &text!(
                         b"could not open directory ",
                         dir,
@@ -149,7 +130,7 @@ impl<'r> Scan<'r> {
             let Ok(entry) = entry else { break };
             let file_name = entry.file_name();
             let name = file_name.as_bytes();
-            if self.rules.excluded(name) {
+            if self.config.is_excluded(name) {
                 continue;
             }
             path.truncate(base);
@@ -169,7 +150,7 @@ impl<'r> Scan<'r> {
                             b"): ",
                             strerror(errno_of(&e))
                         );
-                        rep.log(Level::Error, &msg);
+                        rep.log(Level::Err, &msg);
                         continue;
                     }
                     Ok(m) if m.is_dir() => Kind::Dir(Some((m.dev(), m.ino()))),
@@ -177,7 +158,7 @@ impl<'r> Scan<'r> {
                     Ok(m) => {
                         let mode = format!("{:o}", m.mode() & libc::S_IFMT);
                         rep.log(
-                            Level::Error,
+                            Level::Err,
                             &text!(b"unsupported file type ", path, b": ", mode),
                         );
                         continue;
@@ -194,7 +175,7 @@ impl<'r> Scan<'r> {
                     if base + name.len() + 2 >= PATH_MAX {
                         path.truncate(base);
                         rep.log(
-                            Level::Error,
+                            Level::Err,
                             &text!(b"directory path is too long ", path, name),
                         );
                         continue;
@@ -222,7 +203,7 @@ impl<'r> Scan<'r> {
                                 b", O_RDONLY): ",
                                 strerror(errno_of(&e))
                             );
-                            rep.log(Level::Error, &msg);
+                            rep.log(Level::Err, &msg);
                         }
                     }
                 }
@@ -242,9 +223,9 @@ impl<'r> Scan<'r> {
             }
             Some(&at) => {
                 let Some(old) = &self.found[at] else { return };
-                if self
-                    .rules
-                    .new_wins(new.candidate(self.dirname), old.candidate(self.dirname))
+                if !self
+                    .config
+                    .existing_wins(self.dirname, &old.path, &new.path)
                 {
                     self.found[at] = Some(new);
                 }
@@ -282,7 +263,7 @@ pub(crate) fn up_to_date(root: &Root, dirname: &[u8], rep: &mut dyn Reporter) ->
     let host = host(root, dirname);
     if let Err(e) = fs::read_dir(&host) {
         rep.log(
-            Level::Error,
+            Level::Err,
             &text!(
                 b"could not open directory ",
                 dirname,
@@ -301,7 +282,7 @@ pub(crate) fn up_to_date(root: &Root, dirname: &[u8], rep: &mut dyn Reporter) ->
                 b", modules.dep): ",
                 strerror(errno_of(&e))
             );
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             return false;
         }
     };
@@ -333,7 +314,7 @@ fn quick_walk(
                 b", O_RDONLY): ",
                 strerror(errno_of(&e))
             );
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             return true;
         }
     };
@@ -359,7 +340,7 @@ fn quick_walk(
                     b"): ",
                     strerror(errno_of(&e))
                 );
-                rep.log(Level::Error, &msg);
+                rep.log(Level::Err, &msg);
                 continue;
             }
         };
@@ -373,7 +354,7 @@ fn quick_walk(
         } else {
             let mode = format!("{:o}", meta.mode() & libc::S_IFMT);
             rep.log(
-                Level::Error,
+                Level::Err,
                 &text!(b"unsupported file type ", path, b": ", mode),
             );
         }

@@ -75,7 +75,7 @@ impl<'a> OutDir<'a> {
                     b", 301, 644): ",
                     strerror(errno_of(&e))
                 );
-                rep.log(Level::Error, &msg);
+                rep.log(Level::Err, &msg);
                 return Ok(());
             }
         };
@@ -89,7 +89,7 @@ impl<'a> OutDir<'a> {
                 b"'. Output is truncated: ",
                 strerror(errno_of(&e))
             );
-            rep.log(Level::Error, &msg);
+            rep.log(Level::Err, &msg);
             return Err(Error::Output);
         }
         drop(file);

@@ -10,7 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use modutils_core::depmod::{Collected, Depmod, Error, Options, Rules};
+use modutils_core::config::DepmodConfig;
+use modutils_core::depmod::{Collected, Depmod, Error, Options};
 
 /// The real tree (`.../lib/modules/<version>`), from MODUTILS_TEST_TREE.
 pub fn real_tree() -> PathBuf {
@@ -34,18 +35,19 @@ pub fn version_of(tree: &Path) -> String {
 }
 
 /// Mirrors `src` into `dst`: directories are created, files hard-linked
-/// (copied when linking fails). Symbolic links are copied as links.
+/// (copied when linking fails). Symbolic links are resolved, so that the
+/// copy can be changed (e.g. compressed) without touching the source.
 pub fn link_tree(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     for entry in fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
         let (from, to) = (entry.path(), dst.join(entry.file_name()));
-        let ft = entry.file_type().unwrap();
-        if ft.is_dir() {
+        let Ok(meta) = fs::metadata(&from) else {
+            continue;
+        };
+        if meta.is_dir() {
             link_tree(&from, &to);
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&from).unwrap(), &to).unwrap();
-        } else if fs::hard_link(&from, &to).is_err() {
+        } else if fs::hard_link(fs::canonicalize(&from).unwrap(), &to).is_err() {
             fs::copy(&from, &to).unwrap();
         }
     }
@@ -53,12 +55,29 @@ pub fn link_tree(src: &Path, dst: &Path) {
 
 /// A scratch base directory holding `lib/modules/<version>` copied from
 /// `tree` (a `lib/modules/<version>` directory).
+/// depmod's own outputs (and stamp files) are left out.
 pub fn scratch_copy(tree: &Path) -> tempfile::TempDir {
     let base = tempfile::tempdir().unwrap();
-    link_tree(
-        tree,
-        &base.path().join("lib/modules").join(version_of(tree)),
-    );
+    let dst = base.path().join("lib/modules").join(version_of(tree));
+    fs::create_dir_all(&dst).unwrap();
+    let keep = [
+        "modules.order",
+        "modules.builtin",
+        "modules.builtin.modinfo",
+    ];
+    for entry in fs::read_dir(tree).unwrap() {
+        let name = entry.unwrap().file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with('.') || (n.starts_with("modules.") && !keep.contains(&n.as_ref())) {
+            continue;
+        }
+        let (from, to) = (tree.join(&name), dst.join(&name));
+        if fs::metadata(&from).unwrap().is_dir() {
+            link_tree(&from, &to);
+        } else if fs::hard_link(fs::canonicalize(&from).unwrap(), &to).is_err() {
+            fs::copy(&from, &to).unwrap();
+        }
+    }
     base
 }
 
@@ -116,10 +135,10 @@ pub fn kmod(args: &[&str]) -> Outcome {
 }
 
 /// Runs our engine as the front-end would, with kmod's stderr format.
-pub fn ours(options: Options, rules: &Rules) -> Outcome {
+pub fn ours(options: Options, config: &DepmodConfig) -> Outcome {
     let mut rep = Collected::default();
     let depmod = Depmod::new(options);
-    let result = depmod.run(rules, &mut rep);
+    let result = depmod.run(config, &mut rep);
     let mut stderr = rep.stderr("depmod");
     if let Err(Error::Fatal(msg)) = &result {
         stderr.extend_from_slice(b"depmod: FATAL: ");

@@ -1,0 +1,299 @@
+//! A context for one module directory: the equivalent of libkmod's `kmod_ctx`.
+//! It resolves names and aliases to modules through the indexes written by
+//! depmod, opening each index once, on first use.
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use crate::config::modprobe::ModprobeConfig;
+use crate::index::Index;
+use crate::modinfo::{self, Field};
+use crate::name;
+use crate::root::{Root, MODULE_DIRECTORY};
+
+/// The index files a context reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    Dep,
+    Alias,
+    Symbols,
+    Builtin,
+    BuiltinAlias,
+}
+
+impl IndexKind {
+    const ALL: [IndexKind; 5] = [
+        IndexKind::Dep,
+        IndexKind::Alias,
+        IndexKind::Symbols,
+        IndexKind::Builtin,
+        IndexKind::BuiltinAlias,
+    ];
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            IndexKind::Dep => "modules.dep.bin",
+            IndexKind::Alias => "modules.alias.bin",
+            IndexKind::Symbols => "modules.symbols.bin",
+            IndexKind::Builtin => "modules.builtin.bin",
+            IndexKind::BuiltinAlias => "modules.builtin.alias.bin",
+        }
+    }
+}
+
+/// A module as found by a lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Module {
+    /// Normalised name (`-` → `_`).
+    pub name: String,
+    /// The alias or pattern it was found through, if any.
+    pub alias: Option<String>,
+    /// Absolute target path of its file; `None` for built-in modules and
+    /// for names no index knows a file for.
+    pub path: Option<PathBuf>,
+    /// Compiled into the kernel.
+    pub builtin: bool,
+    /// Its dependencies from modules.dep (target paths, in file order), if known.
+    pub deps: Option<Vec<PathBuf>>,
+}
+
+/// Why a lookup could not be done at all (as opposed to finding nothing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("invalid module name or alias: {0}")]
+    InvalidName(String),
+}
+
+pub struct Context {
+    root: Root,
+    dirname: PathBuf,
+    config: ModprobeConfig,
+    indexes: [OnceCell<Option<Index>>; 5],
+}
+
+impl Context {
+    /// A context for `dirname` (a target path), by default
+    /// `/lib/modules/<running kernel>`.
+    pub fn new(root: Root, dirname: Option<PathBuf>) -> Context {
+        let dirname = dirname.unwrap_or_else(|| {
+            PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()))
+        });
+        Context {
+            root,
+            dirname,
+            config: ModprobeConfig::default(),
+            indexes: Default::default(),
+        }
+    }
+
+    /// Uses `config` (modprobe.d, the kernel command line) for lookups.
+    pub fn with_config(mut self, config: ModprobeConfig) -> Context {
+        self.config = config;
+        self
+    }
+
+    pub fn config(&self) -> &ModprobeConfig {
+        &self.config
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// The module directory, as a target path.
+    pub fn dirname(&self) -> &Path {
+        &self.dirname
+    }
+
+    fn index(&self, kind: IndexKind) -> Option<&Index> {
+        let slot = IndexKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        self.indexes[slot]
+            .get_or_init(|| Index::open(self.root.host(self.dirname.join(kind.file_name()))).ok())
+            .as_ref()
+    }
+
+    /// A module given by its file path (relative paths are taken from the
+    /// working directory, and shown made absolute, as kmod does).
+    pub fn module_from_path(&self, path: &Path) -> std::io::Result<Module> {
+        let abs = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            let mut p = std::env::current_dir()?.into_os_string();
+            p.push("/");
+            p.push(path);
+            PathBuf::from(p)
+        };
+        std::fs::metadata(self.root.host(&abs))?;
+        let name = name::modname_from_path(&abs);
+        let deps = self
+            .dep_line(&name)
+            .and_then(|(p, deps)| (p == abs).then_some(deps));
+        Ok(Module {
+            name,
+            alias: None,
+            path: Some(abs),
+            builtin: false,
+            deps,
+        })
+    }
+
+    /// modules.dep's entry for `name`: the module path and its dependencies.
+    fn dep_line(&self, name: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+        let line = self.index(IndexKind::Dep)?.lookup(name).ok()??;
+        let (path, deps) = line.split_once(':')?;
+        let deps = deps
+            .split_whitespace()
+            .map(|d| self.module_path(d))
+            .collect();
+        Some((self.module_path(path), deps))
+    }
+
+    /// Paths in modules.dep are relative to the module directory unless absolute.
+    fn module_path(&self, p: &str) -> PathBuf {
+        if p.starts_with('/') {
+            PathBuf::from(p)
+        } else {
+            self.dirname.join(p)
+        }
+    }
+
+    fn module_named(&self, name: &str, alias: Option<&str>) -> Module {
+        let (path, deps) = match self.dep_line(name) {
+            Some((p, d)) => (Some(p), Some(d)),
+            None => (None, None),
+        };
+        Module {
+            name: name.to_string(),
+            alias: alias.map(str::to_string),
+            path,
+            builtin: false,
+            deps,
+        }
+    }
+
+    fn builtin(&self, name: &str, alias: Option<&str>) -> Module {
+        Module {
+            name: name.to_string(),
+            alias: alias.map(str::to_string),
+            path: None,
+            builtin: true,
+            deps: None,
+        }
+    }
+
+    fn lookup_config_alias(&self, alias: &str) -> Vec<Module> {
+        self.config
+            .aliases_matching(alias.as_bytes())
+            .map(|a| {
+                let pattern = String::from_utf8_lossy(&a.pattern);
+                self.module_named(&String::from_utf8_lossy(&a.modname), Some(&pattern))
+            })
+            .collect()
+    }
+
+    fn lookup_command(&self, name: &str) -> Option<Module> {
+        let known = self.config.install_exact(name.as_bytes()).is_some()
+            || self.config.remove_exact(name.as_bytes()).is_some();
+        known.then(|| self.module_named(name, None))
+    }
+
+    fn lookup_dep(&self, name: &str) -> Option<Module> {
+        let (path, deps) = self.dep_line(name)?;
+        Some(Module {
+            name: name.to_string(),
+            alias: None,
+            path: Some(path),
+            builtin: false,
+            deps: Some(deps),
+        })
+    }
+
+    fn lookup_wild(&self, kind: IndexKind, key: &str) -> Vec<String> {
+        match self.index(kind).map(|i| i.lookup_wild(key)) {
+            Some(Ok(values)) => values.into_iter().map(|v| v.value).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn lookup_builtin(&self, name: &str) -> Option<Module> {
+        let found = self.index(IndexKind::Builtin)?.lookup(name).ok()?;
+        found.map(|_| self.builtin(name, None))
+    }
+
+    fn lookup_builtin_alias(&self, alias: &str) -> Vec<Module> {
+        self.lookup_wild(IndexKind::BuiltinAlias, alias)
+            .iter()
+            .map(|m| self.builtin(m, Some(alias)))
+            .collect()
+    }
+
+    /// Resolves a name or alias in kmod's order: configured aliases, the
+    /// module itself, `symbol:` names, install/remove commands, modalias
+    /// patterns, then built-in modules and their aliases. The first source
+    /// that knows it wins.
+    pub fn lookup(&self, alias: &str) -> Result<Vec<Module>, LookupError> {
+        let alias = normalize(alias)?;
+        let found = self.lookup_config_alias(&alias);
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        if !alias.contains(':') {
+            if let Some(m) = self.lookup_dep(&alias) {
+                return Ok(vec![m]);
+            }
+        }
+        if alias.starts_with("symbol:") {
+            let found = self.lookup_wild(IndexKind::Symbols, &alias);
+            if !found.is_empty() {
+                return Ok(found
+                    .iter()
+                    .map(|m| self.module_named(m, Some(&alias)))
+                    .collect());
+            }
+        }
+        if let Some(m) = self.lookup_command(&alias) {
+            return Ok(vec![m]);
+        }
+        let found = self.lookup_wild(IndexKind::Alias, &alias);
+        if !found.is_empty() {
+            return Ok(found
+                .iter()
+                .map(|m| self.module_named(m, Some(&alias)))
+                .collect());
+        }
+        if let Some(m) = self.lookup_builtin(&alias) {
+            return Ok(vec![m]);
+        }
+        Ok(self.lookup_builtin_alias(&alias))
+    }
+
+    /// Resolves a module name only (modinfo `-m`): the module itself, a
+    /// built-in module, or a built-in alias.
+    pub fn lookup_name(&self, name: &str) -> Result<Option<Module>, LookupError> {
+        let name = normalize(name)?;
+        if let Some(m) = self.lookup_dep(&name) {
+            return Ok(Some(m));
+        }
+        if let Some(m) = self.lookup_builtin(&name) {
+            return Ok(Some(m));
+        }
+        Ok(self.lookup_builtin_alias(&name).into_iter().next())
+    }
+
+    /// A built-in module's fields from `modules.builtin.modinfo`; the error
+    /// is an errno (ENOENT when the file is missing).
+    pub fn builtin_fields(&self, name: &str) -> Result<Vec<Field>, i32> {
+        let path = self.root.host(self.dirname.join("modules.builtin.modinfo"));
+        let blob = std::fs::read(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        modinfo::builtin_fields(&blob, name).map_err(|_| libc::EINVAL)
+    }
+}
+
+/// `-` becomes `_` outside bracket expressions; unbalanced brackets make the
+/// name invalid, so nothing can be found for it.
+fn normalize(alias: &str) -> Result<String, LookupError> {
+    name::alias_normalize(alias.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| LookupError::InvalidName(alias.to_string()))
+}
