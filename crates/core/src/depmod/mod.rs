@@ -24,7 +24,9 @@
 //! kmod orders it (see `hash` and `order`).
 
 mod cycles;
+mod extract;
 mod hash;
+mod image;
 mod kernel;
 
 mod order;
@@ -108,6 +110,43 @@ pub struct Summary {
     pub modules: usize,
     /// `-A` found nothing to do (or `-A -n`).
     pub up_to_date: bool,
+}
+
+/// What depmod reads from one module file: its exports (name, CRC), the
+/// symbols it needs (name, CRC, weak) in kmod's order, and the `.modinfo`
+/// values depmod writes out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleSymbols {
+    pub exports: Vec<(Vec<u8>, u64)>,
+    pub imports: Vec<(Vec<u8>, u64, bool)>,
+    pub aliases: Vec<Vec<u8>>,
+    pub softdeps: Vec<Vec<u8>>,
+    pub weakdeps: Vec<Vec<u8>>,
+}
+
+/// Reads one module (a host path) as the engine does; `Err` is the errno
+/// kmod would report for it.
+pub fn read_module(path: &Path) -> Result<ModuleSymbols, i32> {
+    let p = parse::parse_one(path);
+    if let Some(errno) = p.error {
+        return Err(errno);
+    }
+    let strs = |spans: &[parse::Span]| spans.iter().map(|&s| p.str(s).to_vec()).collect();
+    Ok(ModuleSymbols {
+        exports: p
+            .exports
+            .iter()
+            .map(|e| (p.str(e.name).to_vec(), e.crc))
+            .collect(),
+        imports: p
+            .imports
+            .iter()
+            .map(|i| (p.str(i.name).to_vec(), i.crc, i.weak))
+            .collect(),
+        aliases: strs(&p.aliases),
+        softdeps: strs(&p.softdeps),
+        weakdeps: strs(&p.weakdeps),
+    })
 }
 
 /// A configured depmod run.

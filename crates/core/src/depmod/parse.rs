@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use super::scan::host;
-use crate::module_file::ModuleFile;
+use super::{extract, image};
 use crate::Root;
 
 /// A string inside [`Parsed::strings`].
@@ -57,6 +57,33 @@ impl Parsed {
         }
     }
 
+    pub fn add_export(&mut self, name: &[u8], crc: u64) {
+        let name = self.keep(name);
+        self.exports.push(Export { name, crc });
+    }
+
+    pub fn add_import(&mut self, name: &[u8], crc: u64, weak: bool) {
+        let name = self.keep(name);
+        self.imports.push(Import { name, crc, weak });
+    }
+
+    /// A `.modinfo` record `key=value`; only the keys depmod writes out are
+    /// kept. A record without `=` is a key with an empty value.
+    pub fn add_modinfo(&mut self, record: &[u8]) {
+        let (key, value) = match record.iter().position(|&b| b == b'=') {
+            Some(eq) => (&record[..eq], &record[eq + 1..]),
+            None => (record, &b""[..]),
+        };
+        let which = match key {
+            b"alias" => 0,
+            b"softdep" => 1,
+            b"weakdep" => 2,
+            _ => return,
+        };
+        let span = self.keep(value);
+        [&mut self.aliases, &mut self.softdeps, &mut self.weakdeps][which].push(span);
+    }
+
     fn failed(errno: i32) -> Parsed {
         Parsed {
             error: Some(errno),
@@ -78,49 +105,12 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
 /// contribute nothing, as in kmod; only a file that cannot be opened or is
 /// not ELF at all is an error.
 pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
-    let file = match ModuleFile::open(path) {
-        Ok(f) => f,
-        Err(e) => return Parsed::failed(e.errno()),
-    };
-    let elf = match file.elf() {
-        Ok(elf) => elf,
-        Err(e) => return Parsed::failed(e.errno()),
-    };
     let mut out = Parsed::default();
-    if let Ok(exports) = elf.exports() {
-        out.exports.reserve(exports.len());
-        for e in exports {
-            let name = out.keep(e.name.as_bytes());
-            out.exports.push(Export { name, crc: e.crc });
+    match image::with_image(path, |img| extract::extract(img, &mut out)) {
+        Ok(Ok(())) => {
+            out.strings.shrink_to_fit();
+            out
         }
+        Ok(Err(errno)) | Err(errno) => Parsed::failed(errno),
     }
-    if let Ok(records) = elf.modinfo() {
-        for rec in records {
-            let (key, value) = match rec.iter().position(|&b| b == b'=') {
-                Some(eq) => (&rec[..eq], &rec[eq + 1..]),
-                None => (rec, &b""[..]),
-            };
-            let list = match key {
-                b"alias" => 0,
-                b"softdep" => 1,
-                b"weakdep" => 2,
-                _ => continue,
-            };
-            let span = out.keep(value);
-            [&mut out.aliases, &mut out.softdeps, &mut out.weakdeps][list].push(span);
-        }
-    }
-    if let Ok(imports) = elf.imports() {
-        out.imports.reserve(imports.len());
-        for i in imports {
-            let name = out.keep(i.name.as_bytes());
-            out.imports.push(Import {
-                name,
-                crc: i.crc,
-                weak: i.weak,
-            });
-        }
-    }
-    out.strings.shrink_to_fit();
-    out
 }
