@@ -4,7 +4,11 @@
 //! sort (in array order), depth first with an explicit LIFO stack, and
 //! reports a cycle whenever the walk comes back to its starting module.
 //! Modules on a reported cycle and modules without dependencies leave the
-//! list of starting points. kmod 30 re-expands a module it reaches again on
+//! list of starting points; kmod's list removal hands back the element after
+//! the removed one as the new head, so each removal also rotates the list,
+//! which decides the order of the reports. A start that an earlier walk
+//! already visited is "found" again at once and reported alone
+//! (`Cycle detected: m`), as kmod does. kmod 30 re-expands a module it reaches again on
 //! the same path when that module is not the start, and so never finishes
 //! when a cycle leads into another one; such paths are cut here, which
 //! changes nothing in the cases where kmod terminates.
@@ -46,12 +50,10 @@ pub(crate) fn find(deps: &[Vec<u32>], users: &[u32], names: &[&[u8]]) -> (Vec<Ve
             let m = vertices[v].module;
             if visited[m as usize] && m == root {
                 let chain = chain_of(&vertices, v);
-                for &c in &chain {
-                    on_cycles.insert(c, ());
-                    roots.retain(|&r| r != c);
-                }
                 let mut line = Vec::new();
                 for &c in chain.iter().rev() {
+                    on_cycles.insert(c, ());
+                    remove_rotating(&mut roots, c);
                     line.extend_from_slice(names[c as usize]);
                     line.extend_from_slice(b" -> ");
                 }
@@ -61,7 +63,7 @@ pub(crate) fn find(deps: &[Vec<u32>], users: &[u32], names: &[&[u8]]) -> (Vec<Ve
             }
             visited[m as usize] = true;
             if deps[m as usize].is_empty() {
-                roots.retain(|&r| r != m);
+                remove_rotating(&mut roots, m);
                 continue;
             }
             for &d in &deps[m as usize] {
@@ -77,6 +79,18 @@ pub(crate) fn find(deps: &[Vec<u32>], users: &[u32], names: &[&[u8]]) -> (Vec<Ve
         }
     }
     (lines, on_cycles.len())
+}
+
+/// Removes `m` from the circular list `roots`, which then starts at the
+/// element that followed it (kmod's `kmod_list_remove_data`).
+fn remove_rotating(roots: &mut Vec<u32>, m: u32) {
+    if let Some(at) = roots.iter().position(|&r| r == m) {
+        roots.remove(at);
+        if !roots.is_empty() {
+            let at = at % roots.len();
+            roots.rotate_left(at);
+        }
+    }
 }
 
 /// Modules from `v`'s parent up to the walk's start.
@@ -112,7 +126,7 @@ mod tests {
         let names: Vec<&[u8]> = vec![b"x", b"a", b"b"];
         let deps = vec![vec![1, 2], vec![0], vec![0]];
         let (lines, n) = find(&deps, &[2, 1, 1], &names);
+        assert_eq!(lines, [&b"x -> b -> x"[..], b"x -> a -> x"]);
         assert_eq!(n, 3);
-        assert!(lines.iter().any(|l| l == b"x -> b -> x"));
     }
 }

@@ -24,10 +24,15 @@ const SYSTEM_MAP_LINE: usize = 4096;
 
 /// Loads `Module.symvers`: lines `crc symbol vmlinux ...`; only symbols of
 /// `vmlinux` count. Returns errno when the file cannot be read.
+///
+/// kmod's message about a bad CRC ends in `%m`, whatever errno happens to
+/// hold: `errno` is that starting value (see [`stale_errno`]); an overflow
+/// in a CRC sets it to ERANGE for the lines after, as strtoull does.
 pub(crate) fn load_symvers(
     root: &Root,
     file: &Path,
     prefix: Option<u8>,
+    mut errno: i32,
     rep: &mut dyn Reporter,
 ) -> Result<Vec<(Vec<u8>, u64)>, i32> {
     let data = std::fs::read(root.host(file)).map_err(|e| errno_of(&e))?;
@@ -45,9 +50,11 @@ pub(crate) fn load_symvers(
             continue;
         }
         let (crc, consumed, overflow) = strtoull_hex(ver);
+        if overflow {
+            errno = libc::ERANGE;
+        }
         if consumed != ver.len() {
-            // kmod prints errno here, which strtoull only sets on overflow.
-            let err = strerror(if overflow { libc::ERANGE } else { 0 });
+            let err = strerror(errno);
             let msg = text!(
                 shown,
                 b":",
@@ -64,6 +71,22 @@ pub(crate) fn load_symvers(
     }
     add_fake_symbols(&mut out);
     Ok(out)
+}
+
+/// errno as kmod's depmod leaves it before reading Module.symvers: setting
+/// up its library context opens `modules.softdep` and `modules.weakdep` in
+/// the module directory (kmod 30 only the former, verified), and a missing
+/// one leaves ENOENT behind.
+pub(crate) fn stale_errno(root: &Root, dirname: &[u8]) -> i32 {
+    let missing = |name: &str| {
+        let path = super::report::text!(dirname, b"/", name);
+        std::fs::metadata(super::scan::host(root, &path)).is_err()
+    };
+    if missing("modules.softdep") || missing("modules.weakdep") {
+        libc::ENOENT
+    } else {
+        0
+    }
 }
 
 /// Loads `System.map`: `address type name` lines; the names of

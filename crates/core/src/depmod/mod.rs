@@ -225,7 +225,11 @@ impl Depmod {
     pub fn load_kernel_symbols(&self, rep: &mut dyn Reporter) -> Result<KernelSymbols, Error> {
         let o = &self.options;
         let (file, loaded) = if let Some(f) = &o.symvers {
-            (f, kernel::load_symvers(&o.root, f, o.symbol_prefix, rep))
+            let errno = kernel::stale_errno(&o.root, &self.dirname);
+            (
+                f,
+                kernel::load_symvers(&o.root, f, o.symbol_prefix, errno, rep),
+            )
         } else if let Some(f) = &o.system_map {
             (f, kernel::load_system_map(&o.root, f, o.symbol_prefix, rep))
         } else {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod elfgen;
+pub mod scenario;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -120,7 +121,11 @@ pub struct Outcome {
 /// Runs kmod's `depmod` with `args`, killed after a minute (kmod 30 can
 /// loop forever on some dependency cycles).
 pub fn kmod(args: &[&str]) -> Outcome {
+    // The loader's failed probes along cargo's LD_LIBRARY_PATH would leave
+    // ENOENT in errno, which kmod prints in one message (`%m` after a
+    // strtoull that does not set it).
     let out = Command::new("timeout")
+        .env_remove("LD_LIBRARY_PATH")
         .arg("60")
         .arg("depmod")
         .args(args)
