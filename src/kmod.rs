@@ -78,6 +78,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             0
         }
         Some("list") => crate::lsmod::main(command_args),
+        Some("static-nodes") => crate::static_nodes::main(command_args),
         Some(name) if tool(name).is_some() => tool(name).map_or(1, |run| run(command_args)),
         _ => {
             eprintln!("invalid command '{}'", command.to_string_lossy());

@@ -266,7 +266,7 @@ fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> b
             error!(
                 "could not get modinfo from '{}': {}",
                 module.name,
-                strerror(&msg)
+                crate::strerror(&msg)
             );
             return false;
         }
@@ -336,15 +336,6 @@ fn param_text(p: &modinfo::Param<'_>, field_only: bool) -> Vec<u8> {
         (None, None) => {}
     }
     v
-}
-
-fn strerror(e: &io::Error) -> String {
-    // io::Error's Display appends " (os error N)"; kmod prints strerror alone.
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 /// `key:` padded to 16 columns, then the value.
