@@ -112,12 +112,8 @@ struct Settings {
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let parsed = match cli::parse(OPTIONS, args) {
-        Ok(p) => p,
-        Err(e) => {
-            e.print();
-            return 1;
-        }
+    let Some(parsed) = cli::parse_or_report(OPTIONS, args, false) else {
+        return 1;
     };
     let mut settings = Settings {
         field: None,

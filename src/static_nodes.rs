@@ -69,15 +69,8 @@ fn help() {
 pub fn main(args: Vec<OsString>) -> i32 {
     // Only reached through `kmod static-nodes`, whose option scan stops at
     // the first operand as kmod's does.
-    let parsed = match cli::Parser::new(OPTIONS, args)
-        .ordering(cli::Ordering::RequireOrder)
-        .parse()
-    {
-        Ok(p) => p,
-        Err(e) => {
-            e.print();
-            return 1;
-        }
+    let Some(parsed) = cli::parse_or_report(OPTIONS, args, true) else {
+        return 1;
     };
     let mut format = Format::Human;
     let mut output = None;
