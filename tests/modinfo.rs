@@ -169,16 +169,13 @@ fn lookup_by_alias_is_identical() {
         })
         .collect();
     assert!(aliases.len() > 10_000);
-    let n = assert_same(
+    assert_same(
         &tree_args(&["-F", "name"], aliases.iter().cloned()),
         "modinfo -F name ALIAS...",
     );
     let sample: Vec<String> = aliases.iter().step_by(50).cloned().collect();
-    assert_same(&tree_args(&[], sample), "modinfo ALIAS...");
-    eprintln!(
-        "modinfo by alias: {} aliases, {n} modules identical",
-        aliases.len()
-    );
+    let n = assert_same(&tree_args(&[], sample.clone()), "modinfo ALIAS...");
+    eprintln!("modinfo by alias: {} aliases resolved identically (-F name); {} of them shown in full, {n} modules", aliases.len(), sample.len());
 }
 
 /// Built-in modules, by name and by built-in alias, with and without `-m`.
