@@ -3,4 +3,6 @@
 
 mod util;
 
+mod kmod;
 mod modinfo;
+mod static_nodes;

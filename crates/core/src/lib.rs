@@ -11,6 +11,7 @@
 pub mod config;
 pub mod context;
 pub mod depmod;
+pub mod devname;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;

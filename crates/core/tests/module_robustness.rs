@@ -11,12 +11,17 @@ use modutils_core::module_file::{Compression, ModuleFile};
 use modutils_core::{modinfo, signature};
 
 fn modules() -> Vec<PathBuf> {
-    let dir = std::env::var_os("MODUTILS_TEST_TREE")
-        .unwrap_or_else(|| panic!("MODUTILS_TEST_TREE is not set: run tests/run, which prepares a real kernel tree"));
+    let dir = std::env::var_os("MODUTILS_TEST_TREE").unwrap_or_else(|| {
+        panic!("MODUTILS_TEST_TREE is not set: run tests/run, which prepares a real kernel tree")
+    });
     let mut out = Vec::new();
     walk(Path::new(&dir), &mut out);
     out.sort();
-    assert!(out.len() > 1000, "too few modules under {}", dir.to_string_lossy());
+    assert!(
+        out.len() > 1000,
+        "too few modules under {}",
+        dir.to_string_lossy()
+    );
     out
 }
 
@@ -59,10 +64,18 @@ fn cut_points(bytes: &[u8]) -> Vec<usize> {
         let shnum = u16::from_le_bytes(bytes[0x3c..0x3e].try_into().unwrap()) as usize;
         for i in 0..shnum {
             let at = shoff + i * 64;
-            let Some(sh) = bytes.get(at..at + 64) else { break };
+            let Some(sh) = bytes.get(at..at + 64) else {
+                break;
+            };
             let off = u64::from_le_bytes(sh[24..32].try_into().unwrap()) as usize;
             let size = u64::from_le_bytes(sh[32..40].try_into().unwrap()) as usize;
-            cuts.extend([at, at + 32, off, off + size / 2, off.saturating_add(size).saturating_sub(1)]);
+            cuts.extend([
+                at,
+                at + 32,
+                off,
+                off + size / 2,
+                off.saturating_add(size).saturating_sub(1),
+            ]);
         }
         cuts.extend([shoff, shoff + 1]);
     }
@@ -78,7 +91,11 @@ fn truncated_modules_never_panic() {
     for path in modules().iter().step_by(8) {
         let bytes = std::fs::read(path).unwrap();
         for cut in cut_points(&bytes) {
-            assert!(exercise(&bytes[..cut]), "{} cut at {cut} bytes panicked", path.display());
+            assert!(
+                exercise(&bytes[..cut]),
+                "{} cut at {cut} bytes panicked",
+                path.display()
+            );
             runs += 1;
         }
     }
@@ -98,7 +115,11 @@ fn corrupted_headers_never_panic() {
             for value in [0x00, 0xff, bytes[at] ^ 0x80, bytes[at].wrapping_add(1)] {
                 let old = bytes[at];
                 bytes[at] = value;
-                assert!(exercise(&bytes), "{}: byte {at} set to {value:#x} panicked", path.display());
+                assert!(
+                    exercise(&bytes),
+                    "{}: byte {at} set to {value:#x} panicked",
+                    path.display()
+                );
                 bytes[at] = old;
                 runs += 1;
             }
@@ -111,7 +132,11 @@ fn corrupted_headers_never_panic() {
 fn damaged_compressed_modules_are_errors() {
     let path = &modules()[0];
     let raw = std::fs::read(path).unwrap();
-    for (tool, compression) in [("xz", Compression::Xz), ("zstd", Compression::Zstd), ("gzip", Compression::Gzip)] {
+    for (tool, compression) in [
+        ("xz", Compression::Xz),
+        ("zstd", Compression::Zstd),
+        ("gzip", Compression::Gzip),
+    ] {
         let out = std::process::Command::new(tool)
             .args(["-c", &path.to_string_lossy()])
             .output()
@@ -123,7 +148,9 @@ fn damaged_compressed_modules_are_errors() {
         let fields = modinfo::module_fields(&whole).unwrap();
         assert!(!fields.is_empty());
         for cut in [6, 12, packed.len() / 2, packed.len() - 1] {
-            let r = catch_unwind(|| ModuleFile::from_bytes("m.ko", packed[..cut].to_vec()).map(|m| m.bytes().len()));
+            let r = catch_unwind(|| {
+                ModuleFile::from_bytes("m.ko", packed[..cut].to_vec()).map(|m| m.bytes().len())
+            });
             match r {
                 Ok(Err(_)) => {}
                 Ok(Ok(n)) => assert!(n < raw.len(), "{tool} cut at {cut} produced a whole module"),
