@@ -49,6 +49,7 @@ fn compare_on(tree: &Path, extra: &[&str], tweak: impl Fn(&mut Options)) -> Stri
         "outputs differ:\n{}",
         problems.join("\n")
     );
+    assert_index_layout(&odir);
     // kmod 30 has no modules.weakdep; 6.1 modules declare no weak deps.
     assert_eq!(
         std::fs::read(odir.join("modules.weakdep")).unwrap(),

@@ -395,14 +395,35 @@ impl Depmod {
                     strerror(errno_of(&e))
                 )));
             }
-            if let Err(path) = scan.add_explicit(path.to_vec()) {
-                let msg = text!(
+            if let Err((name, old)) = scan.add_explicit(path.to_vec()) {
+                // kmod's module pool refuses a second path for a name; the
+                // same path twice gets as far as its name table.
+                let exists = strerror(libc::EEXIST);
+                if old != path {
+                    let msg = text!(
+                        b"kmod_module '",
+                        name,
+                        b"' already exists with different path: new-path='",
+                        path,
+                        b"' old-path='",
+                        old,
+                        b"'"
+                    );
+                    rep.log(Level::Err, &msg);
+                    return Err(Error::Fatal(text!(
+                        b"could not create module ",
+                        path,
+                        b": ",
+                        exists
+                    )));
+                }
+                rep.log(Level::Err, &text!(b"hash_add_unique ", name, b": ", exists));
+                return Err(Error::Fatal(text!(
                     b"could not add module ",
                     path,
                     b": ",
-                    strerror(libc::EEXIST)
-                );
-                return Err(Error::Fatal(msg));
+                    exists
+                )));
             }
         }
         Ok(scan.into_found())

@@ -94,11 +94,34 @@ impl Parsed {
 
 /// Parses every module (target paths), in parallel, results in input order.
 pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
-    paths
+    let compressed = paths.iter().any(|p| !p.ends_with(b".ko"));
+    if !compressed {
+        return paths
+            .par_iter()
+            .with_max_len(4)
+            .map(|p| parse_one(&host(root, p)))
+            .collect();
+    }
+    // Decompression dominates and one large module (amdgpu: 19 MiB) takes a
+    // while: biggest first, so no worker is left alone with one at the end.
+    let mut sized: Vec<(u64, usize)> = paths
         .par_iter()
-        .with_max_len(4)
-        .map(|p| parse_one(&host(root, p)))
-        .collect()
+        .enumerate()
+        .map(|(i, p)| (std::fs::metadata(host(root, p)).map_or(0, |m| m.len()), i))
+        .collect();
+    sized.sort_unstable_by(|a, b| b.cmp(a));
+    let done: Vec<(usize, Parsed)> = sized
+        .par_iter()
+        .with_max_len(1)
+        .map(|&(_, i)| (i, parse_one(&host(root, paths[i]))))
+        .collect();
+    let mut out: Vec<Parsed> = std::iter::repeat_with(Parsed::default)
+        .take(paths.len())
+        .collect();
+    for (i, p) in done {
+        out[i] = p;
+    }
+    out
 }
 
 /// Reads one module file. Sections that are missing or malformed simply

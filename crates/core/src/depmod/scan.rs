@@ -233,12 +233,17 @@ impl<'r> Scan<'r> {
         }
     }
 
-    /// Adds a module named on the command line; a second file with the same
-    /// module name is refused, as kmod does.
-    pub fn add_explicit(&mut self, path: Vec<u8>) -> Result<(), Vec<u8>> {
+    /// Adds a module named on the command line. A second file with the
+    /// same module name is refused, as kmod does: `Err` gives the module
+    /// name and the path already added under it.
+    pub fn add_explicit(&mut self, path: Vec<u8>) -> Result<(), (Vec<u8>, Vec<u8>)> {
         let new = Found::new(path);
-        if self.by_name.contains_key(&new.name) {
-            return Err(new.path);
+        if let Some(&at) = self.by_name.get(&new.name) {
+            let old = self.found[at]
+                .as_ref()
+                .map(|f| f.path.clone())
+                .unwrap_or_default();
+            return Err((new.name, old));
         }
         self.by_name.insert(new.name.clone(), self.found.len());
         self.found.push(Some(new));

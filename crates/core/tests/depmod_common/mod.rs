@@ -299,6 +299,31 @@ pub fn compare_outputs(kmod_dir: &Path, our_dir: &Path) -> (Vec<String>, BTreeMa
     (problems, tally)
 }
 
+/// Our index files must be exactly what the project's general index writer
+/// makes of the same entries in kmod 34's layout (kmod 30's own files are in
+/// the older post-order layout, so only their entries can be compared).
+pub fn assert_index_layout(dir: &Path) {
+    for name in KMOD30_FILES.iter().filter(|n| n.ends_with(".bin")) {
+        assert_index_bytes(name, &fs::read(dir.join(name)).unwrap());
+    }
+}
+
+/// [`assert_index_layout`] for one file's bytes.
+pub fn assert_index_bytes(name: &str, ours: &[u8]) {
+    if ours.is_empty() {
+        return;
+    }
+    let mut builder = modutils_core::index::IndexBuilder::new();
+    // Reinserting newest-first keeps equal-priority values in place.
+    for (k, v, p) in dump_index(ours).into_iter().rev() {
+        builder.insert(&k, &v, p).unwrap();
+    }
+    assert!(
+        builder.to_bytes().unwrap() == ours,
+        "{name}: layout differs from IndexBuilder's"
+    );
+}
+
 fn show_entry(e: &(Vec<u8>, Vec<u8>, u32)) -> String {
     format!(
         "{} -> {} ({})",
