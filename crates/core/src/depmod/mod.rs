@@ -450,11 +450,22 @@ impl Depmod {
             Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
         };
         for (&i, (log, result)) in wanted.iter().zip(generated) {
+            let Some(dir) = &dir else {
+                log.replay(rep);
+                let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
+                rep.stdout(&bytes);
+                continue;
+            };
+            let Some(pending) = dir.begin(output::FILES[i].0, rep) else {
+                continue;
+            };
             log.replay(rep);
-            let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
-            match &dir {
-                None => rep.stdout(&bytes),
-                Some(dir) => dir.put(output::FILES[i].0, &bytes, rep)?,
+            match result {
+                Ok(bytes) => dir.finish(pending, &bytes, rep)?,
+                Err(output::Fatal(msg)) => {
+                    dir.abandon(pending);
+                    return Err(Error::Fatal(msg));
+                }
             }
         }
         Ok(())

@@ -85,14 +85,30 @@ pub(crate) fn generate(
 
 fn index(entries: &[Entry<'_>]) -> Result<Vec<u8>, Fatal> {
     trie::build(entries).map_err(|e| match e {
-        TrieError::BadChar(s, b) => Fatal(text!(
-            b"Module index: bad character '",
-            [b],
-            format!("'=0x{b:x} - only 7-bit ASCII is supported:\n"),
-            s
-        )),
+        TrieError::BadChar(s, b) => bad_char(&s, b),
         TrieError::TooLarge => Fatal(b"Module index: too large for the index format".to_vec()),
     })
+}
+
+fn bad_char(s: &[u8], b: u8) -> Fatal {
+    Fatal(text!(
+        b"Module index: bad character '",
+        [b],
+        format!("'=0x{b:x} - only 7-bit ASCII is supported:\n"),
+        s
+    ))
+}
+
+/// kmod checks each key and value as it inserts them, so warnings about
+/// later entries never appear after a bad one; indexes whose generation
+/// reports as it goes check early the same way.
+fn check_ascii(key: &[u8], value: &[u8]) -> Result<(), Fatal> {
+    for s in [key, value] {
+        if let Some(&b) = s.iter().find(|&&b| b >= 0x80) {
+            return Err(bad_char(s, b));
+        }
+    }
+    Ok(())
 }
 
 /// `<path>:[ <dep>...]` for module `m`, without newline.
@@ -172,6 +188,7 @@ fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> 
                 log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
                 continue;
             };
+            check_ascii(&key, model.names[m])?;
             if model.warn_duplicates && seen.insert((key.clone(), m), ()).is_some() {
                 log.push(
                     Level::Warning,
@@ -264,7 +281,9 @@ fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> 
         if base.is_empty() {
             continue;
         }
-        keys.push(modname_from_path_bytes(line));
+        let key = modname_from_path_bytes(line);
+        check_ascii(&key, b"")?;
+        keys.push(key);
     }
     let entries: Vec<Entry<'_>> = keys
         .iter()
@@ -299,7 +318,10 @@ fn builtin_alias_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, F
             continue;
         }
         match alias_normalize(value) {
-            Ok(key) => keys.push((key, module)),
+            Ok(key) => {
+                check_ascii(&key, module)?;
+                keys.push((key, module));
+            }
             Err(_) => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
         }
     }

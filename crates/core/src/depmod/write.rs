@@ -14,6 +14,14 @@ use super::report::{errno_of, strerror, text, Level, Reporter};
 use super::Error;
 use crate::Root;
 
+/// An output file being written under its temporary name.
+pub(crate) struct Pending {
+    file: std::fs::File,
+    name: &'static str,
+    tmp_name: String,
+    tmp: PathBuf,
+}
+
 /// The output directory, created on first use.
 pub(crate) struct OutDir<'a> {
     target: &'a [u8],
@@ -54,18 +62,24 @@ impl<'a> OutDir<'a> {
         })
     }
 
-    /// Writes one file. An unwritable temporary file is reported and
-    /// skipped, as kmod does; a failed write or rename ends the output.
-    pub fn put(&self, name: &str, bytes: &[u8], rep: &mut dyn Reporter) -> Result<(), Error> {
+    /// Creates the temporary file for output `name`. When that fails kmod
+    /// reports it and moves on to the next file without generating this
+    /// one, so `None` means "skip".
+    pub fn begin(&self, name: &'static str, rep: &mut dyn Reporter) -> Option<Pending> {
         let tmp_name = format!("{name}{}", self.suffix);
         let tmp = self.host.join(&tmp_name);
-        let mut file = match OpenOptions::new()
+        match OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o644)
             .open(&tmp)
         {
-            Ok(f) => f,
+            Ok(file) => Some(Pending {
+                file,
+                name,
+                tmp_name,
+                tmp,
+            }),
             Err(e) => {
                 let msg = text!(
                     b"openat(",
@@ -76,9 +90,31 @@ impl<'a> OutDir<'a> {
                     strerror(errno_of(&e))
                 );
                 rep.log(Level::Err, &msg);
-                return Ok(());
+                None
             }
-        };
+        }
+    }
+
+    /// Removes a temporary file that will not be completed.
+    pub fn abandon(&self, pending: Pending) {
+        drop(pending.file);
+        let _ = fs::remove_file(&pending.tmp);
+    }
+
+    /// Writes the contents and renames the file into place. A failed write
+    /// or rename ends the output.
+    pub fn finish(
+        &self,
+        pending: Pending,
+        bytes: &[u8],
+        rep: &mut dyn Reporter,
+    ) -> Result<(), Error> {
+        let Pending {
+            mut file,
+            name,
+            tmp_name,
+            tmp,
+        } = pending;
         if let Err(e) = file.write_all(bytes) {
             drop(file);
             let _ = fs::remove_file(&tmp);
