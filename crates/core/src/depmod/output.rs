@@ -1,11 +1,11 @@
 //! The output files' contents, in kmod's generation order.
 
 use super::hash::FastMap;
-use super::order::{fgets_lines, LINE_MAX};
 use super::parse::Parsed;
-use super::report::{strerror, text, Deferred, Level};
+use super::report::{text, Deferred, Level};
 use super::trie::{self, Entry, TrieError};
-use crate::name::{alias_normalize, modname_from_path_bytes};
+use super::{builtin, devname};
+use crate::name::alias_normalize;
 
 /// Everything the outputs are made from, in module-array order.
 pub(crate) struct Model<'a> {
@@ -77,13 +77,13 @@ pub(crate) fn generate(
         )),
         6 => Ok(symbols_text(model)),
         7 => symbols_bin(model),
-        8 => builtin_bin(model, log),
-        9 => builtin_alias_bin(model, log),
-        _ => Ok(devname(model, log)),
+        8 => builtin::builtin_bin(model, log),
+        9 => builtin::builtin_alias_bin(model, log),
+        _ => Ok(devname::devname(model, log)),
     }
 }
 
-fn index(entries: &[Entry<'_>]) -> Result<Vec<u8>, Fatal> {
+pub(super) fn index(entries: &[Entry<'_>]) -> Result<Vec<u8>, Fatal> {
     trie::build(entries).map_err(|e| match e {
         TrieError::BadChar(s, b) => bad_char(&s, b),
         TrieError::TooLarge => Fatal(b"Module index: too large for the index format".to_vec()),
@@ -102,7 +102,7 @@ fn bad_char(s: &[u8], b: u8) -> Fatal {
 /// kmod checks each key and value as it inserts them, so warnings about
 /// later entries never appear after a bad one; indexes whose generation
 /// reports as it goes check early the same way.
-fn check_ascii(key: &[u8], value: &[u8]) -> Result<(), Fatal> {
+pub(super) fn check_ascii(key: &[u8], value: &[u8]) -> Result<(), Fatal> {
     for s in [key, value] {
         if let Some(&b) = s.iter().find(|&&b| b >= 0x80) {
             return Err(bad_char(s, b));
@@ -239,223 +239,4 @@ fn symbols_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
         })
         .collect();
     index(&entries)
-}
-
-/// A missing input file is reported and gives a 0-byte output.
-fn builtin_input<'m>(
-    dirname: &[u8],
-    input: &'m Result<Vec<u8>, i32>,
-    name: &str,
-    log: &mut Deferred,
-) -> Option<&'m [u8]> {
-    match input {
-        Ok(data) => Some(data),
-        Err(errno) => {
-            let msg = text!(
-                b"could not open ",
-                name,
-                b" at ",
-                dirname,
-                b": ",
-                strerror(*errno)
-            );
-            log.push(Level::Warning, msg);
-            None
-        }
-    }
-}
-
-fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
-    let Some(data) = builtin_input(model.dirname, &model.builtin, "modules.builtin", log) else {
-        return Ok(Vec::new());
-    };
-    let mut keys = Vec::new();
-    for line in fgets_lines(data, LINE_MAX) {
-        if !line.first().is_some_and(|b| b.is_ascii_alphabetic()) {
-            log.push(Level::Err, text!(b"Invalid modules.builtin line: ", line));
-            continue;
-        }
-        // The line keeps its newline, which ends up in the name when the
-        // path has no dot, as in kmod.
-        let base = line.rsplit(|&b| b == b'/').next().unwrap_or(b"");
-        if base.is_empty() {
-            continue;
-        }
-        let key = modname_from_path_bytes(line);
-        check_ascii(&key, b"")?;
-        keys.push(key);
-    }
-    let entries: Vec<Entry<'_>> = keys
-        .iter()
-        .map(|k| Entry {
-            key: k,
-            value: b"",
-            priority: 0,
-        })
-        .collect();
-    index(&entries)
-}
-
-fn builtin_alias_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
-    let Some(data) = builtin_input(
-        model.dirname,
-        &model.builtin_modinfo,
-        "modules.builtin.modinfo",
-        log,
-    ) else {
-        return Ok(Vec::new());
-    };
-    let mut keys: Vec<(Vec<u8>, &[u8])> = Vec::new();
-    for record in data.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let Some(dot) = record.iter().position(|&b| b == b'.') else {
-            continue;
-        };
-        let (module, field) = (&record[..dot], &record[dot + 1..]);
-        let Some(value) = field.strip_prefix(b"alias=") else {
-            continue;
-        };
-        if module.is_empty() {
-            continue;
-        }
-        match alias_normalize(value) {
-            Ok(key) => {
-                check_ascii(&key, module)?;
-                keys.push((key, module));
-            }
-            Err(_) => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
-        }
-    }
-    let entries: Vec<Entry<'_>> = keys
-        .iter()
-        .map(|(k, m)| Entry {
-            key: k,
-            value: m,
-            priority: 0,
-        })
-        .collect();
-    index(&entries)
-}
-
-fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (m, p) in model.parsed.iter().enumerate() {
-        let mut devname: Option<&[u8]> = None;
-        let mut node: Option<(u8, u32, u32)> = None;
-        for &v in &p.aliases {
-            let value = p.str(v);
-            if let Some(name) = value.strip_prefix(b"devname:") {
-                devname = Some(name);
-            } else if let Some((maj, min)) = scan_major_minor(value, b"char-major-") {
-                node = Some((b'c', maj, min));
-            } else if let Some((maj, min)) = scan_major_minor(value, b"block-major-") {
-                node = Some((b'b', maj, min));
-            }
-            if node.is_some() && devname.is_some() {
-                break;
-            }
-        }
-        let Some(dev) = devname else { continue };
-        let Some((kind, maj, min)) = node else {
-            let msg = text!(
-                b"Module '",
-                model.names[m],
-                b"' has devname (",
-                dev,
-                b") but lacks major and minor information. Ignoring."
-            );
-            log.push(Level::Err, msg);
-            continue;
-        };
-        if out.is_empty() {
-            out.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
-        }
-        out.extend_from_slice(&text!(
-            model.names[m],
-            b" ",
-            dev,
-            b" ",
-            [kind],
-            format!("{maj}:{min}\n")
-        ));
-    }
-    out
-}
-
-/// `sscanf(value, "<lead>%u-%u", ...) == 2`, with glibc's `%u`: optional
-/// leading whitespace and sign, and the value cut to 32 bits.
-fn scan_major_minor(value: &[u8], lead: &[u8]) -> Option<(u32, u32)> {
-    let rest = value.strip_prefix(lead)?;
-    let (major, used) = scan_u32(rest)?;
-    let rest = rest[used..].strip_prefix(b"-")?;
-    let (minor, _) = scan_u32(rest)?;
-    Some((major, minor))
-}
-
-fn scan_u32(s: &[u8]) -> Option<(u32, usize)> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let start = i;
-    let mut value = 0u64;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).filter(|b| b.is_ascii_digit()) {
-        match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    let value = if overflow {
-        u64::MAX
-    } else if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    };
-    Some((value as u32, i))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn major_minor_like_sscanf() {
-        assert_eq!(
-            scan_major_minor(b"char-major-10-175", b"char-major-"),
-            Some((10, 175))
-        );
-        assert_eq!(
-            scan_major_minor(b"char-major-+10-0x20", b"char-major-"),
-            Some((10, 0))
-        );
-        assert_eq!(
-            scan_major_minor(b"block-major-  7-4294967297xyz", b"block-major-"),
-            Some((7, 1))
-        );
-        assert_eq!(
-            scan_major_minor(b"char-major--1-2", b"char-major-"),
-            Some((u32::MAX, 2))
-        );
-        assert_eq!(scan_major_minor(b"char-major-10", b"char-major-"), None);
-        assert_eq!(scan_major_minor(b"char-major-10-*", b"char-major-"), None);
-    }
 }

@@ -11,7 +11,7 @@ use modutils_core::depmod::Options;
 use modutils_core::Root;
 
 use super::elfgen::Module;
-use super::{kmod, ours, Outcome};
+use super::{assert_same_text, dump_index, kmod, lossy, ours, Outcome};
 
 pub const VERSION: &str = "1.0";
 
@@ -177,4 +177,110 @@ pub fn with_weakdep_section(kmod30_stdout: &[u8], entries: &[u8]) -> Vec<u8> {
     out.extend_from_slice(entries);
     out.extend_from_slice(&kmod30_stdout[at..]);
     out
+}
+
+const WEAKDEP_HEADER: &[u8] = b"# Weak dependencies extracted from modules themselves.\n";
+
+/// Same status, streams and outputs; modules.weakdep (which kmod 30 does
+/// not write) must be `weakdep` when the run wrote files.
+pub fn assert_same(ours: &Run, kmod: &Run, weakdep: &[u8]) {
+    assert_eq!(
+        ours.out.ok,
+        kmod.out.ok,
+        "exit status; ours stderr:\n{}",
+        lossy(&ours.out.stderr)
+    );
+    assert_same_text("stderr", &ours.out.stderr, &kmod.out.stderr);
+    assert_same_text("stdout", &ours.out.stdout, &kmod.out.stdout);
+    for (name, theirs) in &kmod.files {
+        let mine = ours
+            .file(name)
+            .unwrap_or_else(|| panic!("we did not write {name}"));
+        if name.ends_with(".bin") {
+            assert_eq!(dump_index(mine), dump_index(theirs), "{name}");
+            super::assert_index_bytes(name, mine);
+        } else {
+            assert_same_text(name, mine, theirs);
+        }
+    }
+    let extra: Vec<&str> = ours
+        .files
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| kmod.file(n).is_none())
+        .collect();
+    if kmod.files.is_empty() {
+        assert!(
+            ours.files.is_empty(),
+            "kmod wrote nothing, we wrote {extra:?}"
+        );
+    } else {
+        assert_eq!(extra, ["modules.weakdep"]);
+        assert_same_text(
+            "modules.weakdep",
+            ours.file("modules.weakdep").unwrap(),
+            &[WEAKDEP_HEADER, weakdep].concat(),
+        );
+    }
+}
+
+/// Runs kmod then ours with the same arguments on `s` and compares.
+pub fn compare(
+    s: &Scenario,
+    args: &[&str],
+    tweak: impl FnOnce(&mut modutils_core::depmod::Options),
+) {
+    let k = s.kmod(args, &[]);
+    let o = s.ours(None, tweak);
+    assert_same(&o, &k, b"");
+}
+
+/// A little stack: two users of `mid`, which uses `base`, plus aliases,
+/// soft dependencies and device nodes.
+pub fn stack(s: &Scenario) {
+    s.module(
+        "kernel/base.ko",
+        Module::new()
+            .export("base_fn")
+            .export("base_data")
+            .info("alias=base-alias")
+            .info("license=GPL"),
+    )
+    .module(
+        "kernel/sub/mid-dash.ko",
+        Module::new()
+            .export("mid_fn")
+            .import("base_fn")
+            .info("alias=pci:v00001234d*sv*sd*bc*sc*i*"),
+    )
+    .module(
+        "kernel/top.ko",
+        Module::new()
+            .import("mid_fn")
+            .import("base_data")
+            .import("printk")
+            .info("softdep=pre: base"),
+    )
+    .module(
+        "kernel/top2.ko",
+        Module::new()
+            .import("mid_fn")
+            .info("alias=char-major-10-200")
+            .info("alias=devname:top2dev"),
+    )
+    .module(
+        "extra/lonely.ko",
+        Module::new()
+            .info("alias=devname:nomajor")
+            .weak_import("base_fn"),
+    );
+}
+
+/// A module `name` exporting `<name>_fn` and using `<dep>_fn` of each dep.
+pub fn linked(s: &Scenario, name: &str, deps: &[&str]) {
+    let mut m = Module::new().export(&format!("{name}_fn"));
+    for d in deps {
+        m = m.import(&format!("{d}_fn"));
+    }
+    s.module(&format!("kernel/{name}.ko"), m);
 }

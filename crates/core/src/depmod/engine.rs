@@ -1,0 +1,228 @@
+//! The run itself, in kmod's order: find the modules, order them, read
+//! them (in parallel), resolve symbols, then generate and write the outputs.
+
+use std::os::unix::ffi::OsStrExt;
+
+use rayon::prelude::*;
+
+use super::report::{errno_of, strerror, text, Deferred};
+use super::{cycles, order, output, parse, resolve, scan, write};
+use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
+use crate::config::DepmodConfig;
+
+impl Depmod {
+    /// All stages after the depmod.d configuration, which the caller has
+    /// loaded (`config` is ignored unless [`Depmod::scans_all`]).
+    pub fn generate(
+        &self,
+        kernel: &KernelSymbols,
+        config: &DepmodConfig,
+        rep: &mut dyn Reporter,
+    ) -> Result<Summary, Error> {
+        let found = self.find_modules(config, rep)?;
+        let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
+        let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
+        let parsed = parse::parse_all(&paths, &self.options.root);
+        for (m, p) in modules.iter().zip(&parsed) {
+            if let Some(errno) = p.error {
+                rep.log(
+                    Level::Err,
+                    &text!(
+                        b"failed to load symbols from ",
+                        m.path,
+                        b": ",
+                        strerror(errno)
+                    ),
+                );
+            }
+        }
+
+        let prefix = self.options.symbol_prefix;
+        let symbols = resolve::Symbols::build(kernel, &parsed, prefix);
+        let deps = resolve::dependencies(
+            &symbols,
+            &parsed,
+            &paths,
+            kernel,
+            prefix,
+            self.options.verbose,
+            rep,
+        );
+        let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
+        let sort_idx = match resolve::dependency_order(&deps) {
+            Ok(idx) => idx,
+            Err(users) => {
+                let (lines, count) = cycles::find(&deps, &users, &names);
+                for line in lines {
+                    rep.log(Level::Err, &text!(b"Cycle detected: ", line));
+                }
+                rep.log(
+                    Level::Err,
+                    format!("Found {count} modules in dependency cycles!").as_bytes(),
+                );
+                return Err(Error::Cycles(count));
+            }
+        };
+
+        let shown: Vec<&[u8]> = modules
+            .iter()
+            .map(|m| match order::relpath_start(&m.path, &self.dirname) {
+                Some(start) => &m.path[start..],
+                None => m.path.as_slice(),
+            })
+            .collect();
+        let dry_run = self.options.dry_run;
+        let read = |name: &str| {
+            let path = text!(self.dirname, b"/", name);
+            std::fs::read(scan::host(&self.options.root, &path)).map_err(|e| errno_of(&e))
+        };
+        let (builtin, builtin_modinfo) = if dry_run {
+            (Err(libc::ENOENT), Err(libc::ENOENT))
+        } else {
+            (read("modules.builtin"), read("modules.builtin.modinfo"))
+        };
+        let model = output::Model {
+            names,
+            shown,
+            parsed: &parsed,
+            closures: resolve::closures(&deps, &sort_idx),
+            symbols: symbols.owned_in_table_order(),
+            builtin,
+            builtin_modinfo,
+            dirname: &self.dirname,
+            warn_duplicates: self.options.warn,
+        };
+        self.emit(&model, rep)?;
+        Ok(Summary {
+            modules: modules.len(),
+            up_to_date: false,
+        })
+    }
+
+    /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
+    /// [`Depmod::generate`] in a row, for callers that loaded depmod.d
+    /// before (its messages then come first).
+    pub fn run(&self, config: &DepmodConfig, rep: &mut dyn Reporter) -> Result<Summary, Error> {
+        if self.is_up_to_date(rep) {
+            return Ok(Summary {
+                modules: 0,
+                up_to_date: true,
+            });
+        }
+        let kernel = self.load_kernel_symbols(rep)?;
+        self.generate(&kernel, config, rep)
+    }
+
+    fn find_modules(
+        &self,
+        config: &DepmodConfig,
+        rep: &mut dyn Reporter,
+    ) -> Result<Vec<scan::Found>, Error> {
+        let root = &self.options.root;
+        // kmod loads depmod.d only for a full scan, and always ends up with
+        // a search list (just `updates` when none is configured).
+        let mut config = if self.scans_all() {
+            config.clone()
+        } else {
+            DepmodConfig::default()
+        };
+        config.finish();
+        let mut scan = scan::Scan::new(&config, &self.dirname, root);
+        if self.scans_all() {
+            if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
+                return Err(Error::Fatal(text!(
+                    b"could not search modules: ",
+                    strerror(errno)
+                )));
+            }
+            return Ok(scan.into_found());
+        }
+        for file in &self.options.files {
+            let path = file.as_os_str().as_bytes();
+            if !file.is_absolute() {
+                return Err(Error::Fatal(text!(path, b": not absolute path.")));
+            }
+            if let Err(e) = std::fs::metadata(root.host(file)) {
+                return Err(Error::Fatal(text!(
+                    b"could not create module ",
+                    path,
+                    b": ",
+                    strerror(errno_of(&e))
+                )));
+            }
+            if let Err((name, old)) = scan.add_explicit(path.to_vec()) {
+                // kmod's module pool refuses a second path for a name; the
+                // same path twice gets as far as its name table.
+                let exists = strerror(libc::EEXIST);
+                if old != path {
+                    let msg = text!(
+                        b"kmod_module '",
+                        name,
+                        b"' already exists with different path: new-path='",
+                        path,
+                        b"' old-path='",
+                        old,
+                        b"'"
+                    );
+                    rep.log(Level::Err, &msg);
+                    return Err(Error::Fatal(text!(
+                        b"could not create module ",
+                        path,
+                        b": ",
+                        exists
+                    )));
+                }
+                rep.log(Level::Err, &text!(b"hash_add_unique ", name, b": ", exists));
+                return Err(Error::Fatal(text!(
+                    b"could not add module ",
+                    path,
+                    b": ",
+                    exists
+                )));
+            }
+        }
+        Ok(scan.into_found())
+    }
+
+    /// Generates every output (in parallel), then reports and writes them in
+    /// kmod's order; `-n` sends the text ones to stdout instead.
+    fn emit(&self, model: &output::Model<'_>, rep: &mut dyn Reporter) -> Result<(), Error> {
+        let dry_run = self.options.dry_run;
+        let wanted: Vec<usize> = (0..output::FILES.len())
+            .filter(|&i| !(dry_run && output::FILES[i].1))
+            .collect();
+        let generated: Vec<(Deferred, Result<Vec<u8>, output::Fatal>)> = wanted
+            .par_iter()
+            .map(|&i| {
+                let mut log = Deferred::default();
+                let result = output::generate(model, i, &mut log);
+                (log, result)
+            })
+            .collect();
+        let dir = if dry_run {
+            None
+        } else {
+            Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
+        };
+        for (&i, (log, result)) in wanted.iter().zip(generated) {
+            let Some(dir) = &dir else {
+                log.replay(rep);
+                let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
+                rep.stdout(&bytes);
+                continue;
+            };
+            let Some(pending) = dir.begin(output::FILES[i].0, rep) else {
+                continue;
+            };
+            log.replay(rep);
+            match result {
+                Ok(bytes) => dir.finish(pending, &bytes, rep)?,
+                Err(output::Fatal(msg)) => {
+                    dir.abandon(pending);
+                    return Err(Error::Fatal(msg));
+                }
+            }
+        }
+        Ok(())
+    }
+}
