@@ -352,3 +352,16 @@ fn duplicates_without_config_keep_the_first_found() {
     s.module("kernel/b/other.ko.xz", Module::new().info("alias=other-xz"));
     compare(&s, &[], |_| {});
 }
+
+#[test]
+fn base_directory_spelled_with_a_trailing_slash() {
+    let s = Scenario::new();
+    stack(&s);
+    let base = format!("{}/", s.base_str());
+    let mut k = s.kmod(&[], &[]);
+    k.out = depmod_common::kmod(&["-b", &base, VERSION]);
+    k.files = s.take_outputs(&s.dir());
+    let o = s.ours(None, |o| o.base_dir = Some(base.clone().into()));
+    assert!(lossy(&o.out.stderr).contains("//lib/modules/1.0"));
+    assert_same(&o, &k, b"");
+}

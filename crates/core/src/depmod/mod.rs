@@ -184,10 +184,8 @@ impl Depmod {
             .map(|m| m.as_os_str().as_bytes().to_vec())
             .unwrap_or_else(|| crate::root::MODULE_DIRECTORY.as_bytes().to_vec());
         let module_dir: &[u8] = module_dir.strip_prefix(b"/").unwrap_or(&module_dir);
-        let under = |prefix: &[u8]| {
-            let prefix = prefix.strip_suffix(b"/").unwrap_or(prefix);
-            text!(prefix, b"/", module_dir, b"/", options.kernel_version)
-        };
+        // Spelled as kmod does: a `-b` ending in `/` gives `//` in paths.
+        let under = |prefix: &[u8]| text!(prefix, b"/", module_dir, b"/", options.kernel_version);
         let (dirname, outdirname) = (under(&base), under(&out));
         Depmod {
             options,

@@ -64,7 +64,7 @@ pub(crate) fn build(entries: &[Entry<'_>]) -> Result<Vec<u8>, TrieError> {
     let sorted: Vec<&Entry<'_>> = order.iter().map(|&i| &entries[i]).collect();
 
     let mut nodes = Vec::new();
-    make_node(&sorted, 0, sorted.len(), 0, true, &mut nodes);
+    make_nodes(&sorted, &mut nodes);
     compute_totals(&sorted, &mut nodes);
     let total = HEADER_LEN + nodes[0].total;
     if total >= OFFSET_LIMIT {
@@ -74,53 +74,55 @@ pub(crate) fn build(entries: &[Entry<'_>]) -> Result<Vec<u8>, TrieError> {
     out.extend_from_slice(&MAGIC.to_be_bytes());
     out.extend_from_slice(&VERSION.to_be_bytes());
     out.extend_from_slice(&(HEADER_LEN as u32 | flags(&nodes[0])).to_be_bytes());
-    write_node(&sorted, &nodes, 0, &mut out);
+    write_nodes(&sorted, &nodes, &mut out);
     debug_assert_eq!(out.len(), total);
     Ok(out)
 }
 
-/// Creates the node for sorted[lo..hi], all of whose keys agree before
-/// `depth`; returns its index. Children are created after their parent, so
-/// node indexes follow pre-order.
-fn make_node(
-    sorted: &[&Entry<'_>],
-    lo: usize,
-    hi: usize,
-    depth: usize,
-    root: bool,
-    nodes: &mut Vec<Node>,
-) -> usize {
-    let common = if root || lo == hi {
-        0
-    } else {
-        let (first, last) = (&sorted[lo].key[depth..], &sorted[hi - 1].key[depth..]);
-        first.iter().zip(last).take_while(|(a, b)| a == b).count()
-    };
-    let end = depth + common;
-    let mut at = lo;
-    while at < hi && sorted[at].key.len() == end {
-        at += 1;
-    }
-    let id = nodes.len();
-    nodes.push(Node {
-        prefix: (lo, depth, end),
-        values: (lo, at),
-        children: Vec::new(),
-        size: 0,
-        total: 0,
-    });
-    let mut children = Vec::new();
-    while at < hi {
-        let byte = sorted[at].key[end];
-        let mut next = at + 1;
-        while next < hi && sorted[next].key[end] == byte {
-            next += 1;
+/// Builds the nodes from the sorted entries, root first. A node covers
+/// sorted[lo..hi], whose keys agree before `depth`. Work is kept on an
+/// explicit stack (keys can be long enough to make recursion unsafe), and
+/// siblings are pushed in reverse, so each parent receives its children in
+/// ascending byte order and every child gets a larger index than its parent.
+fn make_nodes(sorted: &[&Entry<'_>], nodes: &mut Vec<Node>) {
+    // (lo, hi, depth, parent and edge byte)
+    let mut work: Vec<(usize, usize, usize, Option<(usize, u8)>)> =
+        vec![(0, sorted.len(), 0, None)];
+    while let Some((lo, hi, depth, parent)) = work.pop() {
+        let common = if parent.is_none() || lo == hi {
+            0 // the root's prefix is always empty
+        } else {
+            let (first, last) = (&sorted[lo].key[depth..], &sorted[hi - 1].key[depth..]);
+            first.iter().zip(last).take_while(|(a, b)| a == b).count()
+        };
+        let end = depth + common;
+        let mut at = lo;
+        while at < hi && sorted[at].key.len() == end {
+            at += 1;
         }
-        children.push((byte, make_node(sorted, at, next, end + 1, false, nodes)));
-        at = next;
+        let id = nodes.len();
+        nodes.push(Node {
+            prefix: (lo, depth, end),
+            values: (lo, at),
+            children: Vec::new(),
+            size: 0,
+            total: 0,
+        });
+        if let Some((p, byte)) = parent {
+            nodes[p].children.push((byte, id));
+        }
+        let first_child = work.len();
+        while at < hi {
+            let byte = sorted[at].key[end];
+            let mut next = at + 1;
+            while next < hi && sorted[next].key[end] == byte {
+                next += 1;
+            }
+            work.push((at, next, end + 1, Some((id, byte))));
+            at = next;
+        }
+        work[first_child..].reverse();
     }
-    nodes[id].children = children;
-    id
 }
 
 fn compute_totals(sorted: &[&Entry<'_>], nodes: &mut [Node]) {
@@ -166,42 +168,46 @@ fn value_bytes(sorted: &[&Entry<'_>], n: &Node) -> usize {
         .sum::<usize>()
 }
 
-/// Writes the subtree at `id` in pre-order.
-fn write_node(sorted: &[&Entry<'_>], nodes: &[Node], id: usize, out: &mut Vec<u8>) {
-    let n = &nodes[id];
-    let offset = out.len();
-    let (entry, start, end) = n.prefix;
-    if end > start {
-        out.extend_from_slice(&sorted[entry].key[start..end]);
-        out.push(0);
-    }
-    if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
-        out.push(first.0);
-        out.push(last.0);
-        let mut child_at = offset + n.size;
-        let mut kids = n.children.iter().peekable();
-        for byte in first.0..=last.0 {
-            match kids.peek() {
-                Some(&&(b, child)) if b == byte => {
-                    kids.next();
-                    out.extend_from_slice(&(child_at as u32 | flags(&nodes[child])).to_be_bytes());
-                    child_at += nodes[child].total;
-                }
-                _ => out.extend_from_slice(&0u32.to_be_bytes()),
-            }
-        }
-    }
-    let (lo, hi) = n.values;
-    if hi > lo {
-        out.extend_from_slice(&((hi - lo) as u32).to_be_bytes());
-        for e in &sorted[lo..hi] {
-            out.extend_from_slice(&e.priority.to_be_bytes());
-            out.extend_from_slice(e.value);
+/// Writes the nodes in pre-order: each node, then its children's subtrees
+/// in ascending byte order.
+fn write_nodes(sorted: &[&Entry<'_>], nodes: &[Node], out: &mut Vec<u8>) {
+    let mut stack = vec![0usize];
+    while let Some(id) = stack.pop() {
+        let n = &nodes[id];
+        let offset = out.len();
+        let (entry, start, end) = n.prefix;
+        if end > start {
+            out.extend_from_slice(&sorted[entry].key[start..end]);
             out.push(0);
         }
-    }
-    for &(_, child) in &n.children {
-        write_node(sorted, nodes, child, out);
+        if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
+            out.push(first.0);
+            out.push(last.0);
+            let mut child_at = offset + n.size;
+            let mut kids = n.children.iter().peekable();
+            for byte in first.0..=last.0 {
+                match kids.peek() {
+                    Some(&&(b, child)) if b == byte => {
+                        kids.next();
+                        out.extend_from_slice(
+                            &(child_at as u32 | flags(&nodes[child])).to_be_bytes(),
+                        );
+                        child_at += nodes[child].total;
+                    }
+                    _ => out.extend_from_slice(&0u32.to_be_bytes()),
+                }
+            }
+        }
+        let (lo, hi) = n.values;
+        if hi > lo {
+            out.extend_from_slice(&((hi - lo) as u32).to_be_bytes());
+            for e in &sorted[lo..hi] {
+                out.extend_from_slice(&e.priority.to_be_bytes());
+                out.extend_from_slice(e.value);
+                out.push(0);
+            }
+        }
+        stack.extend(n.children.iter().rev().map(|&(_, c)| c));
     }
 }
 
@@ -260,6 +266,29 @@ mod tests {
             text.find("low").unwrap(),
         );
         assert!(s < f && f < l);
+    }
+
+    #[test]
+    fn deep_tries_need_no_deep_stack() {
+        // Every key a prefix of the next: one node per key, all nested.
+        let size = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                let keys: Vec<Vec<u8>> = (1..4_000).map(|n| vec![b'a'; n]).collect();
+                let entries: Vec<Entry<'_>> = keys
+                    .iter()
+                    .map(|k| Entry {
+                        key: k,
+                        value: b"v",
+                        priority: 0,
+                    })
+                    .collect();
+                build(&entries).map(|b| b.len())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(size.unwrap() > 4_000);
     }
 
     #[test]
