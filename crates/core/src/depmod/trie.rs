@@ -79,15 +79,16 @@ pub(crate) fn build(entries: &[Entry<'_>]) -> Result<Vec<u8>, TrieError> {
     Ok(out)
 }
 
+/// A node still to make: (lo, hi, depth, parent and edge byte).
+type Pending = (usize, usize, usize, Option<(usize, u8)>);
+
 /// Builds the nodes from the sorted entries, root first. A node covers
 /// sorted[lo..hi], whose keys agree before `depth`. Work is kept on an
 /// explicit stack (keys can be long enough to make recursion unsafe), and
 /// siblings are pushed in reverse, so each parent receives its children in
 /// ascending byte order and every child gets a larger index than its parent.
 fn make_nodes(sorted: &[&Entry<'_>], nodes: &mut Vec<Node>) {
-    // (lo, hi, depth, parent and edge byte)
-    let mut work: Vec<(usize, usize, usize, Option<(usize, u8)>)> =
-        vec![(0, sorted.len(), 0, None)];
+    let mut work: Vec<Pending> = vec![(0, sorted.len(), 0, None)];
     while let Some((lo, hi, depth, parent)) = work.pop() {
         let common = if parent.is_none() || lo == hi {
             0 // the root's prefix is always empty
