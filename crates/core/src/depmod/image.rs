@@ -51,6 +51,7 @@ impl Image<'_> {
 /// Per-thread state reused across modules.
 #[derive(Default)]
 struct Workspace {
+    raw: Vec<u8>,
     out: Vec<u8>,
     zstd: Option<zstd::bulk::Decompressor<'static>>,
 }
@@ -75,22 +76,27 @@ pub(crate) fn with_image<T>(path: &Path, f: impl FnOnce(&Image<'_>) -> T) -> Res
     if compression == Compression::None {
         return Ok(f(&Image::File { file, len }));
     }
-    let mut raw = Vec::with_capacity(len as usize);
-    (&file).read_to_end(&mut raw).map_err(errno)?;
-    drop(file);
     WORKSPACE.with(|ws| {
         let mut ws = ws.borrow_mut();
         let ws = &mut *ws;
+        // Both buffers stay with the thread: their pages are already
+        // mapped when the next module comes.
+        let mut raw = std::mem::take(&mut ws.raw);
+        raw.clear();
+        raw.reserve(len as usize);
+        let read = (&file).read_to_end(&mut raw).map_err(errno);
+        drop(file);
         ws.out.clear();
-        decompress(compression, &raw, ws, path)?;
-        drop(raw);
+        let done = read.and_then(|_| decompress(compression, &raw, ws, path));
+        ws.raw = raw;
+        done?;
         Ok(f(&Image::Memory(&ws.out)))
     })
 }
 
 fn decompress(kind: Compression, raw: &[u8], ws: &mut Workspace, path: &Path) -> Result<(), i32> {
     let ok = match kind {
-        Compression::Xz => xz(raw, &mut ws.out),
+        Compression::Xz => super::xz::decompress(raw, &mut ws.out),
         Compression::Zstd => zstd(raw, ws),
         _ => None,
     };
@@ -107,73 +113,6 @@ fn decompress(kind: Compression, raw: &[u8], ws: &mut Workspace, path: &Path) ->
         }
         Err(_) => Err(libc::EINVAL),
     }
-}
-
-/// Decompresses an xz stream into `out`; `None` if it is not a single
-/// well-formed stream within the size limit.
-fn xz(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    use liblzma::stream::{Action, Status, Stream, CONCATENATED};
-    let hint = xz_uncompressed_size(raw).unwrap_or(raw.len() as u64 * 4);
-    out.reserve(usize::try_from(hint.min(MAX_MODULE_SIZE)).ok()?);
-    let mut stream = Stream::new_stream_decoder(u64::MAX, CONCATENATED).ok()?;
-    loop {
-        let consumed = stream.total_in() as usize;
-        let status = stream
-            .process_vec(&raw[consumed..], out, Action::Finish)
-            .ok()?;
-        if status == Status::StreamEnd {
-            return Some(());
-        }
-        if out.len() as u64 > MAX_MODULE_SIZE {
-            return None;
-        }
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity().max(1 << 16));
-        } else if stream.total_in() as usize == raw.len() && status != Status::Ok {
-            return None;
-        }
-    }
-}
-
-/// The uncompressed size recorded in an xz stream's index (the last stream
-/// of the file), if it can be read.
-fn xz_uncompressed_size(raw: &[u8]) -> Option<u64> {
-    let mut end = raw.len();
-    while end >= 4 && raw[end - 4..end] == [0; 4] {
-        end -= 4; // stream padding
-    }
-    let footer = raw.get(end.checked_sub(12)?..end)?;
-    if &footer[10..12] != b"YZ" {
-        return None;
-    }
-    let backward = (u64::from(u32::from_le_bytes(footer[4..8].try_into().ok()?)) + 1) * 4;
-    let index_start = (end - 12).checked_sub(usize::try_from(backward).ok()?)?;
-    let mut index = raw.get(index_start..end - 12)?;
-    if index.first() != Some(&0) {
-        return None;
-    }
-    index = &index[1..];
-    let records = varint(&mut index)?;
-    let mut total = 0u64;
-    for _ in 0..records.min(1 << 20) {
-        let _unpadded = varint(&mut index)?;
-        total = total.checked_add(varint(&mut index)?)?;
-    }
-    Some(total)
-}
-
-/// xz's multibyte integer: 7 bits per byte, low bits first.
-fn varint(bytes: &mut &[u8]) -> Option<u64> {
-    let mut value = 0u64;
-    for i in 0..9 {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
 }
 
 /// Decompresses a single zstd frame whose size is recorded in its header.
@@ -195,21 +134,6 @@ fn zstd(raw: &[u8], ws: &mut Workspace) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xz_index_gives_the_size() {
-        let data: Vec<u8> = (0..100_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
-        std::io::Write::write_all(&mut enc, &data).unwrap();
-        let raw = enc.finish().unwrap();
-        assert_eq!(xz_uncompressed_size(&raw), Some(data.len() as u64));
-        let mut out = Vec::new();
-        assert!(xz(&raw, &mut out).is_some());
-        assert_eq!(out, data);
-        assert!(xz(&raw[..raw.len() - 20], &mut Vec::new()).is_none());
-    }
 
     #[test]
     fn zstd_single_frame() {

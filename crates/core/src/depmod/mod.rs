@@ -39,6 +39,7 @@ mod resolve;
 mod scan;
 mod trie;
 mod write;
+mod xz;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
