@@ -6,8 +6,8 @@
 mod depmod_common;
 
 use depmod_common::elfgen::Module;
-use depmod_common::{assert_same_text, lossy};
 use depmod_common::scenario::*;
+use depmod_common::{assert_same_text, lossy};
 
 #[test]
 fn dry_run_prints_text_outputs_only() {

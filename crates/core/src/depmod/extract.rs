@@ -3,9 +3,13 @@
 //! `__ksymtab_strings`, the symbol table and its strings, and the sections
 //! `__crc_*` symbols point into).
 //!
-//! The results are those of [`crate::elf::Elf`]'s `modinfo()`, `exports()`
-//! and `imports()` (a test holds the two together on a real tree), read in
-//! one pass over the symbol table. Names stay raw bytes, as kmod keeps them.
+//! On real modules the results are those of [`crate::elf::Elf`]'s
+//! `modinfo()`, `exports()` and `imports()` (a test holds the two together
+//! on real trees), read in one pass over the symbol table. Where damaged
+//! files make them differ, this follows kmod (checked against kmod's depmod
+//! on damaged modules): sections are found by name, `.symtab` and `.strtab`
+//! included; EI_VERSION is not checked; an unusable symbol table still
+//! leaves the `__ksymtab_strings` exports. Names stay raw bytes.
 
 use std::borrow::Cow;
 
@@ -13,8 +17,6 @@ use super::hash::FastMap;
 use super::image::Image;
 use super::parse::Parsed;
 
-const SHT_SYMTAB: u32 = 2;
-const SHT_STRTAB: u32 = 3;
 const SHN_UNDEF: u16 = 0;
 const SHN_ABS: u16 = 0xfff1;
 const STB_WEAK: u8 = 2;
@@ -22,7 +24,6 @@ const STB_WEAK: u8 = 2;
 #[derive(Debug, Clone, Copy)]
 struct Section {
     name: u32,
-    kind: u32,
     offset: u64,
     size: u64,
     link: u32,
@@ -96,8 +97,14 @@ pub(crate) fn extract(image: &Image<'_>, out: &mut Parsed) -> Result<(), i32> {
     // EI_VERSION is not looked at (kmod does not; `crate::elf` does).
     let sections = section_headers(image, &l).ok_or(libc::EINVAL)?;
     // The first section of each wanted name whose data is inside the file.
-    const WANTED: [&[u8]; 3] = [b".modinfo", b"__ksymtab_strings", b"__versions"];
-    let mut found: [Option<&Section>; 3] = [None; 3];
+    const WANTED: [&[u8]; 5] = [
+        b".modinfo",
+        b"__ksymtab_strings",
+        b"__versions",
+        b".symtab",
+        b".strtab",
+    ];
+    let mut found: [Option<&Section>; 5] = [None; 5];
     for s in sections.list.iter().skip(1) {
         let Some(name) = name_at(&sections.names, s.name) else {
             continue;
@@ -115,8 +122,8 @@ pub(crate) fn extract(image: &Image<'_>, out: &mut Parsed) -> Result<(), i32> {
             out.add_modinfo(record);
         }
     }
-    let symtab = symbols(image, &l, &sections.list);
-    if let Some(syms) = &symtab {
+    let symtab = symbols(image, &l, find(b".symtab"), find(b".strtab"));
+    if let Some(syms) = symtab.as_ref().filter(|s| s.crcs_usable) {
         for &(r, shndx, value) in &syms.crcs {
             out.add_export(
                 syms.name(r),
@@ -141,7 +148,9 @@ pub(crate) fn extract(image: &Image<'_>, out: &mut Parsed) -> Result<(), i32> {
         },
         None => Vec::new(),
     };
-    let Some(syms) = &symtab else { return Ok(()) };
+    let Some(syms) = symtab.as_ref().filter(|s| s.imports_usable) else {
+        return Ok(());
+    };
     let mut claimed = vec![false; versions.len()];
     let lookup = VersionLookup::new(&versions);
     for &(r, weak) in &syms.undefined {
@@ -190,7 +199,6 @@ fn section_headers(image: &Image<'_>, l: &Layout) -> Option<Sections> {
         let (o, w) = if l.is_64 { (0x18, 8) } else { (0x10, 4) };
         Some(Section {
             name: l.u32(b, at)?,
-            kind: l.u32(b, at + 4)?,
             offset: l.word(b, at + o)?,
             size: l.word(b, at + o + w)?,
             link: l.u32(b, at + o + 2 * w)?,
@@ -290,6 +298,11 @@ struct Symbols<'i> {
     crcs: Vec<(Range, u16, u64)>,
     /// Undefined symbols: name range, weak binding.
     undefined: Vec<(Range, bool)>,
+    /// kmod gives up on the `__crc_` exports when any name offset is past
+    /// the string table (and falls back to `__ksymtab_strings`), and on
+    /// the imports when an undefined symbol's is.
+    crcs_usable: bool,
+    imports_usable: bool,
 }
 
 impl Symbols<'_> {
@@ -298,30 +311,24 @@ impl Symbols<'_> {
     }
 }
 
-/// One pass over the first SHT_SYMTAB section and its string table (its
-/// link): `__crc_*` symbols and undefined ones. `None` when the table or
-/// its strings are unusable.
-fn symbols<'i>(image: &'i Image<'_>, l: &Layout, list: &[Section]) -> Option<Symbols<'i>> {
-    let tab = list.iter().find(|s| s.kind == SHT_SYMTAB)?;
+/// One pass over `.symtab` (names from `.strtab`, as kmod looks them up):
+/// `__crc_*` symbols and undefined ones. `None` when either is missing.
+fn symbols<'i>(
+    image: &'i Image<'_>,
+    l: &Layout,
+    symtab: Option<&Section>,
+    strtab: Option<&Section>,
+) -> Option<Symbols<'i>> {
     let entsize = if l.is_64 { 24 } else { 16 };
-    let syms = load(image, tab)?;
-    if syms.len() % entsize != 0 {
-        return None;
-    }
-    let strings = match tab.link {
-        0 => Cow::Borrowed(&[][..]),
-        link => {
-            let s = list.get(link as usize)?;
-            if s.kind != SHT_STRTAB {
-                return None;
-            }
-            load(image, s)?
-        }
-    };
+    // A partial last entry is ignored, as kmod's count is a division.
+    let syms = load(image, symtab?)?;
+    let strings = load(image, strtab?)?;
     let mut out = Symbols {
         strings,
         crcs: Vec::new(),
         undefined: Vec::new(),
+        crcs_usable: true,
+        imports_usable: true,
     };
     for rec in syms.chunks_exact(entsize).skip(1) {
         let name_off = l.u32(rec, 0)?;
@@ -333,6 +340,11 @@ fn symbols<'i>(image: &'i Image<'_>, l: &Layout, list: &[Section]) -> Option<Sym
         // Most symbols are defined and not `__crc_*`: a look at the first
         // bytes settles those without finding the end of the name.
         let at = name_off as usize;
+        if at >= out.strings.len() {
+            out.crcs_usable = false;
+            out.imports_usable &= shndx != SHN_UNDEF;
+            continue;
+        }
         let crc_like = out.strings.get(at..at + 6) == Some(b"__crc_");
         if shndx != SHN_UNDEF && !crc_like {
             continue;
