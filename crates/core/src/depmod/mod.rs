@@ -2,26 +2,44 @@
 //! modprobe reads (modules.dep, modules.alias, their .bin indexes, …),
 //! byte for byte as kmod 34's depmod does.
 //!
-//! The front-end parses options and depmod.d, then drives the stages in
-//! kmod's order so messages come out in the same sequence:
+//! The front-end parses the command line (the version operand, `-P`'s
+//! single character) and drives the stages in kmod's order, so that
+//! messages come out in kmod's sequence: `-A`, then `-E`/`-F`, then
+//! depmod.d (only for a full scan), then the rest.
 //!
 //! ```no_run
 //! # use modutils_core::depmod::*;
-//! # use modutils_core::config::DepmodConfig;
-//! # fn demo(options: Options, config: DepmodConfig) -> Result<(), Error> {
-//! let mut rep = Collected::default();
+//! # use modutils_core::config::{depmod::LoadOptions, DepmodConfig};
+//! # fn demo(options: Options, config_paths: Option<Vec<std::path::PathBuf>>) -> Result<(), Error> {
+//! let mut rep = Collected::default(); // or the front-end's own Reporter
+//! let root = options.root.clone();
+//! let version = options.kernel_version.clone().into_bytes();
 //! let depmod = Depmod::new(options);
-//! if depmod.is_up_to_date(&mut rep) {            // -A
-//!     return Ok(());
+//! if depmod.is_up_to_date(&mut rep) {
+//!     return Ok(()); // -A: nothing to do
 //! }
-//! let kernel = depmod.load_kernel_symbols(&mut rep)?;   // -E / -F / -e
-//! // ...load depmod.d here (only if depmod.scans_all())...
+//! let kernel = depmod.load_kernel_symbols(&mut rep)?;
+//! let config = if depmod.scans_all() {
+//!     let opts = LoadOptions { root: &root, config_paths, kernel_version: version };
+//!     let (config, diagnostics) = DepmodConfig::load(&opts);
+//!     // ...print `diagnostics` (tool_line) here...
+//!     config
+//! } else {
+//!     DepmodConfig::default()
+//! };
 //! depmod.generate(&kernel, &config, &mut rep)?;
 //! # Ok(()) }
 //! ```
 //!
-//! Modules are parsed in parallel; everything else is ordered exactly as
-//! kmod orders it (see `hash` and `order`).
+//! Messages reach the [`Reporter`] unfiltered, each with its level, in
+//! kmod's wording without the `depmod: LEVEL: ` prefix and final newline;
+//! the front-end applies the verbosity threshold. Bytes for stdout (`-v`
+//! lines, `-n` output) go through [`Reporter::stdout`]. An [`Error::Fatal`]
+//! is printed as `FATAL: <text>`; every [`Error`] means exit status 1.
+//!
+//! Modules are read in parallel; everything else is ordered exactly as
+//! kmod orders it (`hash`, `order`). The library never prints, exits or
+//! panics on bad input.
 
 mod builtin;
 mod cycles;
