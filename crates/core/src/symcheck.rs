@@ -1,0 +1,537 @@
+//! The check the 1999 insmod made itself before loading a module: every
+//! symbol the module needs must be exported by the running kernel or by a
+//! loaded module, and where both sides carry symbol version CRCs they must
+//! agree. The kernel makes the same checks, but only says "Unknown symbol
+//! in module" (or, for a CRC, "Invalid parameters"); this says which
+//! symbol, and which module would provide it.
+//!
+//! Sources, all through the [`Root`]:
+//! * `/proc/kallsyms`: `__ksymtab_<sym>` entries are the exports, of the
+//!   kernel image or (with `[module]`) of a loaded module. Names are listed
+//!   even when `kptr_restrict` hides addresses. Without any `__ksymtab_`
+//!   entry (`CONFIG_KALLSYMS_ALL` off) the table is incomplete and missing
+//!   symbols are only suspected ([`Report::certain`] is false).
+//! * `/lib/modules/<release>/build/Module.symvers`: the CRCs of the
+//!   kernel image and of in-tree modules.
+//! * The file of a loaded out-of-tree module (from `modules.dep`), trusted
+//!   only when its `srcversion` equals the loaded module's.
+//! * `/lib/modules/<release>/modules.symbols`: which module exports a
+//!   symbol that nothing loaded provides.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use crate::elf::Elf;
+use crate::module_file::ModuleFile;
+use crate::{procfs, sysfs, Root};
+
+/// Who exports a symbol in the running kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Exporter {
+    /// The kernel image (vmlinux).
+    Kernel,
+    /// A loaded module.
+    Module(String),
+}
+
+impl fmt::Display for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exporter::Kernel => f.write_str("the running kernel"),
+            Exporter::Module(m) => f.write_str(m),
+        }
+    }
+}
+
+/// One reason the kernel would refuse the module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Nothing loaded exports `symbol`. `provider` is the module that
+    /// would, according to `modules.symbols`.
+    Missing {
+        symbol: String,
+        provider: Option<String>,
+    },
+    /// The module was built against another version of `symbol`.
+    CrcMismatch {
+        symbol: String,
+        exporter: Exporter,
+        module_crc: u32,
+        kernel_crc: u32,
+    },
+}
+
+impl Problem {
+    pub fn symbol(&self) -> &str {
+        match self {
+            Problem::Missing { symbol, .. } | Problem::CrcMismatch { symbol, .. } => symbol,
+        }
+    }
+}
+
+/// The result of checking one module against the running kernel.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// The module's name (from the image, else the file name).
+    pub module: String,
+    pub problems: Vec<Problem>,
+    /// The kernel's export table was complete, so a [`Problem::Missing`]
+    /// is certain (the kernel will refuse). CRC mismatches are always
+    /// certain: they are only reported when both CRCs are known.
+    pub certain: bool,
+}
+
+impl Report {
+    /// The kernel would refuse the module for a reason found here.
+    pub fn refuses(&self) -> bool {
+        self.problems.iter().any(|p| match p {
+            Problem::Missing { .. } => self.certain,
+            Problem::CrcMismatch { .. } => true,
+        })
+    }
+
+    pub fn missing(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| matches!(p, Problem::Missing { .. }))
+    }
+
+    pub fn mismatches(&self) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(|p| matches!(p, Problem::CrcMismatch { .. }))
+    }
+
+    /// The errno the kernel answers for the first problem: `ENOENT` for a
+    /// missing symbol, `EINVAL` for a CRC mismatch (Linux 5.x and 6.x).
+    pub fn errno(&self) -> i32 {
+        if self.missing().next().is_some() {
+            libc::ENOENT
+        } else {
+            libc::EINVAL
+        }
+    }
+
+    /// One sentence per cause: missing symbols grouped by the module that
+    /// provides them (`mod_c needs mod_b_value, exported by mod_b`), then
+    /// one per CRC mismatch. Front-ends add their own advice.
+    pub fn sentences(&self) -> Vec<Sentence> {
+        let mut out: Vec<Sentence> = Vec::new();
+        let mut by_provider: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        for p in self.missing() {
+            if let Problem::Missing { symbol, provider } = p {
+                match by_provider.iter_mut().find(|(pr, _)| pr == provider) {
+                    Some((_, syms)) => syms.push(symbol.clone()),
+                    None => by_provider.push((provider.clone(), vec![symbol.clone()])),
+                }
+            }
+        }
+        // Known providers first, in the order their symbols were needed.
+        by_provider.sort_by_key(|(p, _)| p.is_none());
+        for (provider, symbols) in by_provider {
+            let list = symbols.join(", ");
+            let text = match &provider {
+                Some(p) => format!("{} needs {list}, exported by {p}", self.module),
+                None if self.certain => format!(
+                    "{} needs {list}, which neither the running kernel nor any module exports",
+                    self.module
+                ),
+                None => format!(
+                    "{} needs {list}, which the running kernel does not seem to export",
+                    self.module
+                ),
+            };
+            out.push(Sentence {
+                cause: Cause::Missing,
+                text,
+                provider,
+                symbols,
+            });
+        }
+        for p in self.mismatches() {
+            if let Problem::CrcMismatch {
+                symbol,
+                exporter,
+                module_crc,
+                kernel_crc,
+            } = p
+            {
+                out.push(Sentence {
+                    cause: Cause::CrcMismatch,
+                    text: format!(
+                        "{} was built against another version of {symbol} (CRC 0x{module_crc:08x}; {exporter} has 0x{kernel_crc:08x})",
+                        self.module
+                    ),
+                    provider: None,
+                    symbols: vec![symbol.clone()],
+                });
+            }
+        }
+        out
+    }
+}
+
+/// What a [`Sentence`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    Missing,
+    CrcMismatch,
+}
+
+/// A sentence of a [`Report`] and what it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    pub cause: Cause,
+    pub text: String,
+    /// For missing symbols: the module that exports them, if known.
+    pub provider: Option<String>,
+    pub symbols: Vec<String>,
+}
+
+/// Why the check could not run. The tools then let the kernel decide.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Proc(#[from] procfs::Error),
+    #[error("{}: {source}", path.display())]
+    Elf {
+        path: PathBuf,
+        source: crate::elf::Error,
+    },
+}
+
+/// What to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Skip the CRC comparison (`--force`, `--force-modversion`).
+    pub ignore_crcs: bool,
+}
+
+/// Checks `module` against the kernel running under `root`, whose release
+/// is `release` (for `modules.symbols` and `Module.symvers`).
+pub fn check(
+    root: &Root,
+    release: &str,
+    module: &ModuleFile,
+    options: Options,
+) -> Result<Report, Error> {
+    let elf = module.elf().map_err(|e| match e {
+        crate::module_file::Error::Elf { path, source } => Error::Elf { path, source },
+        other => Error::Elf {
+            path: other.path().to_path_buf(),
+            source: crate::elf::Error::NotElf,
+        },
+    })?;
+    let name = elf
+        .this_module_name()
+        .map(str::to_string)
+        .unwrap_or_else(|| name_from_path(module.path()));
+    check_elf(root, release, &name, &elf, options)
+}
+
+/// [`check`] for an already parsed image called `name`.
+pub fn check_elf(
+    root: &Root,
+    release: &str,
+    name: &str,
+    elf: &Elf<'_>,
+    options: Options,
+) -> Result<Report, Error> {
+    let path = PathBuf::from(procfs::PROC_KALLSYMS);
+    let imports = elf.imports().map_err(|source| Error::Elf {
+        path: path.clone(),
+        source,
+    })?;
+    let has_versions = elf.modversions().is_ok();
+    let needed: Vec<(&str, u64)> = imports
+        .iter()
+        .filter(|i| !i.weak)
+        .map(|i| (i.name, i.crc))
+        .collect();
+    let needed_names: HashSet<&str> = needed.iter().map(|(n, _)| *n).collect();
+
+    let mut exported: HashMap<String, Exporter> = HashMap::new();
+    let mut present: HashSet<String> = HashSet::new();
+    let mut complete = false;
+    procfs::for_each_kernel_symbol(root, |_, _, sym, owner| {
+        if let Some(s) = sym.strip_prefix("__ksymtab_") {
+            complete = true;
+            if needed_names.contains(s) {
+                let exporter = match owner {
+                    Some(m) => Exporter::Module(m.to_string()),
+                    None => Exporter::Kernel,
+                };
+                exported.entry(s.to_string()).or_insert(exporter);
+            }
+        } else if needed_names.contains(sym) {
+            present.insert(sym.to_string());
+        }
+    })?;
+
+    let mut report = Report {
+        module: name.to_string(),
+        problems: Vec::new(),
+        certain: complete,
+    };
+    let missing: Vec<&str> = needed
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| !exported.contains_key(*n) && !present.contains(*n))
+        .collect();
+    if !missing.is_empty() {
+        let providers = providers(root, release, &missing);
+        for sym in &missing {
+            report.problems.push(Problem::Missing {
+                symbol: sym.to_string(),
+                provider: providers.get(*sym).cloned(),
+            });
+        }
+    }
+
+    if !options.ignore_crcs && has_versions {
+        let wanted: Vec<(&str, &Exporter)> = needed
+            .iter()
+            .filter_map(|(n, _)| exported.get(*n).map(|e| (*n, e)))
+            .collect();
+        if !wanted.is_empty() {
+            let crcs = CrcSources::new(root, release);
+            for (sym, module_crc) in &needed {
+                let Some(exporter) = exported.get(*sym) else {
+                    continue;
+                };
+                if let Some(kernel_crc) = crcs.crc(sym, exporter) {
+                    let module_crc = *module_crc as u32;
+                    if module_crc != kernel_crc {
+                        report.problems.push(Problem::CrcMismatch {
+                            symbol: sym.to_string(),
+                            exporter: exporter.clone(),
+                            module_crc,
+                            kernel_crc,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// A module's name from its file name, as kmod derives it: the base name
+/// up to the first `.`, with `-` turned into `_`.
+pub fn name_from_path(path: &Path) -> String {
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = base.split('.').next().unwrap_or("");
+    stem.replace('-', "_")
+}
+
+/// Which module exports each of `symbols`, from `modules.symbols`
+/// (`alias symbol:<sym> <module>` lines). First entry wins.
+pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let wanted: HashSet<&str> = symbols.iter().copied().collect();
+    let path = root.host(format!(
+        "{}/{release}/modules.symbols",
+        crate::root::MODULE_DIRECTORY
+    ));
+    let Ok(file) = std::fs::File::open(path) else {
+        return out;
+    };
+    for line in BufReader::new(file).lines().map_while(Result::ok) {
+        let mut words = line.split_ascii_whitespace();
+        if words.next() != Some("alias") {
+            continue;
+        }
+        let (Some(alias), Some(module)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let Some(sym) = alias.strip_prefix("symbol:") else {
+            continue;
+        };
+        if wanted.contains(sym) && !out.contains_key(sym) {
+            out.insert(sym.to_string(), module.to_string());
+        }
+    }
+    out
+}
+
+/// Parses `Module.symvers` lines: `0xCRC\tsymbol\tmodule\texport[\tnamespace]`.
+pub fn parse_symvers_line(line: &str) -> Option<(u32, &str, &str)> {
+    let mut f = line.split('\t');
+    let crc = f.next()?;
+    let crc = u32::from_str_radix(crc.strip_prefix("0x").unwrap_or(crc), 16).ok()?;
+    let sym = f.next()?;
+    let module = f.next()?;
+    Some((crc, sym, module))
+}
+
+/// Where exporters' CRCs come from; read lazily, once.
+struct CrcSources<'r> {
+    root: &'r Root,
+    release: &'r str,
+    symvers: std::cell::OnceCell<HashMap<String, (u32, String)>>,
+}
+
+impl<'r> CrcSources<'r> {
+    fn new(root: &'r Root, release: &'r str) -> Self {
+        CrcSources {
+            root,
+            release,
+            symvers: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn symvers(&self) -> &HashMap<String, (u32, String)> {
+        self.symvers.get_or_init(|| {
+            let mut map = HashMap::new();
+            let path = self.root.host(format!(
+                "{}/{}/build/Module.symvers",
+                crate::root::MODULE_DIRECTORY,
+                self.release
+            ));
+            let Ok(file) = std::fs::File::open(path) else {
+                return map;
+            };
+            for line in BufReader::new(file).lines().map_while(Result::ok) {
+                if let Some((crc, sym, module)) = parse_symvers_line(&line) {
+                    let owner = if module == "vmlinux" {
+                        String::new()
+                    } else {
+                        name_from_path(Path::new(module))
+                    };
+                    map.entry(sym.to_string()).or_insert((crc, owner));
+                }
+            }
+            map
+        })
+    }
+
+    /// The CRC the running kernel holds for `sym`, when a trustworthy
+    /// source knows it.
+    fn crc(&self, sym: &str, exporter: &Exporter) -> Option<u32> {
+        let owner = match exporter {
+            Exporter::Kernel => "",
+            Exporter::Module(m) => m.as_str(),
+        };
+        if let Some((crc, o)) = self.symvers().get(sym) {
+            if o == owner {
+                return Some(*crc);
+            }
+        }
+        match exporter {
+            Exporter::Kernel => None,
+            Exporter::Module(m) => self.crc_from_loaded_file(sym, m),
+        }
+    }
+
+    /// The CRC in the file of loaded module `module`, found through
+    /// `modules.dep`, if the file is provably the one loaded (same
+    /// `srcversion`).
+    fn crc_from_loaded_file(&self, sym: &str, module: &str) -> Option<u32> {
+        let loaded = sysfs::srcversion(self.root, module)?;
+        let moddir = format!("{}/{}", crate::root::MODULE_DIRECTORY, self.release);
+        let dep = std::fs::File::open(self.root.host(format!("{moddir}/modules.dep"))).ok()?;
+        let rel = BufReader::new(dep)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                let path = l.split(':').next()?.to_string();
+                (name_from_path(Path::new(&path)) == module).then_some(path)
+            })?;
+        let file_path = if rel.starts_with('/') {
+            rel
+        } else {
+            format!("{moddir}/{rel}")
+        };
+        let file = ModuleFile::open(self.root.host(file_path)).ok()?;
+        let elf = file.elf().ok()?;
+        let srcversion = elf
+            .modinfo()
+            .ok()?
+            .into_iter()
+            .find_map(|r| r.strip_prefix(b"srcversion="))?;
+        if srcversion != loaded.as_bytes() {
+            return None;
+        }
+        let export = elf.exports().ok()?.into_iter().find(|e| e.name == sym)?;
+        Some(export.crc as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_paths() {
+        assert_eq!(name_from_path(Path::new("/x/mod-dash.ko")), "mod_dash");
+        assert_eq!(name_from_path(Path::new("mod_c.ko.xz")), "mod_c");
+        assert_eq!(
+            name_from_path(Path::new("drivers/i2c/algos/i2c-algo-bit")),
+            "i2c_algo_bit"
+        );
+    }
+
+    #[test]
+    fn symvers_lines() {
+        assert_eq!(
+            parse_symvers_line("0x4c9d28b0\tphys_base\tvmlinux\tEXPORT_SYMBOL\t"),
+            Some((0x4c9d28b0, "phys_base", "vmlinux"))
+        );
+        assert_eq!(parse_symvers_line("junk"), None);
+    }
+
+    #[test]
+    fn sentences_group_by_provider() {
+        let report = Report {
+            module: "mod_c".into(),
+            certain: true,
+            problems: vec![
+                Problem::Missing {
+                    symbol: "nowhere".into(),
+                    provider: None,
+                },
+                Problem::Missing {
+                    symbol: "mod_b_value".into(),
+                    provider: Some("mod_b".into()),
+                },
+                Problem::Missing {
+                    symbol: "mod_a_value".into(),
+                    provider: Some("mod_a".into()),
+                },
+                Problem::Missing {
+                    symbol: "mod_b_sum".into(),
+                    provider: Some("mod_b".into()),
+                },
+                Problem::CrcMismatch {
+                    symbol: "_printk".into(),
+                    exporter: Exporter::Kernel,
+                    module_crc: 0xdeadbeef,
+                    kernel_crc: 0x12,
+                },
+            ],
+        };
+        let s: Vec<String> = report.sentences().into_iter().map(|s| s.text).collect();
+        assert_eq!(
+            s,
+            [
+                "mod_c needs mod_b_value, mod_b_sum, exported by mod_b",
+                "mod_c needs mod_a_value, exported by mod_a",
+                "mod_c needs nowhere, which neither the running kernel nor any module exports",
+                "mod_c was built against another version of _printk (CRC 0xdeadbeef; the running kernel has 0x00000012)",
+            ]
+        );
+        assert!(report.refuses());
+        assert_eq!(report.errno(), libc::ENOENT);
+        let uncertain = Report {
+            certain: false,
+            problems: report.problems[..1].to_vec(),
+            ..report
+        };
+        assert!(!uncertain.refuses());
+    }
+}
