@@ -200,7 +200,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 libc::ENOSYS => error!("{}", kernel::NO_MODULE_SUPPORT),
                 _ => {}
             }
-            if e.from_kernel() {
+            // "File exists" needs no explanation (and the log then holds
+            // the lines of whoever loaded it).
+            if e.from_kernel() && errno != libc::EEXIST {
                 if let Some(r) = report.as_ref().filter(|r| !r.problems.is_empty()) {
                     explain(r);
                 }

@@ -87,7 +87,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut text = String::from("Module                  Size  Used by\n");
+    if out
+        .write_all(b"Module                  Size  Used by\n")
+        .is_err()
+    {
+        return 0;
+    }
+    let mut text = String::new();
     for raw in &names {
         let name = normalize(raw);
         let size = size(&root, &name);

@@ -159,6 +159,9 @@ fn may_remove(root: &Root, name: &str) -> bool {
         Ok(Some(_)) => {}
         Ok(None) => {
             error!("Module {name} is not currently loaded");
+            if procfs::module_support(root) == Some(false) {
+                error!("{}", kernel::NO_MODULE_SUPPORT);
+            }
             return false;
         }
         Err(e) => {

@@ -302,6 +302,44 @@ pub fn for_each_kernel_symbol(
     }
 }
 
+/// The fast path through `/proc/kallsyms` for callers that only look at
+/// names: `visit(name, module)` for every symbol, as bytes, without
+/// parsing addresses or checking UTF-8. The file is read in one go.
+pub fn scan_kernel_symbol_names(
+    root: &Root,
+    mut visit: impl FnMut(&[u8], Option<&[u8]>),
+) -> Result<(), Error> {
+    let mut file = File::open(root.host(PROC_KALLSYMS)).map_err(|e| Error::io(PROC_KALLSYMS, e))?;
+    let mut buf = Vec::with_capacity(8 << 20);
+    io::Read::read_to_end(&mut file, &mut buf).map_err(|e| Error::io(PROC_KALLSYMS, e))?;
+    // kallsyms is ASCII; validating it once lets the searches below use
+    // the standard library's word-at-a-time byte search.
+    let text = match std::str::from_utf8(&buf) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(&buf),
+    };
+    for line in text.split('\n') {
+        // "<address> <type> <name>[\t[<module>]]"
+        let Some(sp) = line.find(' ') else { continue };
+        let Some(rest) = line.get(sp + 3..) else {
+            continue;
+        };
+        if line.as_bytes()[sp + 2] != b' ' {
+            continue;
+        }
+        match rest.find('\t') {
+            None => visit(rest.as_bytes(), None),
+            Some(tab) => {
+                let module = rest[tab + 1..]
+                    .strip_prefix('[')
+                    .and_then(|m| m.strip_suffix(']'));
+                visit(&rest.as_bytes()[..tab], module.map(str::as_bytes));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every symbol of `/proc/kallsyms`.
 pub fn kernel_symbols(root: &Root) -> Result<Vec<KernelSymbol>, Error> {
     let mut out = Vec::new();

@@ -252,23 +252,35 @@ pub fn check_elf(
         .collect();
     let needed_names: HashSet<&str> = needed.iter().map(|(n, _)| *n).collect();
 
+    // Cheap first: Module.symvers of the running release says who exports
+    // what; an export of the kernel image, or of a module that is loaded, is
+    // there. Only what it cannot vouch for sends us to /proc/kallsyms, whose
+    // generation alone costs the kernel far more than the rest of insmod.
+    let sources = CrcSources::new(root, release, needed_names.clone());
     let mut exported: HashMap<String, Exporter> = HashMap::new();
-    let mut present: HashSet<String> = HashSet::new();
-    let mut complete = false;
-    procfs::for_each_kernel_symbol(root, |_, _, sym, owner| {
-        if let Some(s) = sym.strip_prefix("__ksymtab_") {
-            complete = true;
-            if needed_names.contains(s) {
-                let exporter = match owner {
-                    Some(m) => Exporter::Module(m.to_string()),
-                    None => Exporter::Kernel,
-                };
-                exported.entry(s.to_string()).or_insert(exporter);
+    for (sym, _) in &needed {
+        match sources.symvers().get(*sym) {
+            Some((_, owner)) if owner.is_empty() => {
+                exported.insert(sym.to_string(), Exporter::Kernel);
             }
-        } else if needed_names.contains(sym) {
-            present.insert(sym.to_string());
+            Some((_, owner)) if matches!(sysfs::initstate(root, owner), Ok(Some(_))) => {
+                exported.insert(sym.to_string(), Exporter::Module(owner.clone()));
+            }
+            _ => {}
         }
-    })?;
+    }
+    let mut present: HashSet<String> = HashSet::new();
+    let mut complete = true;
+    if needed.iter().any(|(n, _)| !exported.contains_key(*n)) {
+        complete = false;
+        scan_kallsyms(
+            root,
+            &needed_names,
+            &mut exported,
+            &mut present,
+            &mut complete,
+        )?;
+    }
 
     let mut report = Report {
         module: name.to_string(),
@@ -296,7 +308,7 @@ pub fn check_elf(
             .filter_map(|(n, _)| exported.get(*n).map(|e| (*n, e)))
             .collect();
         if !wanted.is_empty() {
-            let crcs = CrcSources::new(root, release);
+            let crcs = &sources;
             for (sym, module_crc) in &needed {
                 let Some(exporter) = exported.get(*sym) else {
                     continue;
@@ -316,6 +328,44 @@ pub fn check_elf(
         }
     }
     Ok(report)
+}
+
+/// Reads `/proc/kallsyms` for the exports (`__ksymtab_<sym>`) and plain
+/// presence of the needed symbols. `complete` is set when the table lists
+/// exports at all (`CONFIG_KALLSYMS_ALL`).
+fn scan_kallsyms(
+    root: &Root,
+    needed_names: &HashSet<&str>,
+    exported: &mut HashMap<String, Exporter>,
+    present: &mut HashSet<String>,
+    complete: &mut bool,
+) -> Result<(), Error> {
+    // Most of the 150,000 names are passed over on their length alone.
+    let mut lengths = [false; 256];
+    for n in needed_names {
+        lengths[n.len().min(255)] = true;
+    }
+    let wanted = |name: &[u8]| -> Option<&str> {
+        if !lengths[name.len().min(255)] {
+            return None;
+        }
+        needed_names.get(std::str::from_utf8(name).ok()?).copied()
+    };
+    procfs::scan_kernel_symbol_names(root, |sym, owner| {
+        if let Some(s) = sym.strip_prefix(b"__ksymtab_") {
+            *complete = true;
+            if let Some(s) = wanted(s) {
+                let exporter = match owner {
+                    Some(m) => Exporter::Module(String::from_utf8_lossy(m).into_owned()),
+                    None => Exporter::Kernel,
+                };
+                exported.entry(s.to_string()).or_insert(exporter);
+            }
+        } else if let Some(s) = wanted(sym) {
+            present.insert(s.to_string());
+        }
+    })?;
+    Ok(())
 }
 
 /// A module's name from its file name, as kmod derives it: the base name
@@ -373,14 +423,17 @@ pub fn parse_symvers_line(line: &str) -> Option<(u32, &str, &str)> {
 struct CrcSources<'r> {
     root: &'r Root,
     release: &'r str,
+    /// Only these symbols' lines of `Module.symvers` are parsed.
+    names: HashSet<&'r str>,
     symvers: std::cell::OnceCell<HashMap<String, (u32, String)>>,
 }
 
 impl<'r> CrcSources<'r> {
-    fn new(root: &'r Root, release: &'r str) -> Self {
+    fn new(root: &'r Root, release: &'r str, names: HashSet<&'r str>) -> Self {
         CrcSources {
             root,
             release,
+            names,
             symvers: std::cell::OnceCell::new(),
         }
     }
@@ -393,11 +446,22 @@ impl<'r> CrcSources<'r> {
                 crate::root::MODULE_DIRECTORY,
                 self.release
             ));
-            let Ok(file) = std::fs::File::open(path) else {
+            let Ok(bytes) = std::fs::read(path) else {
                 return map;
             };
-            for line in BufReader::new(file).lines().map_while(Result::ok) {
-                if let Some((crc, sym, module)) = parse_symvers_line(&line) {
+            for line in bytes.split(|&b| b == b'\n') {
+                let mut fields = line.splitn(3, |&b| b == b'\t');
+                let (Some(_), Some(sym)) = (fields.next(), fields.next()) else {
+                    continue;
+                };
+                match std::str::from_utf8(sym) {
+                    Ok(sym) if self.names.contains(sym) => {}
+                    _ => continue,
+                }
+                let Ok(line) = std::str::from_utf8(line) else {
+                    continue;
+                };
+                if let Some((crc, sym, module)) = parse_symvers_line(line) {
                     let owner = if module == "vmlinux" {
                         String::new()
                     } else {

@@ -161,11 +161,44 @@ fn an_incomplete_symbol_table_only_suspects() {
 }
 
 #[test]
-fn no_kallsyms_is_an_error_the_tools_pass_over() {
+fn module_symvers_spares_reading_kallsyms() {
+    // Everything needed is exported by the kernel image or a loaded module
+    // according to Module.symvers: /proc/kallsyms is not even opened.
     let sys = system();
     std::fs::remove_file(sys.path("/proc/kallsyms")).unwrap();
-    let m = FakeModule::new("x").needs("_printk", 1);
-    let file = ModuleFile::from_bytes("/x/x.ko", m.build()).unwrap();
+    let m = sys.moddir();
+    sys.write(
+        &format!("{m}/build/Module.symvers"),
+        "0x11111111\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n0x33333333\ti2c_bit_add_bus\tdrivers/i2c/algos/i2c-algo-bit\tEXPORT_SYMBOL\t\n",
+    );
+    sys.sys_module("i2c_algo_bit", 16384, 0, &[]);
+    let ok = FakeModule::new("x")
+        .needs("_printk", 0x11111111)
+        .needs("i2c_bit_add_bus", 0x33333333);
+    let r = check(&sys, &ok, Options::default());
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    assert!(r.certain);
+    let bad = FakeModule::new("x").needs("i2c_bit_add_bus", 0x44);
+    assert!(matches!(
+        check(&sys, &bad, Options::default()).problems[..],
+        [Problem::CrcMismatch { .. }]
+    ));
+
+    // A symbol it cannot vouch for needs kallsyms, which is missing here.
+    let other = FakeModule::new("x")
+        .needs("_printk", 0x11111111)
+        .needs("mod_b_value", 1);
+    let file = ModuleFile::from_bytes("/x/x.ko", other.build()).unwrap();
+    assert!(symcheck::check(
+        &Root::at(sys.root()),
+        &sys.release,
+        &file,
+        Options::default()
+    )
+    .is_err());
+    // Nor can it when the module is not loaded.
+    std::fs::remove_dir_all(sys.path("/sys/module/i2c_algo_bit")).unwrap();
+    let file = ModuleFile::from_bytes("/x/x.ko", ok.build()).unwrap();
     assert!(symcheck::check(
         &Root::at(sys.root()),
         &sys.release,
