@@ -2,8 +2,8 @@
 # and load it once; concurrent modprobe -r and modprobe leave a consistent
 # state. Plus our insmod raced against itself: the module is loaded once;
 # the losers are told "File exists" (and nothing else), or, when the kernel
-# joins concurrent finit_module calls on one file (6.6+, and 6.1 stable),
-# share the winner's success.
+# joins concurrent finit_module calls on one file (6.12; not 6.1), share
+# the winner's success.
 # modprobe: both
 
 i=0

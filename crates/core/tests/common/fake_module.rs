@@ -64,7 +64,7 @@ impl FakeModule {
         this_module[24..24 + self.name.len()].copy_from_slice(self.name.as_bytes());
 
         let mut strtab = vec![0u8];
-        let mut add_str = |t: &mut Vec<u8>, s: &str| -> u32 {
+        let add_str = |t: &mut Vec<u8>, s: &str| -> u32 {
             let at = t.len() as u32;
             t.extend_from_slice(s.as_bytes());
             t.push(0);
