@@ -159,7 +159,10 @@ fn may_remove(root: &Root, name: &str) -> bool {
         Ok(Some(_)) => {}
         Ok(None) => {
             error!("Module {name} is not currently loaded");
-            if procfs::module_support(root) == Some(false) {
+            static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            if procfs::module_support(root) == Some(false)
+                && !TOLD.swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
                 error!("{}", kernel::NO_MODULE_SUPPORT);
             }
             return false;

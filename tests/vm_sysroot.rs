@@ -181,11 +181,12 @@ fn rmmod_all_leaves_what_is_in_use() {
         "rmmod: ERROR: could not open /proc/modules: No such file or directory\n\
          rmmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
     );
-    let out = tool("rmmod", &none, &["mod_a"]);
+    let out = tool("rmmod", &none, &["mod_a", "mod_b"]);
     assert_eq!(
         text(&out.stderr),
         "rmmod: ERROR: Module mod_a is not currently loaded\n\
-         rmmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
+         rmmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n\
+         rmmod: ERROR: Module mod_b is not currently loaded\n"
     );
 }
 
