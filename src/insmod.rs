@@ -11,9 +11,10 @@
 use std::ffi::{CString, OsString};
 use std::path::Path;
 
-use modutils_core::kernel::{self, strerror, Force, Permission};
+use modutils_core::config::strerror;
+use modutils_core::kernel::{self, Force, Permission};
 use modutils_core::module_file::ModuleFile;
-use modutils_core::{procfs, symcheck, sysfs, Root};
+use modutils_core::{name, procfs, symcheck, sysfs, Root};
 
 use crate::cli::{self, Opt};
 use crate::{debug, error, info, log};
@@ -132,7 +133,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
     // The image, for the symbol check (and reused by the init_module path).
     let image = ModuleFile::open(&host).ok();
-    let path_name = symcheck::name_from_path(Path::new(filename));
+    let path_name = name::modname_from_path(Path::new(filename));
     let elf_name = image.as_ref().and_then(|m| {
         m.elf()
             .ok()

@@ -6,7 +6,8 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use modutils_core::kernel::{self, strerror};
+use modutils_core::config::strerror;
+use modutils_core::kernel;
 use modutils_core::{procfs, sysfs, Root};
 
 use crate::cli::{self, Opt};
@@ -122,7 +123,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// A module name as kmod keeps it: `-` becomes `_`, and it ends at the
 /// first `.`.
 pub(crate) fn normalize(name: &str) -> String {
-    name.split('.').next().unwrap_or("").replace('-', "_")
+    String::from_utf8_lossy(&modutils_core::name::modname_normalize(name.as_bytes())).into_owned()
 }
 
 /// `coresize`, else the size column of `/proc/modules`; `-errno` when the

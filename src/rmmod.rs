@@ -3,11 +3,12 @@
 //! "autoclean": remove every module nothing uses, until none is left.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use modutils_core::kernel::{self, strerror};
-use modutils_core::{procfs, symcheck, sysfs, Root};
+use modutils_core::config::strerror;
+use modutils_core::index::Index;
+use modutils_core::kernel;
+use modutils_core::{name, procfs, sysfs, Root};
 
 use crate::cli::{self, Opt};
 use crate::lsmod::normalize;
@@ -141,7 +142,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 fn module_name(root: &Root, arg: &OsString) -> Option<String> {
     let text = arg.to_string_lossy();
     let name = if std::fs::metadata(root.host(Path::new(arg))).is_ok() {
-        symcheck::name_from_path(Path::new(arg))
+        name::modname_from_path(Path::new(arg))
     } else {
         normalize(&text)
     };
@@ -207,17 +208,12 @@ fn remove(name: &str, force: bool) -> Result<(), i32> {
     })
 }
 
-/// Whether `name` is built into the kernel, from `modules.builtin`.
+/// Whether `name` is built into the kernel: listed in depmod's
+/// `modules.builtin.bin` (no index, no built-ins, as in kmod).
 fn is_builtin(root: &Root, name: &str) -> bool {
     let release = root.kernel_release();
-    let path = root.host(format!("/lib/modules/{release}/modules.builtin"));
-    let Ok(file) = std::fs::File::open(path) else {
-        return false;
-    };
-    BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .any(|l| symcheck::name_from_path(Path::new(l.trim())) == name)
+    let path = root.host(format!("/lib/modules/{release}/modules.builtin.bin"));
+    Index::open(path).is_ok_and(|index| matches!(index.lookup(name), Ok(Some(_))))
 }
 
 /// `rmmod -a`: removes every live module whose use count is 0 and that no

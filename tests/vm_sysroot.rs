@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 
 use fake_module::FakeModule;
 use fake_system::FakeSystem;
+use modutils_core::index::IndexBuilder;
 
 fn tool(name: &str, sys: &FakeSystem, args: &[&str]) -> Output {
     let exe = match name {
@@ -121,9 +122,12 @@ fn rmmod_refuses_what_it_must_not_remove() {
     sys.sys_module("mod_b", 1, 1, &[]);
     sys.sys_module("nounload", 1, 0, &[]);
     std::fs::remove_file(sys.path("/sys/module/nounload/refcnt")).unwrap();
+    let mut builtin = IndexBuilder::new();
+    builtin.insert("ext4", "", 0).unwrap();
+    builtin.insert("mod_builtin", "", 0).unwrap();
     sys.write(
-        &format!("{}/modules.builtin", sys.moddir()),
-        "kernel/fs/ext4/ext4.ko\nkernel/drivers/a/mod-builtin.ko\n",
+        &format!("{}/modules.builtin.bin", sys.moddir()),
+        builtin.to_bytes().unwrap(),
     );
 
     let holders = holders_in_dir_order(&sys, "mod_a").replace(',', " ");

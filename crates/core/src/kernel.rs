@@ -41,19 +41,6 @@ pub const DEV_KMSG: &str = "/dev/kmsg";
 pub const NO_MODULE_SUPPORT: &str =
     "the running kernel has no module support (it was built without CONFIG_MODULES)";
 
-/// glibc's message for an errno (what C's `strerror` and `%m` print).
-pub fn strerror(errno: i32) -> String {
-    let mut buf = [0u8; 128];
-    // SAFETY: buf is writable for its whole length; the XSI strerror_r
-    // bound by the libc crate NUL-terminates within it on success.
-    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(0);
-    if rc != 0 || end == 0 {
-        return format!("Unknown error {errno}");
-    }
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
 /// Whether this process may load and remove modules, as far as can be told
 /// without trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,9 +23,11 @@ use std::fmt;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
+use crate::context::Context;
 use crate::elf::Elf;
+use crate::index::Index;
 use crate::module_file::ModuleFile;
-use crate::{procfs, sysfs, Root};
+use crate::{name, procfs, sysfs, Root};
 
 /// Who exports a symbol in the running kernel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -227,7 +229,7 @@ pub fn check(
     let name = elf
         .this_module_name()
         .map(str::to_string)
-        .unwrap_or_else(|| name_from_path(module.path()));
+        .unwrap_or_else(|| name::modname_from_path(module.path()));
     check_elf(root, release, &name, &elf, options)
 }
 
@@ -368,27 +370,22 @@ fn scan_kallsyms(
     Ok(())
 }
 
-/// A module's name from its file name, as kmod derives it: the base name
-/// up to the first `.`, with `-` turned into `_`.
-pub fn name_from_path(path: &Path) -> String {
-    let base = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let stem = base.split('.').next().unwrap_or("");
-    stem.replace('-', "_")
-}
-
 /// Which module exports each of `symbols`, from `modules.symbols`
 /// (`alias symbol:<sym> <module>` lines). First entry wins.
 pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String, String> {
     let mut out = HashMap::new();
+    let moddir = format!("{}/{release}", crate::root::MODULE_DIRECTORY);
+    // depmod's index first (what modprobe reads), else its text twin.
+    if let Ok(index) = Index::open(root.host(format!("{moddir}/modules.symbols.bin"))) {
+        for sym in symbols {
+            if let Ok(Some(module)) = index.lookup(format!("symbol:{sym}")) {
+                out.insert(sym.to_string(), module.to_string());
+            }
+        }
+        return out;
+    }
     let wanted: HashSet<&str> = symbols.iter().copied().collect();
-    let path = root.host(format!(
-        "{}/{release}/modules.symbols",
-        crate::root::MODULE_DIRECTORY
-    ));
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(file) = std::fs::File::open(root.host(format!("{moddir}/modules.symbols"))) else {
         return out;
     };
     for line in BufReader::new(file).lines().map_while(Result::ok) {
@@ -465,7 +462,7 @@ impl<'r> CrcSources<'r> {
                     let owner = if module == "vmlinux" {
                         String::new()
                     } else {
-                        name_from_path(Path::new(module))
+                        name::modname_from_path(Path::new(module))
                     };
                     map.entry(sym.to_string()).or_insert((crc, owner));
                 }
@@ -498,19 +495,8 @@ impl<'r> CrcSources<'r> {
     fn crc_from_loaded_file(&self, sym: &str, module: &str) -> Option<u32> {
         let loaded = sysfs::srcversion(self.root, module)?;
         let moddir = format!("{}/{}", crate::root::MODULE_DIRECTORY, self.release);
-        let dep = std::fs::File::open(self.root.host(format!("{moddir}/modules.dep"))).ok()?;
-        let rel = BufReader::new(dep)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                let path = l.split(':').next()?.to_string();
-                (name_from_path(Path::new(&path)) == module).then_some(path)
-            })?;
-        let file_path = if rel.starts_with('/') {
-            rel
-        } else {
-            format!("{moddir}/{rel}")
-        };
+        let context = Context::new(self.root.clone(), Some(PathBuf::from(moddir)));
+        let file_path = context.lookup_name(module).ok()??.path?;
         let file = ModuleFile::open(self.root.host(file_path)).ok()?;
         let elf = file.elf().ok()?;
         let srcversion = elf
@@ -529,16 +515,6 @@ impl<'r> CrcSources<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_from_paths() {
-        assert_eq!(name_from_path(Path::new("/x/mod-dash.ko")), "mod_dash");
-        assert_eq!(name_from_path(Path::new("mod_c.ko.xz")), "mod_c");
-        assert_eq!(
-            name_from_path(Path::new("drivers/i2c/algos/i2c-algo-bit")),
-            "i2c_algo_bit"
-        );
-    }
 
     #[test]
     fn symvers_lines() {

@@ -84,16 +84,3 @@ fn no_kernel_log_is_not_an_error() {
     assert!(log.read_new().is_empty());
     assert_eq!(LogRecord::parse("x"), None);
 }
-
-#[test]
-fn strerror_is_glibcs() {
-    assert_eq!(kernel::strerror(libc::ENOENT), "No such file or directory");
-    assert_eq!(
-        kernel::strerror(libc::EKEYREJECTED),
-        "Key was rejected by service"
-    );
-    assert_eq!(
-        kernel::strerror(libc::EWOULDBLOCK),
-        "Resource temporarily unavailable"
-    );
-}

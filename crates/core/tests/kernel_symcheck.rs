@@ -5,6 +5,7 @@ mod common;
 
 use common::fake_module::FakeModule;
 use common::fake_system::FakeSystem;
+use modutils_core::index::IndexBuilder;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::symcheck::{self, Exporter, Options, Problem};
 use modutils_core::Root;
@@ -117,7 +118,9 @@ fn crc_of_a_loaded_module_comes_from_its_verified_file() {
         .modinfo
         .push("srcversion=0123456789ABCDEF0123456".into());
     sys.write(&format!("{m}/extra/mod_a.ko"), mod_a.build());
-    sys.write(&format!("{m}/modules.dep"), "extra/mod_a.ko:\n");
+    let mut dep = IndexBuilder::new();
+    dep.insert("mod_a", "extra/mod_a.ko:", 0).unwrap();
+    sys.write(&format!("{m}/modules.dep.bin"), dep.to_bytes().unwrap());
     sys.sys_module("mod_a", 16384, 0, &[]);
     let user = FakeModule::new("mod_b").needs("mod_a_value", 0xbad);
 
