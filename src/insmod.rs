@@ -3,10 +3,11 @@
 //!
 //! Before asking the kernel, the module's symbols are checked against what
 //! the running kernel and the loaded modules export (as the 1999 insmod
-//! did itself). When that check is certain the kernel would refuse, insmod
-//! says so without asking it: kmod's error line first, unchanged, then
-//! which symbols are missing and which module exports them. When the
-//! kernel refuses, its own log lines about the module follow kmod's line.
+//! did itself). When a symbol is certainly missing, insmod says so without
+//! asking the kernel: kmod's error line first, unchanged, then which
+//! symbols are missing and which module exports them. When the kernel
+//! refuses, kmod's line is followed by what the check found (e.g. a symbol
+//! version mismatch) and by the kernel's own log lines about the module.
 
 use std::ffi::{CString, OsString};
 use std::path::Path;

@@ -401,6 +401,11 @@ impl LogRecord {
         })
     }
 
+    /// The kernel noting that it is now tainted.
+    pub fn is_taint_notice(&self) -> bool {
+        self.message.ends_with("taints kernel.") || self.message.ends_with("tainting kernel")
+    }
+
     /// Whether the record is about module `name`: the kernel's loader
     /// prefixes its messages with the module name (`mod_c: Unknown symbol
     /// …`); a few (`module mod_c: …`) name it later.
@@ -491,10 +496,13 @@ impl KernelLog {
 
     /// The new records that are about module `name`, or, at error level or
     /// worse, from the kernel itself (its module loader does not always
-    /// name the module, e.g. "decompression failed with status 6").
+    /// name the module, e.g. "decompression failed with status 6"). The
+    /// once-per-boot taint notices ("loading out-of-tree module taints
+    /// kernel") are never the reason for a refusal and are left out.
     pub fn read_about(&mut self, names: &[&str]) -> Vec<LogRecord> {
         self.read_new()
             .into_iter()
+            .filter(|r| !r.is_taint_notice())
             .filter(|r| {
                 names.iter().any(|n| r.mentions_module(n)) || (r.facility == 0 && r.level <= 3)
             })

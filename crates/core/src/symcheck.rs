@@ -5,18 +5,30 @@
 //! in module" (or, for a CRC, "Invalid parameters"); this says which
 //! symbol, and which module would provide it.
 //!
+//! A symbol that nothing running exports is certain to be refused
+//! ([`Report::refuses`]): tools can say so without asking the kernel. A CRC
+//! mismatch comes from files that may not describe the running kernel, so it
+//! only explains a refusal once the kernel has made it.
+//!
 //! Sources, all through the [`Root`]:
+//! * `/lib/modules/<release>/build/Module.symvers`, read first: an export of
+//!   the kernel image, or of a module that is loaded, is there; if it
+//!   vouches for every symbol, `/proc/kallsyms` is not read at all (the
+//!   kernel takes longer to generate that file than insmod takes to run).
 //! * `/proc/kallsyms`: `__ksymtab_<sym>` entries are the exports, of the
 //!   kernel image or (with `[module]`) of a loaded module. Names are listed
 //!   even when `kptr_restrict` hides addresses. Without any `__ksymtab_`
 //!   entry (`CONFIG_KALLSYMS_ALL` off) the table is incomplete and missing
 //!   symbols are only suspected ([`Report::certain`] is false).
-//! * `/lib/modules/<release>/build/Module.symvers`: the CRCs of the
-//!   kernel image and of in-tree modules.
+//! * `Module.symvers` again for the CRCs of the kernel image and of in-tree
+//!   modules.
 //! * The file of a loaded out-of-tree module (from `modules.dep`), trusted
 //!   only when its `srcversion` equals the loaded module's.
-//! * `/lib/modules/<release>/modules.symbols`: which module exports a
-//!   symbol that nothing loaded provides.
+//! * `modules.symbols(.bin)`: which module exports a symbol that nothing
+//!   loaded provides.
+//!
+//! The check needs the module's symbol table, so a compressed module is
+//! decompressed for it even when the kernel could do that itself.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -80,18 +92,21 @@ pub struct Report {
     pub module: String,
     pub problems: Vec<Problem>,
     /// The kernel's export table was complete, so a [`Problem::Missing`]
-    /// is certain (the kernel will refuse). CRC mismatches are always
-    /// certain: they are only reported when both CRCs are known.
+    /// is certain: the kernel will refuse.
     pub certain: bool,
 }
 
 impl Report {
-    /// The kernel would refuse the module for a reason found here.
+    /// The kernel would certainly refuse the module: a symbol nothing
+    /// running exports. Tools may then refuse without asking the kernel.
+    ///
+    /// A CRC mismatch never counts: the CRCs come from files
+    /// (`Module.symvers`, module files) that can be older or newer than the
+    /// running kernel, and a stale file must not stop a module the kernel
+    /// would take. The kernel decides; [`Report::sentences`] explains its
+    /// refusal.
     pub fn refuses(&self) -> bool {
-        self.problems.iter().any(|p| match p {
-            Problem::Missing { .. } => self.certain,
-            Problem::CrcMismatch { .. } => true,
-        })
+        self.certain && self.missing().next().is_some()
     }
 
     pub fn missing(&self) -> impl Iterator<Item = &Problem> {
@@ -106,7 +121,7 @@ impl Report {
             .filter(|p| matches!(p, Problem::CrcMismatch { .. }))
     }
 
-    /// The errno the kernel answers for the first problem: `ENOENT` for a
+    /// The errno the kernel answers for these problems: `ENOENT` for a
     /// missing symbol, `EINVAL` for a CRC mismatch (Linux 5.x and 6.x).
     pub fn errno(&self) -> i32 {
         if self.missing().next().is_some() {

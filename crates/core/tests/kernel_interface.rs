@@ -56,6 +56,8 @@ fn kernel_log_returns_only_what_came_after_opening() {
         .unwrap();
     f.write_all(
         b"4,2,200,-;mod_c: Unknown symbol mod_b_value (err -2)\n SUBSYSTEM=module\n\
+          4,6,210,-;mod_c: loading out-of-tree module taints kernel.\n\
+          5,7,220,-;mod_c: module verification failed: signature and/or required key missing - tainting kernel\n\
           6,3,300,-;unrelated: hello\n\
           3,4,400,-;decompression failed with status 6\n\
           30,5,500,-;systemd[1]: error from userspace\n",

@@ -1,7 +1,8 @@
 # Scenario 7, force: a module built against another _printk (its CRC
-# changed) is refused before the kernel is asked, with the symbol named;
-# one with a foreign vermagic is refused by the kernel, whose reason
-# follows; with -f both load (the kernel is tainted F), through
+# changed) is refused by the kernel; insmod names the symbol and the two
+# CRCs (from Module.symvers), then the kernel's own lines follow. One with a
+# foreign vermagic is refused too, the kernel's reason shown. With -f both
+# load (the kernel is tainted F), through
 # finit_module's flags (.ko) and through a stripped copy given to
 # init_module (compressed in a way the kernel cannot undo).
 
@@ -15,6 +16,7 @@ for v in .ko $userspace; do
     expect_err_line 1 "insmod: ERROR: could not insert module $f: Invalid parameters"
     grep -Eq "^insmod: ERROR: mod_a was built against another version of _printk \(CRC 0x[0-9a-f]{8}; the running kernel has 0x[0-9a-f]{8}\): rebuild it for this kernel, or force it with insmod -f$" "$T/err" ||
         { fail "no explanation of the CRC mismatch"; show_output; }
+    expect_err_has "insmod: ERROR: kernel: mod_a: disagrees about version of symbol _printk"
     expect_nothing_loaded
     run $OURS/insmod -f "$f"
     expect_silent_success
