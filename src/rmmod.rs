@@ -1,6 +1,11 @@
 //! `rmmod`: remove modules from the running kernel, with kmod 34's options,
 //! messages and exit codes; plus `-a/--all`, the 1999 article's
 //! "autoclean": remove every module nothing uses, until none is left.
+//!
+//! One deliberate difference: a module in use is reported on one line,
+//! `Module X is in use by: h1 h2`, as kmod 30–33 and kmod's development
+//! head print it; kmod 34.0–34.2 garble that line (each piece gets its own
+//! `rmmod: ERROR: ` prefix, reference section 1.2).
 
 use std::ffi::OsString;
 use std::path::Path;
