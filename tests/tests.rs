@@ -6,3 +6,4 @@ mod util;
 mod kmod;
 mod modinfo;
 mod static_nodes;
+mod vm_sysroot;

@@ -7,6 +7,10 @@
 //!   [`modinfo`] assembles what `modinfo` prints.
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
+//! * [`kernel`] talks to the kernel (`finit_module`, `init_module`,
+//!   `delete_module`, `/dev/kmsg`); [`procfs`] and [`sysfs`] read what it
+//!   says about loaded modules; [`symcheck`] checks a module's symbols
+//!   against the running kernel before it is loaded.
 
 pub mod config;
 pub mod context;
@@ -15,10 +19,14 @@ pub mod devname;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;
+pub mod kernel;
 pub mod modinfo;
 pub mod module_file;
 pub mod name;
+pub mod procfs;
 pub mod root;
 pub mod signature;
+pub mod symcheck;
+pub mod sysfs;
 
 pub use root::Root;
