@@ -38,8 +38,9 @@ pub(crate) struct Found {
 
 impl Found {
     pub fn new(path: Vec<u8>) -> Found {
-        let dir_len = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
-        let name = modname_normalize(&path[dir_len + 1..]);
+        let slash = path.iter().rposition(|&b| b == b'/');
+        let name = modname_normalize(&path[slash.map_or(0, |i| i + 1)..]);
+        let dir_len = slash.unwrap_or(0);
         Found {
             path,
             dir_len,
