@@ -53,14 +53,37 @@ pub fn use_syslog() {
 }
 
 fn emit(level: Level, line: String) {
+    emit_bytes(level, line.as_bytes());
+}
+
+fn emit_bytes(level: Level, line: &[u8]) {
     if SYSLOG.load(Ordering::Relaxed) {
-        if let Ok(msg) = CString::new(line.trim_end_matches('\n')) {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        if let Ok(msg) = CString::new(text) {
             // SAFETY: "%s" with one valid C string argument.
             unsafe { libc::syslog(level as i32, c"%s".as_ptr(), msg.as_ptr()) };
         }
         return;
     }
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let _ = std::io::stderr().lock().write_all(line);
+}
+
+/// A tool message whose text is bytes (file names, module data), printed
+/// as they are.
+pub fn log_bytes(level: Level, text: &[u8]) {
+    if !enabled(level) {
+        return;
+    }
+    let mut line = Vec::with_capacity(text.len() + 32);
+    if !SYSLOG.load(Ordering::Relaxed) {
+        line.extend_from_slice(prog().as_bytes());
+        line.extend_from_slice(b": ");
+    }
+    line.extend_from_slice(level.tool_name().as_bytes());
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(text);
+    line.push(b'\n');
+    emit_bytes(level, &line);
 }
 
 /// A tool message: `<prog>: <LEVEL>: <message>\n`.
