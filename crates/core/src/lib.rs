@@ -7,6 +7,8 @@
 //!   [`modinfo`] assembles what `modinfo` prints.
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
+//! * [`context`] resolves names and aliases to modules; [`probe`] is
+//!   modprobe's engine (load lists, loading, removal) over a [`probe::System`].
 
 pub mod config;
 pub mod context;
@@ -16,6 +18,7 @@ pub mod index;
 pub mod modinfo;
 pub mod module_file;
 pub mod name;
+pub mod probe;
 pub mod root;
 pub mod signature;
 
