@@ -40,8 +40,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     }
     let root = Root::from_env();
     let dirname = module_dir(&s, &root);
-    let config_paths = (!s.config_paths.is_empty())
-        .then(|| s.config_paths.iter().map(PathBuf::from).collect());
+    let config_paths =
+        (!s.config_paths.is_empty()).then(|| s.config_paths.iter().map(PathBuf::from).collect());
     let loaded = ModprobeConfig::load(&LoadOptions {
         root: &root,
         config_paths,
@@ -167,6 +167,11 @@ fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
         v.iter().map(|m| (m.crc, m.name)).collect()
     } else {
         let v = elf.exports().map_err(|e| file.elf_error(e).errno())?;
+        // Without `__crc_` symbols kmod falls back to __ksymtab_strings,
+        // and a module without that section has no exports to show.
+        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
+            return Err(libc::ENODATA);
+        }
         v.iter().map(|m| (m.crc, m.name)).collect()
     };
     let mut text = Vec::new();
@@ -190,8 +195,7 @@ fn join_params(params: &[OsString]) -> Option<Vec<u8>> {
         let p = p.as_bytes();
         match p.iter().position(|&c| c == b'=') {
             Some(eq)
-                if !matches!(p.get(eq + 1), Some(b'"' | b'\''))
-                    && p[eq + 1..].contains(&b' ') =>
+                if !matches!(p.get(eq + 1), Some(b'"' | b'\'')) && p[eq + 1..].contains(&b' ') =>
             {
                 out.extend_from_slice(&p[..=eq]);
                 out.push(b'"');
@@ -232,7 +236,10 @@ fn insert(engine: &mut Engine, s: &Settings, arg: &OsStr, params: Option<&[u8]>)
             Ok(id) => vec![id],
             Err(e) => {
                 let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
-                let msg = format!("Failed to get module from path {shown}: {}", strerror(errno));
+                let msg = format!(
+                    "Failed to get module from path {shown}: {}",
+                    strerror(errno)
+                );
                 fatal(s.all, &msg);
                 return false;
             }
@@ -242,7 +249,10 @@ fn insert(engine: &mut Engine, s: &Settings, arg: &OsStr, params: Option<&[u8]>)
             Ok(ids) if !ids.is_empty() => ids,
             _ => {
                 let dir = engine.context().dirname().display().to_string();
-                fatal(s.all, &format!("Module {shown} not found in directory {dir}"));
+                fatal(
+                    s.all,
+                    &format!("Module {shown} not found in directory {dir}"),
+                );
                 return false;
             }
         }

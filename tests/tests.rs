@@ -4,3 +4,5 @@
 mod util;
 
 mod modinfo;
+mod modprobe;
+mod modprobe_tree;

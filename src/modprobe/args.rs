@@ -47,20 +47,56 @@ pub(super) const OPTIONS: &[Opt<Id>] = &[
         &["remove-dependencies", "remove-holders"],
         "Also remove the modules using it",
     ),
-    Opt::value(Id::Wait, Some('w'), &["wait"], "MSEC", "Wait for a module in use"),
-    Opt::flag(Id::ResolveAlias, Some('R'), &["resolve-alias"], "Print the modules an alias names"),
-    Opt::flag(Id::FirstTime, None, &["first-time"], "Fail if nothing is to be done"),
+    Opt::value(
+        Id::Wait,
+        Some('w'),
+        &["wait"],
+        "MSEC",
+        "Wait for a module in use",
+    ),
+    Opt::flag(
+        Id::ResolveAlias,
+        Some('R'),
+        &["resolve-alias"],
+        "Print the modules an alias names",
+    ),
+    Opt::flag(
+        Id::FirstTime,
+        None,
+        &["first-time"],
+        "Fail if nothing is to be done",
+    ),
     Opt::flag(
         Id::IgnoreCommands,
         Some('i'),
         &["ignore-install", "ignore-remove"],
         "Ignore install/remove commands and soft dependencies",
     ),
-    Opt::flag(Id::UseBlacklist, Some('b'), &["use-blacklist"], "Blacklist names too"),
+    Opt::flag(
+        Id::UseBlacklist,
+        Some('b'),
+        &["use-blacklist"],
+        "Blacklist names too",
+    ),
     Opt::flag(Id::Force, Some('f'), &["force"], "Force loading or removal"),
-    Opt::flag(Id::ForceModversion, None, &["force-modversion"], "Ignore symbol versions"),
-    Opt::flag(Id::ForceVermagic, None, &["force-vermagic"], "Ignore the version magic"),
-    Opt::flag(Id::ShowDepends, Some('D'), &["show-depends"], "Print what would be loaded"),
+    Opt::flag(
+        Id::ForceModversion,
+        None,
+        &["force-modversion"],
+        "Ignore symbol versions",
+    ),
+    Opt::flag(
+        Id::ForceVermagic,
+        None,
+        &["force-vermagic"],
+        "Ignore the version magic",
+    ),
+    Opt::flag(
+        Id::ShowDepends,
+        Some('D'),
+        &["show-depends"],
+        "Print what would be loaded",
+    ),
     Opt::flag(
         Id::ShowConfig,
         Some('c'),
@@ -73,11 +109,28 @@ pub(super) const OPTIONS: &[Opt<Id>] = &[
         &["show-modversions", "dump-modversions"],
         "Print a module file's symbol versions",
     ),
-    Opt::flag(Id::ShowExports, None, &["show-exports"], "Print a module file's exports"),
+    Opt::flag(
+        Id::ShowExports,
+        None,
+        &["show-exports"],
+        "Print a module file's exports",
+    ),
     Opt::flag(Id::DryRun, Some('n'), &["dry-run", "show"], "Do nothing"),
     Opt::value(Id::Config, Some('C'), &["config"], "FILE", "Configuration"),
-    Opt::value(Id::Dirname, Some('d'), &["dirname"], "DIR", "Root directory"),
-    Opt::value(Id::SetVersion, Some('S'), &["set-version"], "VERSION", "Kernel version"),
+    Opt::value(
+        Id::Dirname,
+        Some('d'),
+        &["dirname"],
+        "DIR",
+        "Root directory",
+    ),
+    Opt::value(
+        Id::SetVersion,
+        Some('S'),
+        &["set-version"],
+        "VERSION",
+        "Kernel version",
+    ),
     Opt::flag(Id::Syslog, Some('s'), &["syslog"], "Log to syslog"),
     Opt::flag(Id::Quiet, Some('q'), &["quiet"], "No messages"),
     Opt::flag(Id::Verbose, Some('v'), &["verbose"], "More messages"),
@@ -225,7 +278,11 @@ fn with_env_options(argv: Vec<OsString>) -> Vec<OsString> {
     };
     let mut it = argv.into_iter();
     let mut out: Vec<OsString> = it.next().into_iter().collect();
-    out.extend(split_env(env.as_bytes()).into_iter().map(OsString::from_vec));
+    out.extend(
+        split_env(env.as_bytes())
+            .into_iter()
+            .map(OsString::from_vec),
+    );
     out.extend(it);
     out
 }

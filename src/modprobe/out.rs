@@ -133,7 +133,10 @@ fn library_threshold() -> i32 {
     let v = v.to_string_lossy();
     let digits = v.trim_start();
     let sign = usize::from(digits.starts_with(['-', '+']));
-    let n = digits[sign..].bytes().take_while(u8::is_ascii_digit).count();
+    let n = digits[sign..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
     let rest = &digits[sign + n..];
     if rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_whitespace()) {
         return digits[..sign + n].parse().unwrap_or(0);
