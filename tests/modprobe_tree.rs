@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use modutils_core::index::IndexBuilder;
-use modutils_core::name::modname_from_path;
+use modutils_core::name::{modname_from_path, underscores};
 
 /// The repository's fixtures directory.
 pub fn fixtures() -> PathBuf {
@@ -31,9 +31,12 @@ pub fn build_moddir(src: &Path, moddir: &Path) -> Vec<String> {
         let name = modname_from_path(path);
         dep.insert(&name, line, names.len() as u32).unwrap();
         let depends: Vec<String> = deps.split_whitespace().map(modname_from_path).collect();
-        let file = moddir.join(path);
-        fs::create_dir_all(file.parent().unwrap()).unwrap();
-        fs::write(file, format!("depends={}\n", depends.join(","))).unwrap();
+        // Absolute paths in modules.dep are legal; never write outside.
+        if !path.starts_with('/') {
+            let file = moddir.join(path);
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(file, format!("depends={}\n", depends.join(","))).unwrap();
+        }
         names.push(name);
     }
     write(moddir, "modules.dep.bin", &dep);
@@ -47,6 +50,8 @@ pub fn build_moddir(src: &Path, moddir: &Path) -> Vec<String> {
         for line in read(text).lines().filter(|l| l.starts_with("alias ")) {
             let mut w = line.split_whitespace().skip(1);
             let (pattern, module) = (w.next().unwrap(), w.next().unwrap());
+            // depmod stores patterns normalised, as lookups normalise.
+            let pattern = underscores(pattern.as_bytes()).expect("alias pattern");
             b.insert(pattern, module, priority(module)).unwrap();
         }
         write(moddir, bin, &b);
@@ -146,4 +151,17 @@ fn concrete_strings_match_their_patterns() {
     assert_eq!(concrete("pci:v*d00001234sv*", "1"), "pci:v1d00001234sv1");
     assert_eq!(concrete("a?[0-9]x[!a]", ""), "a00x0");
     assert_eq!(concrete("of:N*T*Cfoo,bar[]]", ""), "of:NTCfoo,bar]");
+}
+
+/// Builds the test tree into `$MODPROBE_TREE_OUT/lib/modules/1.0`, to try
+/// things by hand: `MODPROBE_TREE_OUT=/tmp/t cargo test --test tests
+/// build_tree_for_inspection -- --ignored`.
+#[test]
+#[ignore]
+fn build_tree_for_inspection() {
+    let out = std::env::var_os("MODPROBE_TREE_OUT").expect("MODPROBE_TREE_OUT");
+    build_moddir(
+        &fixtures().join("modprobe/tree"),
+        &Path::new(&out).join("lib/modules/1.0"),
+    );
 }

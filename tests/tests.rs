@@ -5,4 +5,5 @@ mod util;
 
 mod modinfo;
 mod modprobe;
+mod modprobe_corpus;
 mod modprobe_tree;
