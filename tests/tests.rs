@@ -6,4 +6,5 @@ mod util;
 mod modinfo;
 mod modprobe;
 mod modprobe_corpus;
+mod modprobe_scenarios;
 mod modprobe_tree;

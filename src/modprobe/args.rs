@@ -358,7 +358,7 @@ pub(super) fn strtoul(s: &[u8]) -> Option<u64> {
     };
     let n = digits
         .iter()
-        .take_while(|c| (**c as char).to_digit(base).is_some())
+        .take_while(|c| (**c as char).is_digit(base))
         .count();
     if n == 0 || n != digits.len() {
         return None;
