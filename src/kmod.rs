@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 
-use crate::cli::{Opt, Ordering, Parser};
+use crate::cli::{self, Opt};
 use crate::invocation_name;
 
 type ToolMain = fn(Vec<OsString>) -> i32;
@@ -44,15 +44,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return run(args);
     }
     // kmod's own options end at the command word; the rest is the command's.
-    let parsed = match Parser::new(OPTIONS, args)
-        .ordering(Ordering::RequireOrder)
-        .parse()
-    {
-        Ok(p) => p,
-        Err(e) => {
-            e.print();
-            return 1;
-        }
+    let Some(parsed) = cli::parse_or_report(OPTIONS, args, true) else {
+        return 1;
     };
     // The first of -h/-V decides, as kmod returns at once.
     match parsed.opts.first().map(|(id, _)| *id) {
@@ -78,6 +71,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             0
         }
         Some("list") => crate::lsmod::main(command_args),
+        Some("static-nodes") => crate::static_nodes::main(command_args),
         Some(name) if tool(name).is_some() => tool(name).map_or(1, |run| run(command_args)),
         _ => {
             eprintln!("invalid command '{}'", command.to_string_lossy());

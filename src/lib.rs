@@ -11,6 +11,7 @@ pub mod lsmod;
 pub mod modinfo;
 pub mod modprobe;
 pub mod rmmod;
+pub mod static_nodes;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -41,4 +42,13 @@ pub(crate) fn not_implemented(tool: &str) -> i32 {
         log::prog()
     );
     1
+}
+
+/// `strerror` text for an I/O error, without Rust's " (os error N)" suffix.
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
 }

@@ -11,46 +11,9 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::OnceLock;
 
-/// syslog(3) priorities, which kmod uses as verbosity levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    Emerg = 0,
-    Alert = 1,
-    Crit = 2,
-    Err = 3,
-    Warning = 4,
-    Notice = 5,
-    Info = 6,
-    Debug = 7,
-}
-
-impl Level {
-    fn tool_name(self) -> &'static str {
-        match self {
-            Level::Crit => "FATAL",
-            Level::Err => "ERROR",
-            Level::Warning => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-            Level::Emerg => "LOG-000",
-            Level::Alert => "LOG-001",
-        }
-    }
-
-    fn library_name(self) -> &'static str {
-        match self {
-            Level::Emerg => "EMERGENCY",
-            Level::Alert => "ALERT",
-            Level::Crit => "CRITICAL",
-            Level::Err => "ERROR",
-            Level::Warning => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-        }
-    }
-}
+/// kmod's message levels (syslog priorities), shared with the library's
+/// diagnostics.
+pub use modutils_core::config::Level;
 
 static PROG: OnceLock<String> = OnceLock::new();
 static THRESHOLD: AtomicI32 = AtomicI32::new(Level::Warning as i32);

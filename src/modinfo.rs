@@ -112,12 +112,8 @@ struct Settings {
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let parsed = match cli::parse(OPTIONS, args) {
-        Ok(p) => p,
-        Err(e) => {
-            e.print();
-            return 1;
-        }
+    let Some(parsed) = cli::parse_or_report(OPTIONS, args, false) else {
+        return 1;
     };
     let mut settings = Settings {
         field: None,
@@ -266,7 +262,7 @@ fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> b
             error!(
                 "could not get modinfo from '{}': {}",
                 module.name,
-                strerror(&msg)
+                crate::strerror(&msg)
             );
             return false;
         }
@@ -336,15 +332,6 @@ fn param_text(p: &modinfo::Param<'_>, field_only: bool) -> Vec<u8> {
         (None, None) => {}
     }
     v
-}
-
-fn strerror(e: &io::Error) -> String {
-    // io::Error's Display appends " (os error N)"; kmod prints strerror alone.
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }
 
 /// `key:` padded to 16 columns, then the value.

@@ -13,7 +13,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
-use modutils_core::config::{Diagnostic, Level as CoreLevel};
+use modutils_core::config::Diagnostic;
 use modutils_core::probe::{Action, Report};
 
 use crate::log::{self, Level};
@@ -128,7 +128,7 @@ pub(super) fn config_diagnostics(diags: &[Diagnostic]) {
 /// else silences it.
 fn library_threshold() -> i32 {
     let Some(v) = std::env::var_os("KMOD_LOG") else {
-        return CoreLevel::Err as i32;
+        return Level::Err as i32;
     };
     let v = v.to_string_lossy();
     let digits = v.trim_start();
@@ -142,11 +142,11 @@ fn library_threshold() -> i32 {
         return digits[..sign + n].parse().unwrap_or(0);
     }
     if v.starts_with("err") {
-        CoreLevel::Err as i32
+        Level::Err as i32
     } else if v.starts_with("info") {
-        CoreLevel::Info as i32
+        Level::Info as i32
     } else if v.starts_with("debug") {
-        CoreLevel::Debug as i32
+        Level::Debug as i32
     } else {
         0
     }
@@ -170,17 +170,7 @@ impl Report for Frontend {
         }
     }
 
-    fn log(&mut self, level: CoreLevel, message: &str) {
-        let level = match level {
-            CoreLevel::Emerg => Level::Emerg,
-            CoreLevel::Alert => Level::Alert,
-            CoreLevel::Crit => Level::Crit,
-            CoreLevel::Err => Level::Err,
-            CoreLevel::Warning => Level::Warning,
-            CoreLevel::Notice => Level::Notice,
-            CoreLevel::Info => Level::Info,
-            CoreLevel::Debug => Level::Debug,
-        };
+    fn log(&mut self, level: Level, message: &str) {
         log::log(level, format_args!("{message}"));
     }
 

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod context;
+pub mod devname;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;

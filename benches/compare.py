@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Times two commands side by side: runs alternate (kmod, ours, kmod, ours…)
+so both see the same machine state; reports median wall time, peak RSS and
+the ratio ours/kmod. Usage:
+
+    compare.py --runs N --name NAME --kmod 'CMD…' --ours 'CMD…' [--setup 'CMD…']
+
+Commands are run through /bin/sh with stdout discarded. --setup runs before
+every timed run (e.g. to restore a tree), untimed.
+"""
+import argparse, json, os, resource, statistics, subprocess, sys, time
+
+
+def timed(cmd):
+    start = time.perf_counter()
+    proc = subprocess.Popen(["/bin/sh", "-c", cmd], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0,):
+        print(f"warning: exit status {os.waitstatus_to_exitcode(status)}: {cmd[:120]}", file=sys.stderr)
+    return wall, usage.ru_maxrss  # KiB
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--kmod", required=True)
+    ap.add_argument("--ours", required=True)
+    ap.add_argument("--setup", default=None)
+    ap.add_argument("--json", default=None, help="append the result as a JSON line to this file")
+    a = ap.parse_args()
+    results = {"kmod": [], "ours": []}
+    for i in range(a.warmup + a.runs):
+        order = [("kmod", a.kmod), ("ours", a.ours)] if i % 2 == 0 else [("ours", a.ours), ("kmod", a.kmod)]
+        for who, cmd in order:
+            if a.setup:
+                subprocess.run(["/bin/sh", "-c", a.setup], check=True, stdout=subprocess.DEVNULL)
+            wall, rss = timed(cmd)
+            if i >= a.warmup:
+                results[who].append((wall, rss))
+    med = {w: statistics.median(x[0] for x in r) for w, r in results.items()}
+    rss = {w: max(x[1] for x in r) for w, r in results.items()}
+    ratio = med["ours"] / med["kmod"]
+    rss_ratio = rss["ours"] / rss["kmod"]
+    print(f"{a.name}: kmod {med['kmod']*1000:.1f} ms, ours {med['ours']*1000:.1f} ms, "
+          f"ratio {ratio:.2f}x; peak RSS kmod {rss['kmod']/1024:.1f} MiB, ours {rss['ours']/1024:.1f} MiB "
+          f"({rss_ratio:.2f}x); {a.runs} alternating runs, medians")
+    if a.json:
+        with open(a.json, "a") as f:
+            f.write(json.dumps({"name": a.name, "runs": a.runs, "kmod_ms": med["kmod"] * 1000,
+                                "ours_ms": med["ours"] * 1000, "ratio": ratio,
+                                "kmod_rss_kib": rss["kmod"], "ours_rss_kib": rss["ours"]}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
