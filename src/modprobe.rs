@@ -23,6 +23,7 @@ use modutils_core::probe::{
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
 
+pub use args::options;
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};
 

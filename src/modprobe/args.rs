@@ -39,32 +39,42 @@ pub(super) enum Id {
 // Rows sharing an id are one option, as kmod's entries sharing a value:
 // `--remove-` means `--remove-dependencies`, `--ignore` is `-i`.
 pub(super) const OPTIONS: &[Opt<Id>] = &[
-    Opt::flag(Id::All, Some('a'), &["all"], "Every argument is a module"),
-    Opt::flag(Id::Remove, Some('r'), &["remove"], "Remove modules"),
+    Opt::flag(
+        Id::All,
+        Some('a'),
+        &["all"],
+        "Take every argument as a module to load or remove",
+    ),
+    Opt::flag(
+        Id::Remove,
+        Some('r'),
+        &["remove"],
+        "Remove the modules, then every dependency left unused (kmod leaves some)",
+    ),
     Opt::flag(
         Id::RemoveHolders,
         None,
         &["remove-dependencies", "remove-holders"],
-        "Also remove the modules using it",
+        "Remove the modules using a module first",
     ),
     Opt::value(
         Id::Wait,
         Some('w'),
         &["wait"],
         "MSEC",
-        "Wait for a module in use",
+        "With -r, retry a module in use for up to MSEC ms",
     ),
     Opt::flag(
         Id::ResolveAlias,
         Some('R'),
         &["resolve-alias"],
-        "Print the modules an alias names",
+        "Print the modules an alias resolves to",
     ),
     Opt::flag(
         Id::FirstTime,
         None,
         &["first-time"],
-        "Fail if nothing is to be done",
+        "Fail if a module is already loaded (with -r: not loaded)",
     ),
     Opt::flag(
         Id::IgnoreCommands,
@@ -76,67 +86,98 @@ pub(super) const OPTIONS: &[Opt<Id>] = &[
         Id::UseBlacklist,
         Some('b'),
         &["use-blacklist"],
-        "Blacklist names too",
+        "Apply the blacklist to module names, not only aliases",
     ),
-    Opt::flag(Id::Force, Some('f'), &["force"], "Force loading or removal"),
+    Opt::flag(
+        Id::Force,
+        Some('f'),
+        &["force"],
+        "Skip the kernel's version checks; with -r, force removal",
+    ),
     Opt::flag(
         Id::ForceModversion,
         None,
         &["force-modversion"],
-        "Ignore symbol versions",
+        "Skip the symbol version (CRC) check",
     ),
     Opt::flag(
         Id::ForceVermagic,
         None,
         &["force-vermagic"],
-        "Ignore the version magic",
+        "Skip the version magic check",
     ),
     Opt::flag(
         Id::ShowDepends,
         Some('D'),
         &["show-depends"],
-        "Print what would be loaded",
+        "Print what loading would do, without loading",
     ),
     Opt::flag(
         Id::ShowConfig,
         Some('c'),
         &["showconfig", "show-config"],
-        "Print the configuration",
+        "Print the configuration and the alias indexes",
     ),
     Opt::flag(
         Id::ShowModversions,
         None,
         &["show-modversions", "dump-modversions"],
-        "Print a module file's symbol versions",
+        "Print the symbol versions a module file needs",
     ),
     Opt::flag(
         Id::ShowExports,
         None,
         &["show-exports"],
-        "Print a module file's exports",
+        "Print the symbols a module file exports",
     ),
-    Opt::flag(Id::DryRun, Some('n'), &["dry-run", "show"], "Do nothing"),
-    Opt::value(Id::Config, Some('C'), &["config"], "FILE", "Configuration"),
+    Opt::flag(
+        Id::DryRun,
+        Some('n'),
+        &["dry-run", "show"],
+        "Decide but do nothing (add -v to see what)",
+    ),
+    Opt::value(
+        Id::Config,
+        Some('C'),
+        &["config"],
+        "FILE",
+        "Read FILE or directory instead of modprobe.d",
+    ),
     Opt::value(
         Id::Dirname,
         Some('d'),
         &["dirname"],
         "DIR",
-        "Root directory",
+        "Take modules from DIR/lib/modules/VERSION",
     ),
     Opt::value(
         Id::SetVersion,
         Some('S'),
         &["set-version"],
         "VERSION",
-        "Kernel version",
+        "Use kernel VERSION instead of the running one",
     ),
-    Opt::flag(Id::Syslog, Some('s'), &["syslog"], "Log to syslog"),
+    Opt::flag(
+        Id::Syslog,
+        Some('s'),
+        &["syslog"],
+        "Log to syslog instead of stderr",
+    ),
     Opt::flag(Id::Quiet, Some('q'), &["quiet"], "No messages"),
-    Opt::flag(Id::Verbose, Some('v'), &["verbose"], "More messages"),
+    Opt::flag(
+        Id::Verbose,
+        Some('v'),
+        &["verbose"],
+        "More messages; shows every action",
+    ),
     Opt::flag(Id::Version, Some('V'), &["version"], "Print the version"),
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help"),
 ];
+
+/// The option table, for man pages and completions.
+pub fn options() -> &'static [Opt<impl PartialEq>] {
+    OPTIONS
+}
 
 /// syslog priorities used as verbosity, as kmod does.
 pub(super) const LOG_WARNING: i32 = 4;

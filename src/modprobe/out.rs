@@ -106,8 +106,9 @@ pub(super) fn fatal(all: bool, message: &str) {
     if all {
         log::log(Level::Warning, format_args!("{message}"));
     } else if log::enabled(Level::Crit) {
-        flush();
         log::log(Level::Crit, format_args!("{message}"));
+        // exit(3) in C flushes stdout after the message was written.
+        flush();
         std::process::exit(1);
     }
 }
