@@ -5,6 +5,7 @@
 
 use std::ffi::OsString;
 use std::fs;
+use std::os::unix::process::CommandExt;
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -310,6 +311,66 @@ fn not_found_messages_are_identical() {
         args.extend(case.iter().map(OsString::from));
         if let Some(d) = differences(&args) {
             panic!("modprobe {case:?}:\n{d}");
+        }
+    }
+}
+
+/// Dry runs (`-n`, never a kernel call) that look at the running system:
+/// what `/sys/module` says is loaded or built in decides, for both tools
+/// alike, what is skipped, what is "in use" or "not in kernel".
+#[test]
+fn dry_runs_against_the_running_system_are_identical() {
+    let builtin = fs::read_to_string(real_tree().moddir().join("modules.builtin")).unwrap();
+    let mut names = module_names();
+    names.extend(builtin.lines().map(modname_from_path));
+    let modes: &[&[&str]] = &[
+        &["-n", "-v"],
+        &["-n", "-v", "--first-time"],
+        &["-r", "-n", "-v"],
+        &["-r", "-n", "-v", "--first-time"],
+        &["-r", "-n", "-v", "-i"],
+        &["-r", "-n", "-v", "--remove-holders"],
+    ];
+    for mode in modes {
+        assert!(mode.contains(&"-n"), "a dry run only");
+        let mut args = tree_args();
+        args.push("-a".into());
+        args.extend(mode.iter().map(OsString::from));
+        args.extend(names.iter().map(OsString::from));
+        if let Some(d) = differences(&args) {
+            panic!("modprobe -a {mode:?} over every module:\n{d}");
+        }
+    }
+}
+
+/// `MODPROBE_OPTIONS` words come before the command line's options.
+#[test]
+fn options_from_the_environment_are_identical() {
+    let cases: &[(&str, &[&str])] = &[
+        ("-q", &["no-such-module"]),
+        ("-D", &["bttv"]),
+        ("-v -n", &["ext4"]),
+        ("--bogus", &["bttv"]),
+        ("-a", &["-D", "nope", "bttv"]),
+        // Two spaces: an empty word, taken as -C's value; `x` is an operand.
+        ("-C  x", &["-D", "bttv"]),
+        ("\"-D\" -q", &["bttv", "nope"]),
+        ("-R 'unterminated", &["bttv"]),
+    ];
+    for (env, case) in cases {
+        let mut args = tree_args();
+        args.extend(case.iter().map(OsString::from));
+        let runs = [oracle("modprobe"), ours("modprobe")].map(|p| {
+            std::process::Command::new(p)
+                .arg0("modprobe")
+                .args(&args)
+                .env("MODPROBE_OPTIONS", env)
+                .env_remove("MODUTILS_SYSROOT")
+                .output()
+                .unwrap()
+        });
+        if let Some(d) = compare(&runs[0], &runs[1]) {
+            panic!("MODPROBE_OPTIONS={env:?} modprobe {case:?}:\n{d}");
         }
     }
 }
