@@ -74,6 +74,8 @@ impl Engine<'_> {
         let mut err = 0;
         for step in plan {
             let m = step.module;
+            // Checked again for each module: another process may have
+            // loaded it since the list was made.
             err = if !opts.ignore_loaded && self.in_kernel(m) {
                 libc::EEXIST
             } else {
@@ -81,7 +83,7 @@ impl Engine<'_> {
                 let options = concat_options(self.options(m), extra);
                 self.load_one(m, step.ignore_command, &options, opts)
                     .err()
-                    .unwrap_or(err)
+                    .unwrap_or(0)
             };
             if err == libc::EEXIST && m == target && opts.fail_on_loaded {
                 break;
@@ -176,18 +178,16 @@ impl Engine<'_> {
 }
 
 /// libkmod's option joining: configured options, a space, then the
-/// command line's. The space is there whenever configured options are,
-/// even with nothing after it, which `--show-depends` shows as a trailing
-/// space.
+/// command line's. The space is there whenever configured options are
+/// (they are never empty), even with nothing after it, which
+/// `--show-depends` shows as a trailing space.
 pub(crate) fn concat_options(configured: Option<Vec<u8>>, extra: Option<&[u8]>) -> Vec<u8> {
     match (configured, extra) {
         (None, None) => Vec::new(),
         (None, Some(x)) => x.to_vec(),
         (Some(mut o), x) => {
-            if !o.is_empty() || x.is_some_and(|x| !x.is_empty()) {
-                o.push(b' ');
-                o.extend_from_slice(x.unwrap_or_default());
-            }
+            o.push(b' ');
+            o.extend_from_slice(x.unwrap_or_default());
             o
         }
     }
