@@ -10,3 +10,4 @@ mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
 mod static_nodes;
+mod vm_sysroot;

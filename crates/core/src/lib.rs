@@ -9,6 +9,10 @@
 //!   the glibc-compatible pattern matcher those indexes rely on.
 //! * [`context`] resolves names and aliases to modules; [`probe`] is
 //!   modprobe's engine (load lists, loading, removal) over a [`probe::System`].
+//! * [`kernel`] talks to the kernel (`finit_module`, `init_module`,
+//!   `delete_module`, `/dev/kmsg`); [`procfs`] and [`sysfs`] read what it
+//!   says about loaded modules; [`symcheck`] checks a module's symbols
+//!   against the running kernel before it is loaded.
 
 pub mod config;
 pub mod context;
@@ -16,11 +20,15 @@ pub mod devname;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;
+pub mod kernel;
 pub mod modinfo;
 pub mod module_file;
 pub mod name;
 pub mod probe;
+pub mod procfs;
 pub mod root;
 pub mod signature;
+pub mod symcheck;
+pub mod sysfs;
 
 pub use root::Root;

@@ -1,0 +1,72 @@
+//! A fake system under a temporary directory, used as a `Root`
+//! (`MODUTILS_SYSROOT`): `/proc`, `/sys/module` and `/lib/modules` as the
+//! kernel and depmod would leave them.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub struct FakeSystem {
+    pub dir: tempfile::TempDir,
+    pub release: String,
+}
+
+impl FakeSystem {
+    /// A system with `/proc` mounted (version, osrelease, an empty
+    /// `/proc/modules`) and an empty `/sys/module`.
+    pub fn new() -> FakeSystem {
+        let s = FakeSystem {
+            dir: tempfile::tempdir().unwrap(),
+            release: "6.1.0-test".to_string(),
+        };
+        s.write("/proc/version", "Linux version 6.1.0-test\n");
+        s.write("/proc/sys/kernel/osrelease", "6.1.0-test\n");
+        s.write("/proc/sys/kernel/modules_disabled", "0\n");
+        s.write("/proc/modules", "");
+        s.mkdir("/sys/module");
+        s.mkdir(&format!("/lib/modules/{}", s.release));
+        s
+    }
+
+    /// A system whose kernel was built without module support.
+    pub fn without_modules() -> FakeSystem {
+        let s = FakeSystem::new();
+        std::fs::remove_file(s.path("/proc/modules")).unwrap();
+        s
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, target: &str) -> PathBuf {
+        self.dir.path().join(target.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, target: &str, content: impl AsRef<[u8]>) {
+        let p = self.path(target);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn mkdir(&self, target: &str) {
+        std::fs::create_dir_all(self.path(target)).unwrap();
+    }
+
+    pub fn moddir(&self) -> String {
+        format!("/lib/modules/{}", self.release)
+    }
+
+    /// A loaded module as the kernel shows it in `/sys/module/<name>`
+    /// (holders in the order given; the real order is the kernel's).
+    pub fn sys_module(&self, name: &str, coresize: u64, refcnt: i64, holders: &[&str]) {
+        let dir = format!("/sys/module/{name}");
+        self.write(&format!("{dir}/initstate"), "live\n");
+        self.write(&format!("{dir}/coresize"), format!("{coresize}\n"));
+        self.write(&format!("{dir}/refcnt"), format!("{refcnt}\n"));
+        self.mkdir(&format!("{dir}/holders"));
+        for h in holders {
+            self.mkdir(&format!("{dir}/holders/{h}"));
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Helpers shared by the core's integration tests.
+
+pub mod fake_module;
+pub mod fake_system;

@@ -1,0 +1,293 @@
+//! insmod, rmmod and lsmod against a simulated system (`MODUTILS_SYSROOT`):
+//! the output formats, messages and exit codes that can be checked without
+//! a kernel. None of these cases reaches a system call that changes the
+//! host's kernel. The proof on real kernels is the VM suite (tests/vm).
+
+#[path = "../crates/core/tests/common/fake_module.rs"]
+mod fake_module;
+#[path = "../crates/core/tests/common/fake_system.rs"]
+mod fake_system;
+
+use std::process::{Command, Output};
+
+use fake_module::FakeModule;
+use fake_system::FakeSystem;
+use modutils_core::index::IndexBuilder;
+
+fn tool(name: &str, sys: &FakeSystem, args: &[&str]) -> Output {
+    let exe = match name {
+        "insmod" => env!("CARGO_BIN_EXE_insmod"),
+        "rmmod" => env!("CARGO_BIN_EXE_rmmod"),
+        "lsmod" => env!("CARGO_BIN_EXE_lsmod"),
+        "kmod" => env!("CARGO_BIN_EXE_kmod"),
+        other => panic!("{other}"),
+    };
+    Command::new(exe)
+        .args(args)
+        .env("MODUTILS_SYSROOT", sys.root())
+        .env_remove("KMOD_LOG")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn holders_in_dir_order(sys: &FakeSystem, name: &str) -> String {
+    std::fs::read_dir(sys.path(&format!("/sys/module/{name}/holders")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn lsmod_prints_kmods_format() {
+    let sys = FakeSystem::new();
+    sys.write(
+        "/proc/modules",
+        "mod_c 16384 0 - Live 0x0 (OE)\n\
+         mod_b 20480 1 mod_c, Live 0x0 (OE)\n\
+         mod_a 12288 2 mod_c,mod_b, Live 0x0 (OE)\n\
+         a_module_with_a_long_name 1234567 0 - Live 0x0\n\
+         oldkernel 8192 0 - Live 0x0\n\
+         gone 4096 0 - Unloading 0x0\n",
+    );
+    sys.sys_module("mod_c", 16384, 0, &[]);
+    sys.sys_module("mod_b", 20480, 1, &["mod_c"]);
+    sys.sys_module("mod_a", 12288, 2, &["mod_c", "mod_b"]);
+    sys.sys_module("a_module_with_a_long_name", 1234567, 0, &[]);
+    // A kernel before 3.3: no coresize, the size comes from /proc/modules.
+    sys.sys_module("oldkernel", 1, 0, &[]);
+    std::fs::remove_file(sys.path("/sys/module/oldkernel/coresize")).unwrap();
+    // Removed between the two reads: no sysfs directory at all.
+    let out = tool("lsmod", &sys, &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let holders = holders_in_dir_order(&sys, "mod_a");
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "Module                  Size  Used by\n\
+             mod_c                  16384  0\n\
+             mod_b                  20480  1 mod_c\n\
+             mod_a                  12288  2 {holders}\n\
+             a_module_with_a_long_name  1234567  0\n\
+             oldkernel               8192  0\n\
+             gone                      -2  -2\n"
+        )
+    );
+    assert_eq!(
+        text(&out.stderr),
+        "lsmod: ERROR: could not open '/sys/module/gone/holders': No such file or directory (os error 2)\n"
+    );
+    // kmod list is lsmod.
+    let list = tool("kmod", &sys, &["list"]);
+    assert_eq!(list.stdout, out.stdout);
+}
+
+#[test]
+fn lsmod_errors() {
+    let sys = FakeSystem::new();
+    let out = tool("lsmod", &sys, &[]);
+    assert_eq!(text(&out.stdout), "Module                  Size  Used by\n");
+    let out = tool("lsmod", &sys, &["extra"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "lsmod: ERROR: too many arguments provided.\n"
+    );
+    assert!(out.stdout.is_empty());
+
+    let none = FakeSystem::without_modules();
+    let out = tool("lsmod", &none, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "lsmod: ERROR: could not open /proc/modules: No such file or directory\n\
+         lsmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
+    );
+}
+
+#[test]
+fn rmmod_refuses_what_it_must_not_remove() {
+    let sys = FakeSystem::new();
+    sys.write(
+        "/proc/modules",
+        "mod_b 1 1 mod_c, Live 0x0\nmod_a 1 2 mod_c,mod_b, Live 0x0\n",
+    );
+    sys.sys_module("mod_a", 1, 2, &["mod_b", "mod_c"]);
+    sys.sys_module("mod_b", 1, 1, &[]);
+    sys.sys_module("nounload", 1, 0, &[]);
+    std::fs::remove_file(sys.path("/sys/module/nounload/refcnt")).unwrap();
+    let mut builtin = IndexBuilder::new();
+    builtin.insert("ext4", "", 0).unwrap();
+    builtin.insert("mod_builtin", "", 0).unwrap();
+    sys.write(
+        &format!("{}/modules.builtin.bin", sys.moddir()),
+        builtin.to_bytes().unwrap(),
+    );
+
+    let holders = holders_in_dir_order(&sys, "mod_a").replace(',', " ");
+    let cases: &[(&[&str], String)] = &[
+        (&[], "rmmod: ERROR: missing module name.\n".into()),
+        (&["absent"], "rmmod: ERROR: Module absent is not currently loaded\n".into()),
+        (&["mod_a"], format!("rmmod: ERROR: Module mod_a is in use by: {holders}\n")),
+        (&["mod_b"], "rmmod: ERROR: Module mod_b is in use\n".into()),
+        (&["ext4"], "rmmod: ERROR: Module ext4 is builtin.\n".into()),
+        (&["mod-builtin"], "rmmod: ERROR: Module mod_builtin is builtin.\n".into()),
+        (&["nounload"], "rmmod: ERROR: Module unloading is not supported\n".into()),
+        (
+            &["absent", "mod_b"],
+            "rmmod: ERROR: Module absent is not currently loaded\nrmmod: ERROR: Module mod_b is in use\n".into(),
+        ),
+        (
+            &["-a", "mod_a"],
+            "rmmod: ERROR: -a/--all removes every unused module: give no module names with it.\n".into(),
+        ),
+        (&["-a", "-f"], "rmmod: ERROR: -a/--all cannot be combined with -f/--force.\n".into()),
+    ];
+    for (args, stderr) in cases {
+        let out = tool("rmmod", &sys, args);
+        assert_eq!(text(&out.stderr), *stderr, "rmmod {args:?}");
+        assert_eq!(out.status.code(), Some(1), "rmmod {args:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn rmmod_all_leaves_what_is_in_use() {
+    // Nothing here may go (in use, held, permanent, not live): no system call.
+    let sys = FakeSystem::new();
+    sys.write(
+        "/proc/modules",
+        "mod_noexit 1 0 [permanent], Live 0x0\n\
+         mod_b 1 0 - Loading 0x0\n\
+         isofs 1 1 - Live 0x0\n\
+         cdrom 1 1 isofs, Live 0x0\n",
+    );
+    sys.sys_module("mod_noexit", 1, 0, &[]);
+    sys.sys_module("mod_b", 1, 0, &[]);
+    sys.sys_module("isofs", 1, 1, &[]);
+    sys.sys_module("cdrom", 1, 1, &["isofs"]);
+    let out = tool("rmmod", &sys, &["-a"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert!(out.stderr.is_empty());
+
+    let none = FakeSystem::without_modules();
+    let out = tool("rmmod", &none, &["--all"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "rmmod: ERROR: could not open /proc/modules: No such file or directory\n\
+         rmmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
+    );
+    let out = tool("rmmod", &none, &["mod_a", "mod_b"]);
+    assert_eq!(
+        text(&out.stderr),
+        "rmmod: ERROR: Module mod_a is not currently loaded\n\
+         rmmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n\
+         rmmod: ERROR: Module mod_b is not currently loaded\n"
+    );
+}
+
+#[test]
+fn insmod_argument_errors() {
+    let sys = FakeSystem::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "insmod: ERROR: missing filename.\n"),
+        (
+            &["-"],
+            "insmod: ERROR: this tool does not support loading from stdin!\n",
+        ),
+        (
+            &["/nonexistent.ko"],
+            "insmod: ERROR: could not load module /nonexistent.ko: No such file or directory\n",
+        ),
+    ];
+    for (args, stderr) in cases {
+        let out = tool("insmod", &sys, args);
+        assert_eq!(text(&out.stderr), *stderr, "insmod {args:?}");
+        assert_eq!(out.status.code(), Some(1));
+    }
+}
+
+#[test]
+fn insmod_without_module_support_says_so_and_does_nothing() {
+    let sys = FakeSystem::without_modules();
+    sys.write("/mod_a.ko", FakeModule::new("mod_a").build());
+    let out = tool("insmod", &sys, &["/mod_a.ko"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "insmod: ERROR: could not insert module /mod_a.ko: Function not implemented\n\
+         insmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
+    );
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << 16) != 0)
+}
+
+/// A system where mod_a is loaded and exports mod_a_value; mod_b and its
+/// symbols are known to modules.symbols only.
+fn stacked_system() -> FakeSystem {
+    let sys = FakeSystem::new();
+    sys.write("/proc/modules", "mod_a 1 0 - Live 0x0\n");
+    sys.sys_module("mod_a", 1, 0, &[]);
+    sys.write(
+        "/proc/kallsyms",
+        "ffffffff81000000 T _printk\nffffffff82000000 r __ksymtab__printk\n\
+         ffffffffc0000000 D mod_a_value\t[mod_a]\nffffffffc0000100 r __ksymtab_mod_a_value\t[mod_a]\n",
+    );
+    let m = sys.moddir();
+    sys.write(
+        &format!("{m}/build/Module.symvers"),
+        "0x11111111\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n",
+    );
+    sys.write(
+        &format!("{m}/modules.symbols"),
+        "alias symbol:mod_a_value mod_a\nalias symbol:mod_b_value mod_b\nalias symbol:mod_b_sum mod_b\n",
+    );
+    sys
+}
+
+#[test]
+fn insmod_names_missing_symbols_before_asking_the_kernel() {
+    let sys = stacked_system();
+    let c = FakeModule::new("mod_c")
+        .needs("_printk", 0x11111111)
+        .needs("mod_a_value", 0xa)
+        .needs("mod_b_value", 0xb)
+        .needs("mod_b_sum", 0xc)
+        .needs_weak("optional_thing");
+    sys.write("/lib/modules/extra/mod_c.ko", c.build());
+    let out = tool("insmod", &sys, &["/lib/modules/extra/mod_c.ko"]);
+    assert_eq!(out.status.code(), Some(1));
+    let first = "insmod: ERROR: could not insert module /lib/modules/extra/mod_c.ko: ";
+    if is_root() {
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "{first}Unknown symbol in module\n\
+                 insmod: ERROR: mod_c needs mod_b_value, mod_b_sum, exported by mod_b: load it first or use modprobe mod_c\n"
+            )
+        );
+    } else {
+        // Without privileges the kernel is asked (and refuses) at once.
+        assert!(
+            text(&out.stderr).starts_with(first),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
