@@ -12,13 +12,14 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
-use modutils_core::config::{strerror, ModprobeConfig};
+use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
 use modutils_core::module_file::ModuleFile;
+use modutils_core::module_file::Compression;
 use modutils_core::probe::{
-    BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions, RemoveOptions,
-    System, FAKE_KERNEL_ENV,
+    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId,
+    ProbeOptions, RemoveOptions, System, FAKE_KERNEL_ENV,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -41,6 +42,12 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     }
     let root = Root::from_env();
     let dirname = module_dir(&s, &root);
+    // libkmod reads this when it creates its context, before the
+    // configuration.
+    let (compression, unknown) = kernel_compression(&root);
+    if let Some(msg) = unknown {
+        out::library_message(Level::Err, "get_kernel_compression", &msg);
+    }
     let config_paths =
         (!s.config_paths.is_empty()).then(|| s.config_paths.iter().map(PathBuf::from).collect());
     let loaded = ModprobeConfig::load(&LoadOptions {
@@ -60,7 +67,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     } else if s.show_modversions || s.show_exports {
         show_symbols(&ctx, &s)
     } else {
-        let mut sys = system(&root);
+        let mut sys = system(&root, compression);
         let mut report = Frontend {
             show: s.show || s.verbose > LOG_WARNING,
             all: s.all,
@@ -109,10 +116,10 @@ fn module_dir(s: &Settings, root: &Root) -> PathBuf {
 
 /// The kernel, or the fake one for hermetic tests: only under a relocated
 /// root, so the variable alone can never make a real modprobe a no-op.
-fn system(root: &Root) -> Box<dyn System> {
+fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
     match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
         (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone())),
+        _ => Box::new(HostSystem::new(root.clone(), compression)),
     }
 }
 

@@ -124,6 +124,15 @@ pub(super) fn config_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
+/// A message of libkmod's own logger (before modprobe's is set up), as it
+/// prints it: `libkmod: ERROR: <function>: <message>`, no newline added.
+pub(super) fn library_message(level: Level, function: &str, message: &str) {
+    if (level as i32) <= library_threshold() {
+        let line = format!("libkmod: {}: {function}: {message}", level.library_name());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
 /// libkmod's reading of `KMOD_LOG`: a number (followed by nothing or a
 /// blank), or a name starting with `err`, `info` or `debug`; anything
 /// else silences it.

@@ -150,7 +150,7 @@ impl FakeSystem {
         let file = self.sys(name).join("refcnt");
         let now = fs::read_to_string(&file)
             .ok()
-            .and_then(|t| system::parse_long(&t))
+            .and_then(|t| crate::sysfs::parse_long(&t))
             .unwrap_or(0);
         let _ = fs::write(file, format!("{}\n", now + delta));
     }

@@ -37,19 +37,13 @@ pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
 pub use pool::{Engine, ModId};
 pub use remove::RemoveOptions;
-pub use system::{HostSystem, InitState, InsertError, SysError, System};
+pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysError, System};
 
 pub use crate::config::Level;
 use crate::context::Context;
 
 /// Which of the kernel's load-time checks to skip (`--force-*`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Force {
-    /// Symbol version CRCs (`__versions`): `--force-modversion`.
-    pub modversion: bool,
-    /// The `vermagic` string: `--force-vermagic`.
-    pub vermagic: bool,
-}
+pub use crate::kernel::Force;
 
 /// What modprobe shows with `--show-depends` or `-v`, one line each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

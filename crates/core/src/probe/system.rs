@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::Force;
 use crate::config::strerror;
+use crate::kernel;
+use crate::module_file::Compression;
+use crate::sysfs::{self, parse_long};
 use crate::Root;
 
 /// `/sys/module/<name>/initstate`, plus what the module index says.
@@ -73,26 +76,46 @@ pub trait System {
     fn sleep_until_msec(&mut self, msec: u64);
 }
 
-/// The real system, with every path taken through a [`Root`].
-///
-/// Loading and unloading are not wired yet: they answer `ENOSYS` until the
-/// core library's kernel interface (`kernel.rs`) is available here.
+/// The real system, with every path taken through a [`Root`]: `/sys` is
+/// read as libkmod reads it, modules go in and out through the core's
+/// kernel interface ([`crate::kernel`]).
 #[derive(Debug)]
 pub struct HostSystem {
     root: Root,
     epoch: Instant,
+    /// What `/sys/module/compression` says the kernel decompresses itself.
+    compression: Option<Compression>,
 }
 
 impl HostSystem {
-    pub fn new(root: Root) -> HostSystem {
+    /// `compression`: what [`kernel_compression`] found (read once, when
+    /// the tool starts, as libkmod does).
+    pub fn new(root: Root, compression: Option<Compression>) -> HostSystem {
         HostSystem {
             root,
             epoch: Instant::now(),
+            compression,
         }
     }
 
     pub fn root(&self) -> &Root {
         &self.root
+    }
+}
+
+/// What `/sys/module/compression` says the kernel can decompress itself,
+/// read once when a tool starts, as libkmod does when it creates its
+/// context. A name libkmod does not know comes back as the message it
+/// logs then (`unknown kernel compression <content>`, the content's own
+/// newline ending the line); the module is then decompressed here.
+pub fn kernel_compression(root: &Root) -> (Option<Compression>, Option<String>) {
+    match sysfs::kernel_compression(root) {
+        Ok(c) => (c, None),
+        Err(sysfs::Error::Invalid { content, .. }) => {
+            (None, Some(format!("unknown kernel compression {content}")))
+        }
+        // An unreadable file is an old kernel to libkmod: nothing to say.
+        Err(_) => (None, None),
     }
 }
 
@@ -147,23 +170,6 @@ pub(crate) fn read_initstate(root: &Root, name: &str) -> Result<InitState, SysEr
             log: Some(format!("unknown {path}: '{text}'")),
         }),
     }
-}
-
-/// `strtol` followed by whitespace, as kmod's `read_str_long`.
-pub(crate) fn parse_long(text: &str) -> Option<i64> {
-    let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let len = digits.bytes().take_while(u8::is_ascii_digit).count();
-    let rest = &digits.as_bytes()[len..];
-    if len == 0 || !rest.first().is_some_and(u8::is_ascii_whitespace) {
-        return None;
-    }
-    let v: i64 = digits[..len].parse().unwrap_or(i64::MAX);
-    Some(if neg { -v } else { v })
 }
 
 pub(crate) fn read_refcnt(root: &Root, name: &str) -> Result<i64, SysError> {
@@ -236,20 +242,21 @@ impl System for HostSystem {
         read_holders(&self.root, name)
     }
 
-    fn insert(&mut self, path: &Path, _options: &[u8], _force: Force) -> Result<(), InsertError> {
-        // Opening the file is ours to do; the kernel call awaits kernel.rs.
-        std::fs::metadata(self.root.host(path)).map_err(|e| InsertError {
-            errno: errno_of(&e),
-            from_kernel: false,
-        })?;
-        Err(InsertError {
-            errno: libc::ENOSYS,
-            from_kernel: true,
-        })
+    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+        // Options never hold a NUL: configuration lines and arguments end there.
+        let end = options.iter().position(|&c| c == 0).unwrap_or(options.len());
+        let params = CString::new(&options[..end]).unwrap_or_default();
+        let host = self.root.host(path);
+        kernel::insert_module(&host, &params, force, self.compression, None)
+            .map(|_| ())
+            .map_err(|e| InsertError {
+                errno: e.errno(),
+                from_kernel: e.from_kernel(),
+            })
     }
 
-    fn remove(&mut self, _name: &str, _force: bool) -> Result<(), i32> {
-        Err(libc::ENOSYS)
+    fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {
+        kernel::remove_module(name, force).map_err(|e| e as i32)
     }
 
     fn run(&mut self, command: &[u8], module: &str) -> Result<i32, i32> {
@@ -271,15 +278,6 @@ impl System for HostSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parse_long_wants_trailing_whitespace() {
-        assert_eq!(parse_long("3\n"), Some(3));
-        assert_eq!(parse_long("  -2 "), Some(-2));
-        assert_eq!(parse_long("3"), None);
-        assert_eq!(parse_long("x\n"), None);
-        assert_eq!(parse_long("\n"), None);
-    }
 
     #[test]
     fn initstate_reads_like_libkmod() {
