@@ -15,11 +15,11 @@ use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
-use modutils_core::module_file::ModuleFile;
 use modutils_core::module_file::Compression;
+use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
-    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId,
-    ProbeOptions, RemoveOptions, System, FAKE_KERNEL_ENV,
+    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
+    RemoveOptions, System, FAKE_KERNEL_ENV,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;

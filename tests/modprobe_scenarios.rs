@@ -591,3 +591,21 @@ fn fake_kernel_needs_a_relocated_root() {
     assert_eq!(out.status.code(), Some(1));
     assert!(!Path::new("/nonexistent/log").exists());
 }
+
+#[test]
+fn unknown_kernel_compression_is_reported_at_start() {
+    // libkmod reads /sys/module/compression when it starts, before the
+    // configuration, and says so through its own logger.
+    let s = System::new("bogus line\n");
+    s.write("/sys/module/compression", "lz4\n");
+    let r = s.modprobe(&["-D", "mod_a"]);
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stderr,
+        "libkmod: ERROR: get_kernel_compression: unknown kernel compression lz4\n\
+         libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/test.conf line 1: ignoring bad line starting with 'bogus'\n"
+    );
+    s.write("/sys/module/compression", "zstd\n");
+    let r = s.modprobe(&["-q", "-D", "mod_a"]);
+    assert!(!r.stderr.contains("compression"), "{}", r.stderr);
+}

@@ -244,7 +244,10 @@ impl System for HostSystem {
 
     fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
         // Options never hold a NUL: configuration lines and arguments end there.
-        let end = options.iter().position(|&c| c == 0).unwrap_or(options.len());
+        let end = options
+            .iter()
+            .position(|&c| c == 0)
+            .unwrap_or(options.len());
         let params = CString::new(&options[..end]).unwrap_or_default();
         let host = self.root.host(path);
         kernel::insert_module(&host, &params, force, self.compression, None)
