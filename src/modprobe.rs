@@ -1,7 +1,332 @@
-//! `modprobe` (not implemented yet).
+//! `modprobe`: load or remove modules with their dependencies, or show
+//! what that would do. The decisions are made by `modutils_core::probe`;
+//! this file turns the command line into requests and the results into
+//! kmod's messages and exit codes (0 or 1).
 
-use std::ffi::OsString;
+mod args;
+mod help;
+mod out;
 
-pub fn main(_args: Vec<OsString>) -> i32 {
-    crate::not_implemented("modprobe")
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
+use modutils_core::config::{strerror, Level, ModprobeConfig};
+use modutils_core::context::Context;
+use modutils_core::index::Index;
+use modutils_core::module_file::Compression;
+use modutils_core::module_file::ModuleFile;
+use modutils_core::probe::{
+    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
+    RemoveOptions, System, FAKE_KERNEL_ENV,
+};
+use modutils_core::root::MODULE_DIRECTORY;
+use modutils_core::Root;
+
+pub use args::options;
+use args::{Parsed, Settings, LOG_WARNING};
+use out::{fatal, Frontend};
+
+pub fn main(argv: Vec<OsString>) -> i32 {
+    let s = match args::parse(argv) {
+        Parsed::Exit(code) => return code,
+        Parsed::Run(s) => s,
+    };
+    if s.syslog || !stderr_usable() {
+        crate::log::use_syslog();
+    }
+    if !s.show_config && s.operands.is_empty() {
+        crate::error!("missing parameters. See -h.");
+        return 1;
+    }
+    let root = Root::from_env();
+    let dirname = module_dir(&s, &root);
+    // libkmod reads this when it creates its context, before the
+    // configuration.
+    let (compression, unknown) = kernel_compression(&root);
+    if let Some(msg) = unknown {
+        out::library_message(Level::Err, "get_kernel_compression", &msg);
+    }
+    let config_paths =
+        (!s.config_paths.is_empty()).then(|| s.config_paths.iter().map(PathBuf::from).collect());
+    let loaded = ModprobeConfig::load(&LoadOptions {
+        root: &root,
+        config_paths,
+        module_dir: Some(dirname.clone()),
+        kernel_cmdline: KernelCmdline::Proc,
+    });
+    out::config_diagnostics(&loaded.diagnostics);
+    // From here on libkmod's messages go through modprobe's logger, at
+    // the verbosity the options asked for.
+    crate::log::set_threshold(s.verbose);
+    let ctx = Context::new(root.clone(), Some(dirname)).with_config(loaded.config);
+
+    let ok = if s.show_config {
+        show_config(&ctx)
+    } else if s.show_modversions || s.show_exports {
+        show_symbols(&ctx, &s)
+    } else {
+        let mut sys = system(&root, compression);
+        let mut report = Frontend {
+            show: s.show || s.verbose > LOG_WARNING,
+            all: s.all,
+        };
+        let mut engine = Engine::new(&ctx, sys.as_mut(), &mut report);
+        if s.remove {
+            remove_all(&mut engine, &s)
+        } else if s.all {
+            let mut ok = true;
+            for arg in &s.operands {
+                ok &= insert(&mut engine, &s, arg, None);
+            }
+            ok
+        } else {
+            let params = join_params(&s.operands[1..]);
+            insert(&mut engine, &s, &s.operands[0], params.as_deref())
+        }
+    };
+    out::flush();
+    i32::from(!ok)
+}
+
+/// kmod falls back to syslog when stderr is closed.
+fn stderr_usable() -> bool {
+    // SAFETY: fstat on a descriptor number only fills the buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    unsafe { libc::fstat(2, &mut st) == 0 }
+}
+
+/// The module directory: `/lib/modules/<running kernel>`, or with `-d`/`-S`
+/// `DIR/lib/modules/VERSION`, cut to kmod's PATH_MAX buffer.
+fn module_dir(s: &Settings, root: &Root) -> PathBuf {
+    if s.root.is_none() && s.kversion.is_none() {
+        return PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()));
+    }
+    let mut dir = s.root.clone().unwrap_or_default().into_vec();
+    dir.extend_from_slice(MODULE_DIRECTORY.as_bytes());
+    dir.push(b'/');
+    match &s.kversion {
+        Some(v) => dir.extend_from_slice(v.as_bytes()),
+        None => dir.extend_from_slice(root.kernel_release().as_bytes()),
+    }
+    dir.truncate(modutils_core::name::PATH_MAX - 1);
+    PathBuf::from(OsString::from_vec(dir))
+}
+
+/// The kernel, or the fake one for hermetic tests: only under a relocated
+/// root, so the variable alone can never make a real modprobe a no-op.
+fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
+    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
+        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
+        _ => Box::new(HostSystem::new(root.clone(), compression)),
+    }
+}
+
+/// `modprobe -c`: the configuration, then the alias and symbol indexes.
+fn show_config(ctx: &Context) -> bool {
+    out::print(&ctx.config().show_config());
+    for file in ["modules.alias.bin", "modules.symbols.bin"] {
+        let path = ctx.root().host(ctx.dirname().join(file));
+        if let Ok(dump) = Index::open(path).and_then(|i| i.dump("alias ")) {
+            out::print(&dump);
+        }
+    }
+    true
+}
+
+/// `--show-modversions` / `--show-exports` of the file named first.
+fn show_symbols(ctx: &Context, s: &Settings) -> bool {
+    let arg = &s.operands[0];
+    let shown = arg.to_string_lossy();
+    let module = match ctx.module_from_path(Path::new(arg)) {
+        Ok(m) if !m.name.is_empty() => m,
+        _ => {
+            fatal(s.all, &format!("Module {shown} not found."));
+            return false;
+        }
+    };
+    let what = if s.show_modversions {
+        "modversions"
+    } else {
+        "symbols"
+    };
+    let path = module.path.unwrap_or_else(|| PathBuf::from(arg));
+    let lines = ModuleFile::open(ctx.root().host(&path))
+        .map_err(|e| e.errno())
+        .and_then(|file| symbol_lines(&file, s.show_modversions));
+    match lines {
+        Ok(text) => {
+            out::print(&text);
+            true
+        }
+        Err(errno) => {
+            let msg = format!("could not get {what} of {shown}: {}", strerror(errno));
+            fatal(s.all, &msg);
+            false
+        }
+    }
+}
+
+fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
+    let elf = file.elf().map_err(|e| e.errno())?;
+    let entries: Vec<(u64, &str)> = if versions {
+        let v = elf.modversions().map_err(|e| file.elf_error(e).errno())?;
+        v.iter().map(|m| (m.crc, m.name)).collect()
+    } else {
+        let v = elf.exports().map_err(|e| file.elf_error(e).errno())?;
+        // Without `__crc_` symbols kmod falls back to __ksymtab_strings,
+        // and a module without that section has no exports to show.
+        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
+            return Err(libc::ENODATA);
+        }
+        v.iter().map(|m| (m.crc, m.name)).collect()
+    };
+    let mut text = Vec::new();
+    for (crc, name) in entries {
+        text.extend_from_slice(format!("0x{crc:08x}\t{name}\n").as_bytes());
+    }
+    Ok(text)
+}
+
+/// kmod's `options_from_array`: parameters joined with spaces, a value
+/// with a space quoted unless it starts with a quote; none at all → None.
+fn join_params(params: &[OsString]) -> Option<Vec<u8>> {
+    if params.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (i, p) in params.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        let p = p.as_bytes();
+        match p.iter().position(|&c| c == b'=') {
+            Some(eq)
+                if !matches!(p.get(eq + 1), Some(b'"' | b'\'')) && p[eq + 1..].contains(&b' ') =>
+            {
+                out.extend_from_slice(&p[..=eq]);
+                out.push(b'"');
+                out.extend_from_slice(&p[eq + 1..]);
+                out.push(b'"');
+            }
+            _ => out.extend_from_slice(p),
+        }
+    }
+    Some(out)
+}
+
+fn probe_options(s: &Settings) -> ProbeOptions {
+    ProbeOptions {
+        ignore_loaded: s.ignore_loaded,
+        fail_on_loaded: s.first_time,
+        ignore_commands: s.ignore_commands,
+        dry_run: s.dry_run,
+        blacklist: if s.use_blacklist {
+            BlacklistMode::Always
+        } else {
+            BlacklistMode::AliasOnly
+        },
+        force: Force {
+            modversion: s.force || s.force_modversion,
+            vermagic: s.force || s.force_vermagic,
+        },
+    }
+}
+
+/// Loads one argument: a module file (`/…` or `./…`) or a name or alias,
+/// every module it resolves to; the last one's result counts, as in kmod.
+fn insert(engine: &mut Engine, s: &Settings, arg: &OsStr, params: Option<&[u8]>) -> bool {
+    let shown = arg.to_string_lossy().into_owned();
+    let bytes = arg.as_bytes();
+    let ids = if bytes.starts_with(b"/") || bytes.starts_with(b"./") {
+        match engine.from_path(Path::new(arg)) {
+            Ok(id) => vec![id],
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
+                let msg = format!(
+                    "Failed to get module from path {shown}: {}",
+                    strerror(errno)
+                );
+                fatal(s.all, &msg);
+                return false;
+            }
+        }
+    } else {
+        match engine.lookup(&shown) {
+            Ok(ids) if !ids.is_empty() => ids,
+            _ => {
+                let dir = engine.context().dirname().display().to_string();
+                fatal(
+                    s.all,
+                    &format!("Module {shown} not found in directory {dir}"),
+                );
+                return false;
+            }
+        }
+    };
+    let opts = probe_options(s);
+    let mut ok = true;
+    for id in ids {
+        ok = insert_one(engine, s, id, &opts, params);
+    }
+    ok
+}
+
+fn insert_one(
+    engine: &mut Engine,
+    s: &Settings,
+    id: ModId,
+    opts: &ProbeOptions,
+    params: Option<&[u8]>,
+) -> bool {
+    if s.resolve_alias {
+        out::print(format!("{}\n", engine.name(id)).as_bytes());
+        return true;
+    }
+    let Err(errno) = engine.probe(id, opts, params) else {
+        return true;
+    };
+    let name = engine.name(id);
+    let why = match errno {
+        libc::EEXIST => "Module already in kernel".to_string(),
+        libc::ENOENT => "Unknown symbol in module, or unknown parameter (see dmesg)".to_string(),
+        e => strerror(e),
+    };
+    crate::error!("could not insert '{name}': {why}");
+    false
+}
+
+/// `-r`: every argument is a module name or alias to remove.
+fn remove_all(engine: &mut Engine, s: &Settings) -> bool {
+    let opts = RemoveOptions {
+        ignore_commands: s.ignore_commands,
+        ignore_loaded: s.ignore_loaded,
+        dry_run: s.dry_run,
+        first_time: s.first_time,
+        force: s.force,
+        wait_msec: s.wait_msec,
+        remove_holders: s.remove_holders,
+    };
+    let mut ok = true;
+    for arg in &s.operands {
+        let name = arg.to_string_lossy();
+        // An invalid name fails without a word, as in kmod.
+        let Ok(ids) = engine.lookup(&name) else {
+            ok = false;
+            continue;
+        };
+        if ids.is_empty() {
+            fatal(s.all, &format!("Module {name} not found."));
+            ok = false;
+            continue;
+        }
+        for id in ids {
+            if engine.remove(id, &opts).is_err() {
+                ok = false;
+                break;
+            }
+        }
+    }
+    ok
 }

@@ -5,5 +5,9 @@ mod util;
 
 mod kmod;
 mod modinfo;
+mod modprobe;
+mod modprobe_corpus;
+mod modprobe_scenarios;
+mod modprobe_tree;
 mod static_nodes;
 mod vm_sysroot;

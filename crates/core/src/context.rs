@@ -148,13 +148,29 @@ impl Context {
         Some((self.module_path(path), deps))
     }
 
-    /// Paths in modules.dep are relative to the module directory unless absolute.
+    /// Paths in modules.dep are relative to the module directory unless
+    /// absolute. Joined as bytes with one `/`, as kmod does, so a dirname
+    /// ending in `/` shows as `//` exactly like kmod prints it.
     fn module_path(&self, p: &str) -> PathBuf {
         if p.starts_with('/') {
             PathBuf::from(p)
         } else {
-            self.dirname.join(p)
+            let mut joined = self.dirname.clone().into_os_string();
+            joined.push("/");
+            joined.push(p);
+            PathBuf::from(joined)
         }
+    }
+
+    /// modules.dep's entry for the module called `name`: its path and its
+    /// dependencies (in file order: direct users first, deepest last).
+    pub fn dependencies(&self, name: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+        self.dep_line(name)
+    }
+
+    /// Whether modules.builtin.bin lists `name` (compiled into the kernel).
+    pub fn is_builtin(&self, name: &str) -> bool {
+        self.lookup_builtin(name).is_some()
     }
 
     fn module_named(&self, name: &str, alias: Option<&str>) -> Module {

@@ -101,6 +101,11 @@ impl<'a> Elf<'a> {
         self.endian == Endianness::Big
     }
 
+    /// Whether a section called `name` exists (with its data in the file).
+    pub fn has_section(&self, name: &str) -> bool {
+        self.section(name).is_some()
+    }
+
     /// The first section called `name` whose data lies inside the file.
     /// Headers pointing elsewhere are passed over, as kmod and the kernel do.
     fn section(&self, name: &str) -> Option<&Section<'a>> {

@@ -7,6 +7,8 @@
 //!   [`modinfo`] assembles what `modinfo` prints.
 //! * [`index`] reads and writes kmod's binary `.bin` indexes; [`fnmatch`] is
 //!   the glibc-compatible pattern matcher those indexes rely on.
+//! * [`context`] resolves names and aliases to modules; [`probe`] is
+//!   modprobe's engine (load lists, loading, removal) over a [`probe::System`].
 //! * [`kernel`] talks to the kernel (`finit_module`, `init_module`,
 //!   `delete_module`, `/dev/kmsg`); [`procfs`] and [`sysfs`] read what it
 //!   says about loaded modules; [`symcheck`] checks a module's symbols
@@ -23,6 +25,7 @@ pub mod kernel;
 pub mod modinfo;
 pub mod module_file;
 pub mod name;
+pub mod probe;
 pub mod procfs;
 pub mod root;
 pub mod signature;

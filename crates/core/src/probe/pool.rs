@@ -1,0 +1,315 @@
+//! The engine and its module pool.
+//!
+//! libkmod keeps one object per module *name and alias*: `snd` found by
+//! name and `snd` found through the alias `char-major-116-*` are two
+//! objects, each with its own "visited" mark while a load list is built.
+//! That identity is visible (it decides which duplicates `--show-depends`
+//! prints), so the pool reproduces it: entries are keyed by (name, alias),
+//! and state learnt about an entry (its path, its dependencies, whether it
+//! is built in, an install command it was found through) stays with it.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::system::{InitState, System};
+use super::{Level, Report};
+use crate::context::{Context, LookupError, Module};
+use crate::name::modname_from_path;
+
+/// A module in the engine's pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModId(pub(crate) usize);
+
+#[derive(Debug, Default)]
+pub(crate) struct Entry {
+    pub name: String,
+    pub alias: Option<String>,
+    pub path: Option<PathBuf>,
+    /// Dependencies in kmod's order (modules.dep reversed: deepest first);
+    /// `None` until looked up.
+    pub deps: Option<Vec<ModId>>,
+    /// `None`: ask modules.builtin.bin when it matters.
+    pub builtin: Option<bool>,
+    /// Set when the module was found through an install or remove command
+    /// of that exact name: that command, not the first pattern match.
+    pub install: Option<Vec<u8>>,
+    pub remove: Option<Vec<u8>>,
+    // Marks of the load-list walk (see plan.rs).
+    pub visited: bool,
+    pub required: bool,
+    pub ignorecmd: bool,
+}
+
+/// Resolves modules and runs the probe and remove algorithms.
+pub struct Engine<'a> {
+    pub(crate) ctx: &'a Context,
+    pub(crate) sys: &'a mut dyn System,
+    pub(crate) report: &'a mut dyn Report,
+    pub(crate) entries: Vec<Entry>,
+    keys: HashMap<(String, Option<String>), ModId>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(ctx: &'a Context, sys: &'a mut dyn System, report: &'a mut dyn Report) -> Self {
+        Engine {
+            ctx,
+            sys,
+            report,
+            entries: Vec::new(),
+            keys: HashMap::new(),
+        }
+    }
+
+    pub fn context(&self) -> &Context {
+        self.ctx
+    }
+
+    pub(crate) fn e(&self, id: ModId) -> &Entry {
+        &self.entries[id.0]
+    }
+
+    pub(crate) fn e_mut(&mut self, id: ModId) -> &mut Entry {
+        &mut self.entries[id.0]
+    }
+
+    /// The entry for (name, alias), created empty if new.
+    fn entry(&mut self, name: &str, alias: Option<&str>) -> (ModId, bool) {
+        let key = (name.to_string(), alias.map(str::to_string));
+        if let Some(&id) = self.keys.get(&key) {
+            return (id, false);
+        }
+        let id = ModId(self.entries.len());
+        self.entries.push(Entry {
+            name: key.0.clone(),
+            alias: key.1.clone(),
+            ..Entry::default()
+        });
+        self.keys.insert(key, id);
+        (id, true)
+    }
+
+    /// A module known by its file, as a dependency or a path given by the
+    /// user: such a module is never built in, and keeps the first path seen.
+    fn entry_for_path(&mut self, path: &Path) -> ModId {
+        let name = modname_from_path(path);
+        let (id, _) = self.entry(&name, None);
+        let e = self.e_mut(id);
+        if e.path.is_none() {
+            e.path = Some(path.to_path_buf());
+        }
+        e.builtin = Some(false);
+        id
+    }
+
+    fn intern(&mut self, m: Module, from_commands: bool) -> ModId {
+        let (id, new) = self.entry(&m.name, m.alias.as_deref());
+        if new {
+            let deps = m.deps.map(|d| self.dep_entries(&d));
+            let e = self.e_mut(id);
+            e.path = m.path;
+            e.deps = deps;
+        }
+        if m.builtin {
+            self.e_mut(id).builtin = Some(true);
+        }
+        if from_commands {
+            let config = self.ctx.config();
+            let name = m.name.as_bytes();
+            if let Some(c) = config.install_exact(name) {
+                self.e_mut(id).install = Some(c.command.clone());
+            } else if let Some(c) = config.remove_exact(name) {
+                self.e_mut(id).remove = Some(c.command.clone());
+            }
+        }
+        id
+    }
+
+    /// Dependency paths (modules.dep order) as entries in kmod's order.
+    fn dep_entries(&mut self, paths: &[PathBuf]) -> Vec<ModId> {
+        paths.iter().rev().map(|p| self.entry_for_path(p)).collect()
+    }
+
+    /// Resolves a name or alias (the lookup chain of [`Context::lookup`]).
+    pub fn lookup(&mut self, name: &str) -> Result<Vec<ModId>, LookupError> {
+        let found = self.ctx.lookup(name)?;
+        // Only the install/remove step yields a module with neither path,
+        // alias nor built-in mark: every earlier step sets one of them.
+        let from_commands = matches!(
+            found.as_slice(),
+            [m] if m.path.is_none() && m.alias.is_none() && !m.builtin
+        );
+        Ok(found
+            .into_iter()
+            .map(|m| self.intern(m, from_commands))
+            .collect())
+    }
+
+    /// A module given by its file (`modprobe /path/m.ko`). Its
+    /// dependencies still come from modules.dep, by its name.
+    pub fn from_path(&mut self, path: &Path) -> io::Result<ModId> {
+        let m = self.ctx.module_from_path(path)?;
+        if m.name.is_empty() {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        }
+        let abs = m.path.unwrap_or_else(|| path.to_path_buf());
+        Ok(self.entry_for_path(&abs))
+    }
+
+    pub fn name(&self, id: ModId) -> &str {
+        &self.e(id).name
+    }
+
+    /// The alias (or config alias pattern) the module was found through.
+    pub fn alias(&self, id: ModId) -> Option<&str> {
+        self.e(id).alias.as_deref()
+    }
+
+    /// The module file, once known (never for built-in modules).
+    pub fn path(&mut self, id: ModId) -> Option<PathBuf> {
+        self.dependencies(id);
+        self.e(id).path.clone()
+    }
+
+    /// Dependencies in kmod's order: modules.dep's list reversed, so the
+    /// deepest dependency comes first. Looked up once, by name.
+    pub fn dependencies(&mut self, id: ModId) -> Vec<ModId> {
+        if let Some(d) = &self.e(id).deps {
+            return d.clone();
+        }
+        let Some((path, deps)) = self.ctx.dependencies(&self.e(id).name) else {
+            return Vec::new();
+        };
+        let deps = self.dep_entries(&deps);
+        let e = self.e_mut(id);
+        if e.path.is_none() {
+            e.path = Some(path);
+        }
+        e.deps = Some(deps.clone());
+        deps
+    }
+
+    pub fn is_builtin(&mut self, id: ModId) -> bool {
+        if let Some(b) = self.e(id).builtin {
+            return b;
+        }
+        let b = self.ctx.is_builtin(&self.e(id).name);
+        self.e_mut(id).builtin = Some(b);
+        b
+    }
+
+    /// Built-in first, then `/sys/module`; `Err(errno)` when not loaded or
+    /// unreadable (after logging what libkmod logs).
+    pub fn initstate(&mut self, id: ModId) -> Result<InitState, i32> {
+        if self.is_builtin(id) {
+            return Ok(InitState::Builtin);
+        }
+        let name = self.e(id).name.clone();
+        self.sys.initstate(&name).map_err(|e| {
+            if let Some(msg) = &e.log {
+                self.report.log(Level::Err, msg);
+            }
+            e.errno
+        })
+    }
+
+    /// Loaded and initialised, or built in.
+    pub fn in_kernel(&mut self, id: ModId) -> bool {
+        matches!(self.initstate(id), Ok(InitState::Live | InitState::Builtin))
+    }
+
+    /// The use count; `Err(errno)` when unknown (not loaded, no unload
+    /// support in the kernel), after logging a malformed file.
+    pub fn refcnt(&mut self, id: ModId) -> Result<i64, i32> {
+        let name = self.e(id).name.clone();
+        self.sys.refcnt(&name).map_err(|e| {
+            if let Some(msg) = &e.log {
+                self.report.log(Level::Err, msg);
+            }
+            e.errno
+        })
+    }
+
+    /// The modules using this one, in the kernel's order; none when the
+    /// directory cannot be read (libkmod logs that as an error).
+    pub fn holders(&mut self, id: ModId) -> Vec<ModId> {
+        let name = self.e(id).name.clone();
+        match self.sys.holders(&name) {
+            Ok(names) => names
+                .iter()
+                .map(|n| {
+                    let n = String::from_utf8_lossy(&crate::name::modname_normalize(n.as_bytes()))
+                        .into_owned();
+                    self.entry(&n, None).0
+                })
+                .collect(),
+            Err(e) => {
+                if let Some(msg) = &e.log {
+                    self.report.log(Level::Err, msg);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn is_blacklisted(&self, id: ModId) -> bool {
+        self.ctx.config().is_blacklisted(self.e(id).name.as_bytes())
+    }
+
+    /// Options from the configuration for the module's name or the alias it
+    /// was found through.
+    pub fn options(&self, id: ModId) -> Option<Vec<u8>> {
+        let e = self.e(id);
+        self.ctx
+            .config()
+            .options_for(e.name.as_bytes(), e.alias.as_deref().map(str::as_bytes))
+    }
+
+    pub fn install_command(&self, id: ModId) -> Option<Vec<u8>> {
+        let e = self.e(id);
+        e.install.clone().or_else(|| {
+            self.ctx
+                .config()
+                .install_command(e.name.as_bytes())
+                .map(<[u8]>::to_vec)
+        })
+    }
+
+    pub fn remove_command(&self, id: ModId) -> Option<Vec<u8>> {
+        let e = self.e(id);
+        e.remove.clone().or_else(|| {
+            self.ctx
+                .config()
+                .remove_command(e.name.as_bytes())
+                .map(<[u8]>::to_vec)
+        })
+    }
+
+    /// The module's soft dependencies (first matching `softdep` entry),
+    /// each name resolved by the full lookup; names that are not found
+    /// are dropped, invalid ones logged as libkmod does.
+    pub fn softdeps(&mut self, id: ModId) -> (Vec<ModId>, Vec<ModId>) {
+        let ctx = self.ctx;
+        let Some(dep) = ctx.config().softdeps_for(self.e(id).name.as_bytes()) else {
+            return (Vec::new(), Vec::new());
+        };
+        let pre: Vec<Vec<u8>> = dep.pre().map(<[u8]>::to_vec).collect();
+        let post: Vec<Vec<u8>> = dep.post().map(<[u8]>::to_vec).collect();
+        (self.resolve_all(&pre), self.resolve_all(&post))
+    }
+
+    fn resolve_all(&mut self, names: &[Vec<u8>]) -> Vec<ModId> {
+        let mut out = Vec::new();
+        for n in names {
+            let n = String::from_utf8_lossy(n);
+            match self.lookup(&n) {
+                Ok(found) => out.extend(found),
+                Err(_) => self.report.log(
+                    Level::Err,
+                    &format!("failed to lookup dependency '{n}', continuing anyway."),
+                ),
+            }
+        }
+        out
+    }
+}

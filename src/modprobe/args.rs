@@ -1,0 +1,452 @@
+//! modprobe's command line: `MODPROBE_OPTIONS`, the option table (in
+//! kmod's order, which abbreviations and "ambiguous" messages depend on)
+//! and the settings it yields.
+
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use crate::cli::{GetoptError, Opt, Parser};
+use crate::error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Id {
+    All,
+    Remove,
+    RemoveHolders,
+    Wait,
+    ResolveAlias,
+    FirstTime,
+    IgnoreCommands,
+    UseBlacklist,
+    Force,
+    ForceModversion,
+    ForceVermagic,
+    ShowDepends,
+    ShowConfig,
+    ShowModversions,
+    ShowExports,
+    DryRun,
+    Config,
+    Dirname,
+    SetVersion,
+    Syslog,
+    Quiet,
+    Verbose,
+    Version,
+    Help,
+}
+
+// Rows sharing an id are one option, as kmod's entries sharing a value:
+// `--remove-` means `--remove-dependencies`, `--ignore` is `-i`.
+pub(super) const OPTIONS: &[Opt<Id>] = &[
+    Opt::flag(
+        Id::All,
+        Some('a'),
+        &["all"],
+        "Take every argument as a module to load or remove",
+    ),
+    Opt::flag(
+        Id::Remove,
+        Some('r'),
+        &["remove"],
+        "Remove the modules, then every dependency left unused (kmod leaves some)",
+    ),
+    Opt::flag(
+        Id::RemoveHolders,
+        None,
+        &["remove-dependencies", "remove-holders"],
+        "Remove the modules using a module first",
+    ),
+    Opt::value(
+        Id::Wait,
+        Some('w'),
+        &["wait"],
+        "MSEC",
+        "With -r, retry a module in use for up to MSEC ms",
+    ),
+    Opt::flag(
+        Id::ResolveAlias,
+        Some('R'),
+        &["resolve-alias"],
+        "Print the modules an alias resolves to",
+    ),
+    Opt::flag(
+        Id::FirstTime,
+        None,
+        &["first-time"],
+        "Fail if a module is already loaded (with -r: not loaded)",
+    ),
+    Opt::flag(
+        Id::IgnoreCommands,
+        Some('i'),
+        &["ignore-install", "ignore-remove"],
+        "Ignore install/remove commands and soft dependencies",
+    ),
+    Opt::flag(
+        Id::UseBlacklist,
+        Some('b'),
+        &["use-blacklist"],
+        "Apply the blacklist to module names, not only aliases",
+    ),
+    Opt::flag(
+        Id::Force,
+        Some('f'),
+        &["force"],
+        "Skip the kernel's version checks; with -r, force removal",
+    ),
+    Opt::flag(
+        Id::ForceModversion,
+        None,
+        &["force-modversion"],
+        "Skip the symbol version (CRC) check",
+    ),
+    Opt::flag(
+        Id::ForceVermagic,
+        None,
+        &["force-vermagic"],
+        "Skip the version magic check",
+    ),
+    Opt::flag(
+        Id::ShowDepends,
+        Some('D'),
+        &["show-depends"],
+        "Print what loading would do, without loading",
+    ),
+    Opt::flag(
+        Id::ShowConfig,
+        Some('c'),
+        &["showconfig", "show-config"],
+        "Print the configuration and the alias indexes",
+    ),
+    Opt::flag(
+        Id::ShowModversions,
+        None,
+        &["show-modversions", "dump-modversions"],
+        "Print the symbol versions a module file needs",
+    ),
+    Opt::flag(
+        Id::ShowExports,
+        None,
+        &["show-exports"],
+        "Print the symbols a module file exports",
+    ),
+    Opt::flag(
+        Id::DryRun,
+        Some('n'),
+        &["dry-run", "show"],
+        "Decide but do nothing (add -v to see what)",
+    ),
+    Opt::value(
+        Id::Config,
+        Some('C'),
+        &["config"],
+        "FILE",
+        "Read FILE or directory instead of modprobe.d",
+    ),
+    Opt::value(
+        Id::Dirname,
+        Some('d'),
+        &["dirname"],
+        "DIR",
+        "Take modules from DIR/lib/modules/VERSION",
+    ),
+    Opt::value(
+        Id::SetVersion,
+        Some('S'),
+        &["set-version"],
+        "VERSION",
+        "Use kernel VERSION instead of the running one",
+    ),
+    Opt::flag(
+        Id::Syslog,
+        Some('s'),
+        &["syslog"],
+        "Log to syslog instead of stderr",
+    ),
+    Opt::flag(Id::Quiet, Some('q'), &["quiet"], "No messages"),
+    Opt::flag(
+        Id::Verbose,
+        Some('v'),
+        &["verbose"],
+        "More messages; shows every action",
+    ),
+    Opt::flag(Id::Version, Some('V'), &["version"], "Print the version"),
+    Opt::flag(Id::Help, Some('h'), &["help"], "Print this help"),
+];
+
+/// The option table, for man pages and completions.
+pub fn options() -> &'static [Opt<impl PartialEq>] {
+    OPTIONS
+}
+
+/// syslog priorities used as verbosity, as kmod does.
+pub(super) const LOG_WARNING: i32 = 4;
+
+/// Everything the command line asks for.
+#[derive(Debug, Default)]
+pub(super) struct Settings {
+    pub all: bool,
+    pub remove: bool,
+    pub remove_holders: bool,
+    pub wait_msec: u64,
+    pub resolve_alias: bool,
+    pub first_time: bool,
+    pub ignore_commands: bool,
+    pub use_blacklist: bool,
+    pub force: bool,
+    pub force_modversion: bool,
+    pub force_vermagic: bool,
+    pub ignore_loaded: bool,
+    pub dry_run: bool,
+    pub show: bool,
+    pub show_config: bool,
+    pub show_modversions: bool,
+    pub show_exports: bool,
+    pub config_paths: Vec<OsString>,
+    pub root: Option<OsString>,
+    pub kversion: Option<OsString>,
+    pub syslog: bool,
+    pub verbose: i32,
+    pub operands: Vec<OsString>,
+}
+
+pub(super) enum Parsed {
+    /// Stop with this exit code (help, version, a bad option).
+    Exit(i32),
+    Run(Box<Settings>),
+}
+
+/// Parses `argv` (with `MODPROBE_OPTIONS` in front of its options) the way
+/// kmod's getopt loop does: options take effect in order, and `-h`, `-V`
+/// or an error end the parse at once.
+pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
+    let argv = with_env_options(argv);
+    let mut s = Settings {
+        verbose: LOG_WARNING,
+        ..Settings::default()
+    };
+    let mut parser = Parser::new(OPTIONS, argv);
+    for item in parser.by_ref() {
+        let (id, value) = match item {
+            Ok(v) => v,
+            Err(e) => return fail(&e),
+        };
+        let value = value.unwrap_or_default();
+        match id {
+            Id::All => s.all = true,
+            Id::Remove => s.remove = true,
+            Id::RemoveHolders => s.remove_holders = true,
+            Id::Wait => match strtoul(value.as_bytes()) {
+                Some(v) => s.wait_msec = v,
+                None => {
+                    error!("unexpected wait value '{}'.", value.to_string_lossy());
+                    return Parsed::Exit(1);
+                }
+            },
+            Id::ResolveAlias => s.resolve_alias = true,
+            Id::FirstTime => s.first_time = true,
+            Id::IgnoreCommands => s.ignore_commands = true,
+            Id::UseBlacklist => s.use_blacklist = true,
+            Id::Force => s.force = true,
+            Id::ForceModversion => s.force_modversion = true,
+            Id::ForceVermagic => s.force_vermagic = true,
+            Id::ShowDepends => {
+                s.ignore_loaded = true;
+                s.dry_run = true;
+                s.show = true;
+            }
+            Id::ShowConfig => s.show_config = true,
+            Id::ShowModversions => s.show_modversions = true,
+            Id::ShowExports => s.show_exports = true,
+            // kmod 34.2: a dry run alone prints nothing (HEAD shows too).
+            Id::DryRun => s.dry_run = true,
+            Id::Config => {
+                env_append(b"-C");
+                env_append(value.as_bytes());
+                s.config_paths.push(value);
+            }
+            Id::Dirname => s.root = Some(value),
+            Id::SetVersion => s.kversion = Some(value),
+            Id::Syslog => {
+                env_append(b"-s");
+                s.syslog = true;
+            }
+            Id::Quiet => {
+                env_append(b"-q");
+                s.verbose = 0;
+            }
+            Id::Verbose => {
+                env_append(b"-v");
+                s.verbose += 1;
+            }
+            Id::Version => {
+                crate::kmod::version();
+                return Parsed::Exit(0);
+            }
+            Id::Help => {
+                print!("{}", super::help::text(crate::log::prog()));
+                return Parsed::Exit(0);
+            }
+        }
+    }
+    s.operands = parser.operands();
+    Parsed::Run(Box::new(s))
+}
+
+fn fail(e: &GetoptError) -> Parsed {
+    e.print();
+    Parsed::Exit(1)
+}
+
+/// Appends to `MODPROBE_OPTIONS`, so that modprobe run by an install
+/// command inherits `-C`, `-q`, `-v` and `-s`.
+fn env_append(value: &[u8]) {
+    let mut v = std::env::var_os("MODPROBE_OPTIONS")
+        .map(OsString::into_vec)
+        .map(|mut old| {
+            old.push(b' ');
+            old
+        })
+        .unwrap_or_default();
+    v.extend_from_slice(value);
+    std::env::set_var("MODPROBE_OPTIONS", OsString::from_vec(v));
+}
+
+/// argv with the words of `MODPROBE_OPTIONS` after argv[0].
+fn with_env_options(argv: Vec<OsString>) -> Vec<OsString> {
+    let Some(env) = std::env::var_os("MODPROBE_OPTIONS") else {
+        return argv;
+    };
+    let mut it = argv.into_iter();
+    let mut out: Vec<OsString> = it.next().into_iter().collect();
+    out.extend(
+        split_env(env.as_bytes())
+            .into_iter()
+            .map(OsString::from_vec),
+    );
+    out.extend(it);
+    out
+}
+
+/// kmod's splitting of `MODPROBE_OPTIONS`: words end at each space (so two
+/// spaces make an empty word); a word that starts with a quote ends at the
+/// matching quote, spaces included; a quote pair inside a word is dropped
+/// and its content kept; an unclosed quote runs to the end, quote and all.
+pub(super) fn split_env(env: &[u8]) -> Vec<Vec<u8>> {
+    let mut buf = env.to_vec();
+    let mut words = Vec::new();
+    let mut start = 0;
+    let mut quote: Option<usize> = None;
+    let mut i = 0;
+    while i < buf.len() {
+        let c = buf[i];
+        match quote {
+            None if c == b' ' => {
+                words.push(buf[start..i].to_vec());
+                start = i + 1;
+            }
+            None if c == b'"' || c == b'\'' => quote = Some(i),
+            None => {}
+            Some(q) if c == buf[q] => {
+                if q == start {
+                    words.push(buf[start + 1..i].to_vec());
+                    start = i + 1;
+                } else {
+                    buf.remove(i);
+                    buf.remove(q);
+                    i -= 2;
+                }
+                quote = None;
+            }
+            Some(_) => {}
+        }
+        i += 1;
+    }
+    if start < buf.len() {
+        words.push(buf[start..].to_vec());
+    }
+    words
+}
+
+/// `strtoul(s, &end, 0)` that must consume everything: leading blanks, a
+/// sign (a minus wraps around, as in C), `0x` for hex, `0` for octal.
+/// Overflow saturates, as `strtoul` returns `ULONG_MAX`.
+pub(super) fn strtoul(s: &[u8]) -> Option<u64> {
+    let mut i = s
+        .iter()
+        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .count();
+    let neg = match s.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let rest = &s[i..];
+    let (base, digits) = if (rest.starts_with(b"0x") || rest.starts_with(b"0X"))
+        && rest.get(2).is_some_and(u8::is_ascii_hexdigit)
+    {
+        (16, &rest[2..])
+    } else if rest.starts_with(b"0") {
+        (8, rest)
+    } else {
+        (10, rest)
+    };
+    let n = digits
+        .iter()
+        .take_while(|c| (**c as char).is_digit(base))
+        .count();
+    if n == 0 || n != digits.len() {
+        return None;
+    }
+    let v = digits[..n].iter().try_fold(0u64, |acc, &c| {
+        let d = (c as char).to_digit(base).unwrap_or(0) as u64;
+        acc.checked_mul(base as u64)?.checked_add(d)
+    });
+    Some(match v {
+        None => u64::MAX,
+        Some(v) if neg => v.wrapping_neg(),
+        Some(v) => v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        split_env(s.as_bytes())
+            .into_iter()
+            .map(|w| String::from_utf8(w).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn env_words_follow_kmod() {
+        assert_eq!(words("-q -v"), ["-q", "-v"]);
+        assert_eq!(words("-q  -v"), ["-q", "", "-v"]);
+        assert_eq!(words("-C \"/a b\" -q"), ["-C", "/a b", "", "-q"]);
+        assert_eq!(words("x=\"a b\"c d"), ["x=a bc", "d"]);
+        assert_eq!(words("'open quote"), ["'open quote"]);
+        assert_eq!(words("-q "), ["-q"]);
+        assert_eq!(words(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn wait_values_as_strtoul() {
+        assert_eq!(strtoul(b"100"), Some(100));
+        assert_eq!(strtoul(b"0x10"), Some(16));
+        assert_eq!(strtoul(b"010"), Some(8));
+        assert_eq!(strtoul(b" 7"), Some(7));
+        assert_eq!(strtoul(b"-1"), Some(u64::MAX));
+        assert_eq!(strtoul(b""), None);
+        assert_eq!(strtoul(b"0x"), None);
+        assert_eq!(strtoul(b"12a"), None);
+        assert_eq!(strtoul(b"09"), None);
+    }
+}
