@@ -35,14 +35,6 @@ pub fn run(tool: fn(Vec<OsString>) -> i32) -> ! {
     std::process::exit(code)
 }
 
-/// Exit status for a tool that this version does not provide yet.
-pub(crate) fn not_implemented(tool: &str) -> i32 {
-    eprintln!(
-        "{}: ERROR: {tool} is not implemented yet in modutils",
-        log::prog()
-    );
-    1
-}
 
 /// `strerror` text for an I/O error, without Rust's " (os error N)" suffix.
 pub fn strerror(e: &std::io::Error) -> String {
