@@ -5,6 +5,8 @@
 //! any architecture can be inspected on any host. Every offset is checked:
 //! malformed input gives an [`Error`], never a panic.
 
+use std::collections::HashMap;
+
 use object::read::elf::{FileHeader, SectionHeader, Sym};
 use object::{elf, Endianness};
 
@@ -192,6 +194,11 @@ impl<'a> Elf<'a> {
             Err(e) => return Err(e),
         };
         let mut claimed = vec![false; versions.len()];
+        // Name -> first entry of that name, so that matching stays linear.
+        let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(versions.len());
+        for (i, v) in versions.iter().enumerate() {
+            by_name.entry(v.name).or_insert(i);
+        }
         let mut out = Vec::new();
         for sym in self.symbols()? {
             if sym.shndx != elf::SHN_UNDEF.0 || sym.name.is_empty() {
@@ -199,7 +206,7 @@ impl<'a> Elf<'a> {
             }
             let name = ascii_lossless(sym.name);
             let mut crc = 0;
-            if let Some(i) = versions.iter().position(|v| v.name == name) {
+            if let Some(&i) = by_name.get(name) {
                 crc = versions[i].crc;
                 claimed[i] = true;
             }
