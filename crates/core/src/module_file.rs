@@ -146,7 +146,12 @@ impl ModuleFile {
             source,
         };
         let mut file = File::open(&path).map_err(io_err)?;
-        let len = file.metadata().map_err(io_err)?.len();
+        let meta = file.metadata().map_err(io_err)?;
+        // A directory opens, but neither maps nor reads: say what it is.
+        if meta.is_dir() {
+            return Err(io_err(io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        let len = meta.len();
         if len < 6 {
             return Err(Error::TooShort { path });
         }
