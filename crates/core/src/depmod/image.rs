@@ -103,9 +103,16 @@ fn decompress(kind: Compression, raw: &[u8], ws: &mut Workspace, path: &Path) ->
     if ok.is_some() {
         return Ok(());
     }
+    // Past the size limit already (a decompression bomb): decoding it again
+    // below would double the time and hold a second buffer as large.
+    let too_large = ws.out.len() as u64 > MAX_MODULE_SIZE;
+    // The failed attempt's memory goes before the general path takes its own.
+    ws.out = Vec::new();
+    if too_large {
+        return Err(libc::EINVAL);
+    }
     // Anything unusual (several frames, gzip, sizes not recorded) takes the
     // general streaming path of the module reader.
-    ws.out.clear();
     match module_file::decompress(path, kind, raw) {
         Ok(bytes) => {
             ws.out = bytes;
