@@ -3,6 +3,7 @@
 
 mod util;
 
+mod hostile;
 mod kmod;
 mod modinfo;
 mod modprobe;

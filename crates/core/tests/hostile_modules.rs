@@ -69,7 +69,10 @@ fn empty_and_five_byte_files_are_too_short() {
         let err = ModuleFile::open(&path).unwrap_err();
         assert!(matches!(err, module_file::Error::TooShort { .. }), "{err}");
         assert_eq!(err.errno(), libc::EINVAL);
-        assert!(err.to_string().starts_with(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().starts_with(&path.display().to_string()),
+            "{err}"
+        );
         let err = ModuleFile::from_bytes(&path, vec![0; len]).unwrap_err();
         assert_eq!(err.path(), path);
     }
@@ -83,7 +86,10 @@ fn a_directory_or_a_missing_file_is_an_io_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = ModuleFile::open(dir.path()).unwrap_err();
     assert!(err.to_string().contains(&dir.path().display().to_string()));
-    assert!(err.errno() == libc::EISDIR || err.errno() == libc::EINVAL, "{err}");
+    assert!(
+        err.errno() == libc::EISDIR || err.errno() == libc::EINVAL,
+        "{err}"
+    );
     let missing = dir.path().join("nope.ko");
     let err = ModuleFile::open(&missing).unwrap_err();
     assert_eq!(err.errno(), libc::ENOENT);
@@ -99,7 +105,14 @@ fn truncated_at_every_section_boundary() {
         let h = table + i * 64;
         let off = u64::from_le_bytes(m[h + 0x18..h + 0x20].try_into().unwrap()) as usize;
         let size = u64::from_le_bytes(m[h + 0x20..h + 0x28].try_into().unwrap()) as usize;
-        cuts.extend([off, off + 1, off + size.saturating_sub(1), off + size, h, h + 32]);
+        cuts.extend([
+            off,
+            off + 1,
+            off + size.saturating_sub(1),
+            off + size,
+            h,
+            h + 32,
+        ]);
     }
     cuts.retain(|&c| c <= m.len());
     for cut in cuts {
@@ -116,12 +129,12 @@ fn truncated_at_every_section_boundary() {
 fn section_offsets_past_the_end_are_passed_over() {
     let base = sample();
     for (i, field, value) in [
-        (1, 0x18, 1u64 << 40),       // .modinfo far away
-        (1, 0x20, u64::MAX),         // .modinfo of absurd size
+        (1, 0x18, 1u64 << 40),        // .modinfo far away
+        (1, 0x20, u64::MAX),          // .modinfo of absurd size
         (2, 0x18, base.len() as u64), // __versions starting at the end
-        (2, 0x20, 65),               // __versions overrunning by one record
-        (4, 0x18, u64::MAX - 8),     // .symtab whose end overflows
-        (5, 0x20, u64::MAX),         // .strtab of absurd size
+        (2, 0x20, 65),                // __versions overrunning by one record
+        (4, 0x18, u64::MAX - 8),      // .symtab whose end overflows
+        (5, 0x20, u64::MAX),          // .strtab of absurd size
     ] {
         let mut m = base.clone();
         set_sh(&mut m, i, field, value);
