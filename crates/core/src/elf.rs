@@ -315,7 +315,7 @@ fn parse_sections<'a, H>(data: &'a [u8], is_64: bool) -> Result<Elf<'a>, Error>
 where
     H: FileHeader<Endian = Endianness>,
 {
-    let header = H::parse(data).map_err(|_| Error::Malformed("bad ELF header"))?;
+    let header = file_header::<H>(data)?;
     let endian = header
         .endian()
         .map_err(|_| Error::Malformed("unknown byte order"))?;
@@ -363,6 +363,23 @@ where
     })
 }
 
+/// The file header, checked as kmod checks it: magic, class and byte order.
+/// The object crate also wants `EI_VERSION` to be 1, which neither kmod nor
+/// the kernel looks at, so it parses a copy with that byte set.
+fn file_header<H>(data: &[u8]) -> Result<H, Error>
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let mut head = data
+        .get(..std::mem::size_of::<H>())
+        .ok_or(Error::Malformed("bad ELF header"))?
+        .to_vec();
+    head[6] = elf::EV_CURRENT.0;
+    H::parse(&head[..])
+        .copied()
+        .map_err(|_| Error::Malformed("bad ELF header"))
+}
+
 fn read_symbols<'a, H>(elf: &Elf<'a>) -> Result<Vec<RawSym<'a>>, Error>
 where
     H: FileHeader<Endian = Endianness>,
@@ -374,7 +391,7 @@ where
     else {
         return Ok(Vec::new());
     };
-    let header = H::parse(elf.data).map_err(|_| Error::Malformed("bad ELF header"))?;
+    let header = file_header::<H>(elf.data)?;
     let endian = elf.endian;
     let table = header
         .sections(endian, elf.data)

@@ -229,3 +229,17 @@ fn many_parameters_stay_fast() {
     let took = start.elapsed();
     assert!(took < Duration::from_secs(5), "parameters took {took:?}");
 }
+
+#[test]
+fn the_ident_version_byte_is_not_checked() {
+    // kmod and the kernel look at the magic, class and byte order only; a
+    // damaged EI_VERSION made the object crate refuse the whole file (found
+    // by the mutation test against kmod's modinfo, tests/hostile_modinfo.rs).
+    for version in [0u8, 2, 0xff] {
+        let mut m = sample();
+        m[6] = version;
+        let e = Elf::parse(&m).unwrap();
+        assert!(e.modinfo().unwrap().contains(&&b"license=GPL"[..]));
+        assert_eq!(e.imports().unwrap().len(), 2);
+    }
+}
