@@ -4,6 +4,7 @@
 mod util;
 
 mod hostile;
+mod hostile_modinfo;
 mod kmod;
 mod modinfo;
 mod modprobe;
