@@ -660,3 +660,113 @@ fn hostile_configuration_files() {
     );
     assert!(m.max_rss_kb < 400_000, "{} KB", m.max_rss_kb);
 }
+
+/// An install or remove command runs with exactly the documented
+/// environment (docs/modprobe.md): the caller's variables plus
+/// `MODPROBE_MODULE` (and `MODPROBE_OPTIONS` when modprobe was given -C, -q,
+/// -v or -s), standard descriptors only, no signal blocked or ignored.
+#[test]
+fn install_and_remove_commands_get_a_known_environment() {
+    let s = Sys::new();
+    let out = s.dir.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    let probe = |tag: &str| {
+        let o = out.display();
+        format!(
+            "ls /proc/$$/fd > {o}/{tag}.fds; env > {o}/{tag}.env; grep -E '^Sig(Blk|Ign)' /proc/$$/status > {o}/{tag}.sig"
+        )
+    };
+    fs::create_dir_all(s.dir.path().join("etc/modprobe.d")).unwrap();
+    fs::write(
+        s.dir.path().join("etc/modprobe.d/cmds.conf"),
+        format!(
+            "install mod_a {}\nremove mod_a {}\n",
+            probe("install"),
+            probe("remove")
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let log = s.dir.path().join("calls.log");
+        let mut c = Command::new(ours("modprobe"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("CALLER_VAR", "kept")
+            .env("MODUTILS_SYSROOT", s.dir.path())
+            .env("MODUTILS_FAKE_KERNEL", &log);
+        // modprobe starts with the standard descriptors only (the test
+        // harness may hold others open), so any other comes from it.
+        // SAFETY: close_range is async-signal-safe.
+        unsafe {
+            c.pre_exec(|| {
+                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                Ok(())
+            });
+        }
+        measure(&mut c, Duration::from_secs(30))
+    };
+    // The same probe run by `sh -c` straight from here: the shell's own
+    // descriptors (dash keeps a saved copy of a redirected one) are in both.
+    let mut baseline = Command::new("sh");
+    baseline.arg("-c").arg(probe("baseline"));
+    // SAFETY: as above.
+    unsafe {
+        baseline.pre_exec(|| {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            Ok(())
+        });
+    }
+    assert_eq!(
+        measure(&mut baseline, Duration::from_secs(30)).code,
+        Some(0)
+    );
+    let base_fds = fs::read_to_string(out.join("baseline.fds")).unwrap();
+    let m = run(&["mod_a"]);
+    assert_eq!((m.code, m.stderr.as_str()), (Some(0), ""));
+    let m = run(&["-q", "-r", "mod_a"]);
+    assert_eq!((m.code, m.stderr.as_str()), (Some(0), ""));
+    for (tag, options) in [("install", None), ("remove", Some("-q"))] {
+        let env = fs::read_to_string(out.join(format!("{tag}.env"))).unwrap();
+        let mut vars: Vec<&str> = env
+            .lines()
+            // What the shell itself adds.
+            .filter(|l| !l.starts_with("PWD=") && !l.starts_with("SHLVL=") && !l.starts_with("_="))
+            .collect();
+        vars.sort_unstable();
+        let sysroot = format!("MODUTILS_SYSROOT={}", s.dir.path().display());
+        let fake = format!(
+            "MODUTILS_FAKE_KERNEL={}",
+            s.dir.path().join("calls.log").display()
+        );
+        let mut want = vec![
+            "CALLER_VAR=kept",
+            "MODPROBE_MODULE=mod_a",
+            &fake,
+            &sysroot,
+            "PATH=/usr/bin:/bin",
+        ];
+        let opts = options.map(|o| format!("MODPROBE_OPTIONS={o}"));
+        if let Some(o) = &opts {
+            want.push(o);
+        }
+        want.sort_unstable();
+        assert_eq!(vars, want, "{tag} command environment");
+        let fds = fs::read_to_string(out.join(format!("{tag}.fds"))).unwrap();
+        assert_eq!(fds, base_fds, "{tag} descriptors");
+        let sig = fs::read_to_string(out.join(format!("{tag}.sig"))).unwrap();
+        // As for a command started straight from here, glibc's internal
+        // real-time signals (32, 33) aside: SIGPIPE was ignored before,
+        // inherited from Rust's runtime through system(3).
+        let base_sig = fs::read_to_string(out.join("baseline.sig")).unwrap();
+        let masks = |text: &str| -> Vec<u64> {
+            text.lines()
+                .map(|l| {
+                    u64::from_str_radix(l.split('\t').nth(1).unwrap(), 16).unwrap() & !(3u64 << 31)
+                })
+                .collect()
+        };
+        assert_eq!(masks(&sig), masks(&base_sig), "{tag} signals: {sig:?}");
+        assert_eq!(masks(&sig), [0, 0], "{tag} signals: {sig:?}");
+    }
+}
