@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh -t 600          every target, 10 minutes each
 #   scripts/fuzz.sh -t 3600 index   one target for an hour
 #   scripts/fuzz.sh -l              list the targets
+#   scripts/fuzz.sh -s              total time and execs per target so far
 #
 # Needs cargo-fuzz (installed with `cargo install --locked` when missing)
 # and a C++ compiler for libFuzzer. Only stable Rust is assumed:
@@ -25,11 +26,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=15
-while getopts "t:lh" opt; do
+cache=${MODUTILS_CACHE:-$HOME/.cache/modutils}
+while getopts "t:lsh" opt; do
     case $opt in
         t) seconds=$OPTARG ;;
+        s)
+            awk -F'\t' '{ t[$2] += $3; e[$2] += $4; if ($5 != "ok") f[$2]++; T += $3; E += $4 }
+                END { for (k in t) printf "%-16s %7d s %14d execs %d failed runs\n", k, t[k], e[k], f[k]
+                      printf "%-16s %7d s %14d execs\n", "total", T, E }' "$cache/fuzz-runs.tsv" | sort
+            exit 0 ;;
         l) sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -v modutils-fuzz; exit 0 ;;
-        *) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        *) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 0 ;;
     esac
 done
 shift $((OPTIND - 1))
@@ -46,7 +53,6 @@ fi
 cargo fuzz build -O >&2
 
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
-cache=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 mkdir -p "$cache"
 failed=()
 for t in "${targets[@]}"; do
