@@ -770,3 +770,96 @@ fn install_and_remove_commands_get_a_known_environment() {
         assert_eq!(masks(&sig), [0, 0], "{tag} signals: {sig:?}");
     }
 }
+
+/// Config files the caller cannot read (run as nobody, since root reads
+/// everything): modprobe skips them without a word and depmod names them,
+/// both as kmod does.
+#[test]
+fn unreadable_configuration_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    fs::create_dir(&conf).unwrap();
+    fs::write(
+        conf.join("a.conf"),
+        "alias readable_alias mod_a\nsearch updates\n",
+    )
+    .unwrap();
+    fs::write(conf.join("secret.conf"), "alias secret_alias mod_b\n").unwrap();
+    fs::set_permissions(conf.join("secret.conf"), fs::Permissions::from_mode(0o000)).unwrap();
+    let kernel = dir.path().join("lib/modules/6.1.0-perm/kernel");
+    fs::create_dir_all(&kernel).unwrap();
+    fs::write(kernel.join("m.ko"), module_bytes("m")).unwrap();
+    for p in [
+        dir.path(),
+        conf.as_path(),
+        &dir.path().join("lib"),
+        &dir.path().join("lib/modules"),
+        kernel.parent().unwrap(),
+        &kernel,
+    ] {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    fs::set_permissions(conf.join("a.conf"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(kernel.join("m.ko"), fs::Permissions::from_mode(0o644)).unwrap();
+    let as_nobody = |program: &Path, args: &[&std::ffi::OsStr]| {
+        let mut c = tool(program);
+        c.args(args).current_dir("/");
+        // SAFETY: setgid/setuid between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(65534) != 0
+                    || libc::setuid(65534) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        measure(&mut c, Duration::from_secs(60))
+    };
+    // /root is closed to nobody: a tree of our own, readable by all.
+    let base = dir.path().as_os_str();
+    let rel = std::ffi::OsString::from("6.1.0-perm");
+    for resolve in ["readable_alias", "secret_alias"] {
+        let args: [&std::ffi::OsStr; 8] = [
+            "-C".as_ref(),
+            conf.as_os_str(),
+            "-d".as_ref(),
+            base,
+            "-S".as_ref(),
+            &rel,
+            "-R".as_ref(),
+            resolve.as_ref(),
+        ];
+        let theirs = as_nobody(&oracle("modprobe"), &args);
+        let mine = as_nobody(&ours("modprobe"), &args);
+        if let Some(d) = difference(&theirs, &mine) {
+            panic!("modprobe -R {resolve} as nobody: {d}");
+        }
+    }
+    let args: [&std::ffi::OsStr; 5] = [
+        "-n".as_ref(),
+        "-C".as_ref(),
+        conf.as_os_str(),
+        "-b".as_ref(),
+        dir.path().as_os_str(),
+    ];
+    let mut with_version: Vec<&std::ffi::OsStr> = args.to_vec();
+    with_version.push("6.1.0-perm".as_ref());
+    let theirs = as_nobody(&oracle("depmod"), &with_version);
+    let mine = as_nobody(&ours("depmod"), &with_version);
+    let line = format!(
+        "depmod: ERROR: file parse {}: Permission denied\n",
+        conf.join("secret.conf").display()
+    );
+    assert!(mine.stderr.contains(&line), "{}", mine.stderr);
+    assert!(theirs.stderr.contains(&line), "kmod: {}", theirs.stderr);
+    // kmod 30 has no modules.weakdep section (behaviour reference §11).
+    let mine_30 = mine.stdout.replace(
+        "# Weak dependencies extracted from modules themselves.\n",
+        "",
+    );
+    assert_eq!((mine.code, &mine_30), (theirs.code, &theirs.stdout));
+}
