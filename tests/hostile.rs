@@ -5,9 +5,6 @@
 //! where it does not (it hangs on a symlink loop, has no size cap), the
 //! difference is ours on purpose and listed in docs/reliability.md.
 
-#[path = "../crates/core/tests/common/fake_module.rs"]
-mod fake_module;
-
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
@@ -18,10 +15,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fake_module::FakeModule;
-
 use crate::modprobe_tree::{build_moddir, fixtures};
 use crate::util::{normalize_libkmod_30, oracle, ours, real_tree, text};
+use crate::vm_sysroot::fake_module::FakeModule;
 
 /// One run of a tool, with its cost.
 #[derive(Debug)]
