@@ -10,7 +10,12 @@ const MODDIR: &[u8] = b"/lib/modules/6.1.0-56-amd64";
 fuzz_target!(|data: &[u8]| {
     let mut config = DepmodConfig::default();
     let mut diags = Vec::new();
-    config.parse(b"/etc/depmod.d/fuzz.conf", data, b"6.1.0-56-amd64", &mut diags);
+    config.parse(
+        b"/etc/depmod.d/fuzz.conf",
+        data,
+        b"6.1.0-56-amd64",
+        &mut diags,
+    );
     config.finish();
     for d in &diags {
         let _ = d.tool_line("depmod");

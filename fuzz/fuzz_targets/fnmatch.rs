@@ -23,5 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let s = CString::new(string).unwrap();
     // SAFETY: both are NUL-terminated strings that outlive the call.
     let theirs = unsafe { libc::fnmatch(p.as_ptr(), s.as_ptr(), 0) } == 0;
-    assert_eq!(ours, theirs, "pattern {:?} string {:?}", String::from_utf8_lossy(pattern), String::from_utf8_lossy(string));
+    assert_eq!(
+        ours,
+        theirs,
+        "pattern {:?} string {:?}",
+        String::from_utf8_lossy(pattern),
+        String::from_utf8_lossy(string)
+    );
 });

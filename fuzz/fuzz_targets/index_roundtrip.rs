@@ -48,7 +48,10 @@ fuzz_target!(|input: Input| {
         index
             .for_each_raw(|k, v, p| got.push((k.to_vec(), p, v.to_vec())))
             .expect("own index walks");
-        let want: Vec<_> = order.iter().map(|(k, p, _, v)| (k.clone(), *p, v.clone())).collect();
+        let want: Vec<_> = order
+            .iter()
+            .map(|(k, p, _, v)| (k.clone(), *p, v.clone()))
+            .collect();
         assert_eq!(got, want, "{layout:?} dump");
         dumps.push(index.dump("alias ").unwrap());
 
@@ -69,7 +72,10 @@ fuzz_target!(|input: Input| {
                 .into_iter()
                 .map(|v| (v.priority, v.value.into_bytes()))
                 .collect();
-            assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "wild results sorted");
+            assert!(
+                got.windows(2).all(|w| w[0].0 <= w[1].0),
+                "wild results sorted"
+            );
             let mut want: Vec<(u32, Vec<u8>)> = model
                 .iter()
                 .filter(|e| fnmatch(&e.0, q))

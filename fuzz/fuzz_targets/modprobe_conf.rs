@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
             t.word().map(<[u8]>::to_vec)
         })
         .collect();
-    names.extend([b"snd_hda_intel".to_vec(), b"pci:v00008086d00001502sv00001028".to_vec()]);
+    names.extend([
+        b"snd_hda_intel".to_vec(),
+        b"pci:v00008086d00001502sv00001028".to_vec(),
+    ]);
     for name in &names {
         let _ = config.aliases_matching(name).count();
         let _ = config.options_for(name, Some(b"alias"));

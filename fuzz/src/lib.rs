@@ -70,9 +70,15 @@ pub fn exercise_elf(elf: &Elf<'_>, len: usize) {
     let _ = elf.imports();
     let _ = elf.this_module_name();
     if let Some(at) = elf.versions_alloc_flag_byte() {
-        assert!(at < len, "SHF_ALLOC byte {at} outside an image of {len} bytes");
+        assert!(
+            at < len,
+            "SHF_ALLOC byte {at} outside an image of {len} bytes"
+        );
     }
     if let Some(r) = elf.vermagic_range() {
-        assert!(r.start <= r.end && r.end <= len, "vermagic {r:?} outside {len} bytes");
+        assert!(
+            r.start <= r.end && r.end <= len,
+            "vermagic {r:?} outside {len} bytes"
+        );
     }
 }
