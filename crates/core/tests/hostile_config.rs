@@ -218,6 +218,18 @@ fn a_regular_expression_bomb_in_depmod_d_matches_nothing_quickly() {
         b"6.1.0"
     ));
     assert!(!kernel_matches(b"(a{32767}){32767}", b"a"));
+    // Found by the depmod_conf fuzzer: stacked `+` double glibc's work each
+    // (past 2.3 GB for this line).
+    let mut stacked = b"extothp_".to_vec();
+    stacked.extend_from_slice(&[b'+'; 48]);
+    assert!(!kernel_matches(&stacked, b"extothp_"));
+    assert!(!kernel_matches(
+        &[
+            b'a', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+',
+            b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+'
+        ],
+        b"a"
+    ));
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",
@@ -230,6 +242,11 @@ fn a_regular_expression_bomb_in_depmod_d_matches_nothing_quickly() {
         b"6.1.0-1-amd64"
     ));
     assert!(kernel_matches(b"a{1000}|6", b"6.1"));
+    assert!(kernel_matches(
+        b"^6\\.[0-9]+\\.[0-9]+-[0-9]+-amd64$",
+        b"6.1.0-1-amd64"
+    ));
+    assert!(kernel_matches(b"6+++++++", b"6.1"));
     let t = Tree::new();
     t.write(
         "/etc/depmod.d/bomb.conf",
