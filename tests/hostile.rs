@@ -859,3 +859,57 @@ fn unreadable_configuration_files() {
     );
     assert_eq!((mine.code, &mine_30), (theirs.code, &theirs.stdout));
 }
+
+/// `/proc/modules` as no kernel writes it — binary garbage, 100,000 lines,
+/// fields missing, numbers out of range — through lsmod (which the
+/// `procfs` fuzz target covers as a parser): no crash, bounded time.
+#[test]
+fn hostile_proc_modules_through_lsmod() {
+    let mut lines = String::new();
+    for i in 0..100_000 {
+        lines.push_str(&format!(
+            "m{i} 16384 {} m{},[permanent], Live 0xffffffffc0000000 (OE)\n",
+            i % 7,
+            i + 1
+        ));
+    }
+    let garbage: Vec<u8> = (0..1u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8)
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", garbage),
+        ("100,000 lines", lines.into_bytes()),
+        ("fields missing", b"a\nb 1\nc 1 2\n\n \n\t\n".to_vec()),
+        (
+            "numbers out of range",
+            b"a 99999999999999999999999 -99999999999999999999 - Live 0xfffffffffffffffffff\n"
+                .to_vec(),
+        ),
+        (
+            "one 1 MiB name",
+            [vec![b'x'; 1 << 20], b" 1 0 - Live 0x0\n".to_vec()].concat(),
+        ),
+    ];
+    for (what, content) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("proc")).unwrap();
+        fs::create_dir_all(dir.path().join("sys/module")).unwrap();
+        fs::write(dir.path().join("proc/modules"), &content).unwrap();
+        let m = measure(
+            ours_cmd("lsmod").env("MODUTILS_SYSROOT", dir.path()),
+            Duration::from_secs(60),
+        );
+        assert_eq!(m.signal, None, "{what}");
+        assert!(matches!(m.code, Some(0 | 1)), "{what}: exit {:?}", m.code);
+        assert!(
+            m.elapsed < Duration::from_secs(30),
+            "{what}: {:?}",
+            m.elapsed
+        );
+        assert!(
+            m.stdout
+                .starts_with("Module                  Size  Used by\n"),
+            "{what}"
+        );
+    }
+}
