@@ -19,7 +19,7 @@
 # and repeated runs build on each other. A failing input is saved in
 # fuzz/artifacts/<target>/; replay it with
 #   fuzz/target/x86_64-unknown-linux-gnu/release/<target> <file>
-# Every run appends "date target seconds execs status" to
+# Every run appends "date target seconds-run execs status" to
 # ${MODUTILS_CACHE:-~/.cache/modutils}/fuzz-runs.tsv (the figures in
 # docs/reliability.md come from there).
 set -euo pipefail
@@ -60,16 +60,21 @@ for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/seeds/$t"
     log=fuzz/artifacts/$t/last-run.log
     status=ok
+    start=$(date +%s)
     # -timeout: one input may take 10 s; -rss_limit_mb also caps single
     # allocations (malloc_limit_mb defaults to it).
     "$bin/$t" "fuzz/corpus/$t" "fuzz/seeds/$t" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
         >"$log" 2>&1 || status=failed
+    took=$(($(date +%s) - start))
+    # Executions: the final statistics, or the last progress line when a
+    # failure cut the run short.
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$seconds" "${execs:-0}" "$status" \
+    [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' "$log" | tail -1)
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$took" "${execs:-0}" "$status" \
         >>"$cache/fuzz-runs.tsv"
-    printf 'fuzz: %-16s %6ss %12s execs  %s\n' "$t" "$seconds" "${execs:-?}" "$status" >&2
+    printf 'fuzz: %-16s %6ss %12s execs  %s\n' "$t" "$took" "${execs:-?}" "$status" >&2
     if [ $status != ok ]; then
         failed+=("$t")
         grep -E 'ERROR|panicked|SUMMARY|Test unit written|timeout|out-of-memory' "$log" | head -20 >&2 || true
