@@ -223,6 +223,15 @@ fn a_regular_expression_bomb_in_depmod_d_matches_nothing_quickly() {
     let mut stacked = b"extothp_".to_vec();
     stacked.extend_from_slice(&[b'+'; 48]);
     assert!(!kernel_matches(&stacked, b"extothp_"));
+    // ... and again, with a `*` between the `+` (over 3 GB).
+    assert!(!kernel_matches(
+        b"extoth+++#++++++++++*++++++++++++++#",
+        b"6.1"
+    ));
+    assert!(!kernel_matches(
+        b"a+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?+?",
+        b"a"
+    ));
     assert!(!kernel_matches(
         &[
             b'a', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+', b'+',

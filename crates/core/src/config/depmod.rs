@@ -392,6 +392,12 @@ fn regex_expansion(pattern: &[u8]) -> u64 {
                     continue;
                 }
             }
+            // `*` and `?` copy nothing, but what they apply to stays the
+            // operand of a `+` or a bound that follows (`X*+` doubles X*).
+            b'*' | b'?' => {
+                i += 1;
+                continue;
+            }
             b'+' => {
                 // `X+` is compiled as `XX*`: each `+` doubles what it
                 // repeats, so `a++++…` grows as 2^n (the fuzzer found 48).
