@@ -2,7 +2,9 @@
 //! each tool. Everything else lives in `modutils-core`.
 
 pub mod cli;
+pub mod json;
 pub mod log;
+pub mod tree;
 
 pub mod depmod;
 pub mod insmod;
@@ -34,7 +36,6 @@ pub fn run(tool: fn(Vec<OsString>) -> i32) -> ! {
     let _ = std::io::stdout().flush();
     std::process::exit(code)
 }
-
 
 /// `strerror` text for an I/O error, without Rust's " (os error N)" suffix.
 pub fn strerror(e: &std::io::Error) -> String {
