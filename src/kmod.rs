@@ -87,6 +87,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// themselves are documented by their own pages.
 pub fn command() -> clap::Command {
     crate::cli::to_clap_command("kmod", "Manage Linux kernel modules", OPTIONS)
+        .disable_help_subcommand(true)
         .subcommand(clap::Command::new("help").about("Print the help"))
         .subcommand(
             crate::lsmod::command()
