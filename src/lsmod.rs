@@ -54,6 +54,11 @@ const OPTIONS: &[Opt<Id>] = &[
     .extension(),
 ];
 
+/// The option table (kmod's, then modutils' own).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
+}
+
 /// lsmod's options and operands, for man pages and completions.
 pub fn command() -> clap::Command {
     cli::to_clap_command("lsmod", "Show the modules loaded in the kernel", OPTIONS)

@@ -111,7 +111,7 @@ const OPTIONS: &[Opt<Id>] = &[
     .extension(),
 ];
 
-pub fn options() -> &'static [Opt<impl PartialEq>] {
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 

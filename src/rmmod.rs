@@ -45,8 +45,14 @@ const OPTIONS: &[Opt<Id>] = &[
         Some('a'),
         &["all"],
         "remove every module that nothing uses, repeatedly (autoclean)",
-    ),
+    )
+    .extension(),
 ];
+
+/// The option table (kmod's, then modutils' own).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
+}
 
 /// rmmod's options and operands, for man pages and completions.
 pub fn command() -> clap::Command {

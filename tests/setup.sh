@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 export MODUTILS_CACHE=$CACHE
 
-# Debian packages: kmod is the oracle; the others unpack and compress trees.
+# Debian packages: kmod is the oracle; the others unpack and compress trees;
+# man-db and groff-base render the installed man pages (man -l), and
+# python3-jsonschema validates the --json output against docs/schema.
 need=()
-for pkg in kmod xz-utils zstd gzip cpio; do
+for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

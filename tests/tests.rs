@@ -10,4 +10,5 @@ mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
 mod static_nodes;
+mod views;
 mod vm_sysroot;

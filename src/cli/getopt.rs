@@ -270,7 +270,7 @@ impl<K: Copy + PartialEq> Iterator for Parser<'_, K> {
 }
 
 #[cfg(test)]
-mod tables;
+pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 

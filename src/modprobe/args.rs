@@ -192,7 +192,7 @@ pub(super) const OPTIONS: &[Opt<Id>] = &[
 ];
 
 /// The option table, for man pages and completions.
-pub fn options() -> &'static [Opt<impl PartialEq>] {
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 

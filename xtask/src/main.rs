@@ -27,6 +27,8 @@ struct Install {
     prefix: PathBuf,
     destdir: Option<PathBuf>,
     build: bool,
+    /// `--binary`: this kmod instead of target/release/kmod.
+    binary: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
@@ -36,6 +38,7 @@ usage: cargo xtask install [--prefix DIR] [--destdir DIR] [--no-build]
   --destdir DIR  stage the files under DIR (for packaging; links and paths
                  written into completions still name PREFIX)
   --no-build     install target/release/kmod as it is
+  --binary FILE  install FILE as kmod (implies --no-build)
 
 PREFIX and DESTDIR may also come from the environment, as with make.
 ";
@@ -67,6 +70,7 @@ fn parse_install(args: &[OsString]) -> Result<Install, String> {
         prefix: env("PREFIX").map_or_else(|| PathBuf::from("/usr/local"), PathBuf::from),
         destdir: env("DESTDIR").map(PathBuf::from),
         build: true,
+        binary: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -85,6 +89,10 @@ fn parse_install(args: &[OsString]) -> Result<Install, String> {
             "--prefix" => inst.prefix = value()?,
             "--destdir" => inst.destdir = Some(value()?),
             "--no-build" => inst.build = false,
+            "--binary" => {
+                inst.binary = Some(value()?);
+                inst.build = false;
+            }
             _ => return Err(format!("unknown argument '{a}'\n{USAGE}")),
         }
     }
@@ -125,7 +133,10 @@ fn install(inst: &Install) -> Result<(), String> {
     let ws = workspace();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), PathBuf::from);
-    let binary = target.join("release/kmod");
+    let binary = inst
+        .binary
+        .clone()
+        .unwrap_or_else(|| target.join("release/kmod"));
     if inst.build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)

@@ -28,7 +28,9 @@ use modutils_core::probe::{BlacklistMode, ProbeOptions, Probed, FAKE_KERNEL_ENV}
 use modutils_core::Root;
 
 fn main() -> ExitCode {
-    let dry_run = std::env::args().skip(1).any(|a| a == "-n" || a == "--dry-run");
+    let dry_run = std::env::args()
+        .skip(1)
+        .any(|a| a == "-n" || a == "--dry-run");
     let root = Root::from_env();
 
     let mut aliases = BTreeSet::new();

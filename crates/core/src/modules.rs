@@ -58,8 +58,8 @@ use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
 use crate::config::{Diagnostic, Level};
 use crate::context::{Context, Module};
 use crate::probe::{
-    kernel_compression, Engine, FakeSystem, HostSystem, InitState, ProbeOptions,
-    Probed, Recorded, RemoveOptions, Report, System,
+    kernel_compression, Engine, FakeSystem, HostSystem, InitState, ProbeOptions, Probed, Recorded,
+    RemoveOptions, Report, System,
 };
 use crate::root::MODULE_DIRECTORY;
 use crate::{name, procfs, sysfs, Root};
@@ -361,7 +361,11 @@ impl Modules {
                 actions: rec
                     .shown
                     .iter()
-                    .map(|l| String::from_utf8_lossy(l).trim_end_matches('\n').to_string())
+                    .map(|l| {
+                        String::from_utf8_lossy(l)
+                            .trim_end_matches('\n')
+                            .to_string()
+                    })
                     .collect(),
                 messages: rec.messages,
             });

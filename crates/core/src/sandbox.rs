@@ -105,7 +105,10 @@ impl Sandbox {
         };
         let invalid = |e: crate::index::BuildError| io::Error::new(io::ErrorKind::InvalidInput, e);
         let moddir = self.module_dir();
-        put("/proc/sys/kernel/osrelease", format!("{}\n", self.release).as_bytes())?;
+        put(
+            "/proc/sys/kernel/osrelease",
+            format!("{}\n", self.release).as_bytes(),
+        )?;
         fs::create_dir_all(dir.join("sys/module"))?;
 
         let mut dep = IndexBuilder::new();
@@ -146,11 +149,17 @@ impl Sandbox {
             ("modules.alias.bin", &alias),
             ("modules.builtin.bin", &builtin),
         ] {
-            put(&format!("{moddir}/{file}"), &index.to_bytes().map_err(invalid)?)?;
+            put(
+                &format!("{moddir}/{file}"),
+                &index.to_bytes().map_err(invalid)?,
+            )?;
         }
         put(&format!("{moddir}/modules.dep"), dep_text.as_bytes())?;
         put(&format!("{moddir}/modules.alias"), alias_text.as_bytes())?;
-        put(&format!("{moddir}/modules.builtin"), builtin_text.as_bytes())?;
+        put(
+            &format!("{moddir}/modules.builtin"),
+            builtin_text.as_bytes(),
+        )?;
         put("/etc/modprobe.d/sandbox.conf", self.config.as_bytes())?;
         put("/proc/cmdline", b"quiet\n")?;
 
@@ -161,7 +170,10 @@ impl Sandbox {
             proc_modules += &format!("{name} 16384 {} {users} Live 0x0\n", holders.len());
             let sys = format!("/sys/module/{name}");
             put(&format!("{sys}/initstate"), b"live\n")?;
-            put(&format!("{sys}/refcnt"), format!("{}\n", holders.len()).as_bytes())?;
+            put(
+                &format!("{sys}/refcnt"),
+                format!("{}\n", holders.len()).as_bytes(),
+            )?;
             put(&format!("{sys}/coresize"), b"16384\n")?;
             fs::create_dir_all(dir.join(format!("sys/module/{name}/holders")))?;
             for h in holders {
