@@ -374,13 +374,14 @@ impl Modules {
     }
 
     /// Loads `name` like [`Modules::probe`], sending the actions and
-    /// messages to `report` as they happen (what modprobe prints).
+    /// messages to `report` as they happen (what modprobe prints); the
+    /// results' `actions` and `messages` are then empty.
     pub fn probe_with(
         &mut self,
         name: &str,
         opts: &ProbeOptions,
         report: &mut dyn Report,
-    ) -> Result<Vec<(String, Result<Probed, i32>)>, Error> {
+    ) -> Result<Vec<ProbeResult>, Error> {
         let mut engine = Engine::new(&self.ctx, self.system.as_mut(), report);
         let ids = engine
             .lookup(name)
@@ -393,9 +394,11 @@ impl Modules {
         }
         Ok(ids
             .into_iter()
-            .map(|id| {
-                let r = engine.probe(id, opts, None);
-                (engine.name(id).to_string(), r)
+            .map(|id| ProbeResult {
+                result: engine.probe(id, opts, None),
+                module: engine.name(id).to_string(),
+                actions: Vec::new(),
+                messages: Vec::new(),
             })
             .collect())
     }
