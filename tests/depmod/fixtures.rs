@@ -865,6 +865,8 @@ fn command_line_errors() {
         vec!["-F", "/nonexistent/System.map", "-b", &b, "1.0"],
         vec!["-b", "/nonexistent/base", "1.0"],
         vec!["-b", &b, "9.9.9-notthere"],
+        // No version: the running kernel's, not in this tree.
+        vec!["-b", &b],
         vec!["-C", "/nonexistent/depmod.d", "-n", "-b", &b, &t.release],
         vec![
             "--basedir",
