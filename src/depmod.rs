@@ -7,7 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use modutils_core::config::depmod::LoadOptions;
-use modutils_core::config::DepmodConfig;
+use modutils_core::config::modprobe::{self, KernelCmdline};
+use modutils_core::config::{DepmodConfig, ModprobeConfig};
 use modutils_core::depmod::{Depmod, Error, Options, Reporter};
 use modutils_core::Root;
 
@@ -182,6 +183,7 @@ fn run(opts: Options, config_paths: Option<Vec<PathBuf>>, term: &mut Terminal) -
     if depmod.is_up_to_date(term) {
         return 0;
     }
+    library_context(&root, depmod.module_dir());
     let result = depmod.load_kernel_symbols(term).and_then(|kernel| {
         let config = if depmod.scans_all() {
             let load = LoadOptions {
@@ -207,5 +209,22 @@ fn run(opts: Options, config_paths: Option<Vec<PathBuf>>, term: &mut Terminal) -
             1
         }
         Err(_) => 1,
+    }
+}
+
+/// kmod creates its library context at this point (after `-A`, before
+/// `-E`/`-F`), with an empty list of configuration directories: it still
+/// reads the module directory's modules.softdep and modules.weakdep and
+/// the kernel command line as modprobe configuration, and libkmod's own
+/// logger reports their bad lines. depmod uses nothing else from it.
+fn library_context(root: &Root, module_dir: &std::path::Path) {
+    let loaded = ModprobeConfig::load(&modprobe::LoadOptions {
+        root,
+        config_paths: Some(Vec::new()),
+        module_dir: Some(module_dir.to_path_buf()),
+        kernel_cmdline: KernelCmdline::Proc,
+    });
+    for d in &loaded.diagnostics {
+        log::library_bytes(d.level, d.function, &d.message);
     }
 }

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod depmod;
 mod kmod;
 mod modinfo;
 mod modprobe;
