@@ -3,6 +3,7 @@
 
 mod util;
 
+mod depmod;
 mod hostile;
 mod hostile_modinfo;
 mod kmod;
@@ -12,4 +13,5 @@ mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
 mod static_nodes;
+mod views;
 mod vm_sysroot;

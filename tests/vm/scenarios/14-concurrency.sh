@@ -1,4 +1,4 @@
-# Scenario 13, concurrency: many modprobe and modprobe -r processes at once,
+# Scenario 14, concurrency: many modprobe and modprobe -r processes at once,
 # on one module and on a dependency stack (mod_c uses mod_b and mod_a,
 # mod_b uses mod_a). Every process must exit 0, or 1 with one of the
 # messages a lost race gives (the module went away, or was still held,
