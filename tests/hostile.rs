@@ -669,7 +669,7 @@ fn install_and_remove_commands_get_a_known_environment() {
     let probe = |tag: &str| {
         let o = out.display();
         format!(
-            "ls /proc/$$/fd > {o}/{tag}.fds; env > {o}/{tag}.env; grep -E '^Sig(Blk|Ign)' /proc/$$/status > {o}/{tag}.sig"
+            "ls /proc/$$/fd > {o}/{tag}.fds; env > {o}/{tag}.env; grep -E '^Sig(Blk|Ign)' /proc/self/status > {o}/{tag}.sig"
         )
     };
     fs::create_dir_all(s.dir.path().join("etc/modprobe.d")).unwrap();
