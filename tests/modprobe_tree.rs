@@ -152,16 +152,3 @@ fn concrete_strings_match_their_patterns() {
     assert_eq!(concrete("a?[0-9]x[!a]", ""), "a00x0");
     assert_eq!(concrete("of:N*T*Cfoo,bar[]]", ""), "of:NTCfoo,bar]");
 }
-
-/// Builds the test tree into `$MODPROBE_TREE_OUT/lib/modules/1.0`, to try
-/// things by hand: `MODPROBE_TREE_OUT=/tmp/t cargo test --test tests
-/// build_tree_for_inspection -- --ignored`.
-#[test]
-#[ignore]
-fn build_tree_for_inspection() {
-    let out = std::env::var_os("MODPROBE_TREE_OUT").expect("MODPROBE_TREE_OUT");
-    build_moddir(
-        &fixtures().join("modprobe/tree"),
-        &Path::new(&out).join("lib/modules/1.0"),
-    );
-}
