@@ -35,7 +35,6 @@ pub fn run(tool: fn(Vec<OsString>) -> i32) -> ! {
     std::process::exit(code)
 }
 
-
 /// `strerror` text for an I/O error, without Rust's " (os error N)" suffix.
 pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();

@@ -17,15 +17,12 @@ fn via_elf(path: &Path) -> Result<ModuleSymbols, i32> {
     let elf = file.elf().map_err(|e| e.errno())?;
     let mut out = ModuleSymbols::default();
     if let Ok(exports) = elf.exports() {
-        out.exports = exports
-            .iter()
-            .map(|e| (e.name.as_bytes().to_vec(), e.crc))
-            .collect();
+        out.exports = exports.iter().map(|e| (e.name.to_vec(), e.crc)).collect();
     }
     if let Ok(imports) = elf.imports() {
         out.imports = imports
             .iter()
-            .map(|i| (i.name.as_bytes().to_vec(), i.crc, i.weak))
+            .map(|i| (i.name.to_vec(), i.crc, i.weak))
             .collect();
     }
     for rec in elf.modinfo().unwrap_or_default() {

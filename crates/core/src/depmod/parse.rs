@@ -2,11 +2,19 @@
 //! symbols, and the `.modinfo` entries it writes out (`alias`, `softdep`,
 //! `weakdep`). Files are parsed in parallel; everything kept is copied into
 //! one small buffer per module so the (possibly huge) image can go at once.
+//!
+//! Modules are read as every tool reads them ([`ModuleFile`], [`Elf`]):
+//! an uncompressed file is mapped, and only the pages of the sections read
+//! are touched; each worker thread keeps its decompression buffers and
+//! decoders from one compressed module to the next.
+
+use std::cell::RefCell;
 
 use rayon::prelude::*;
 
 use super::scan::host;
-use super::{extract, image};
+use crate::elf::Elf;
+use crate::module_file::{Buffers, ModuleFile};
 use crate::Root;
 
 /// A string inside [`Parsed::strings`].
@@ -124,16 +132,46 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
     out
 }
 
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
 /// Reads one module file. Sections that are missing or malformed simply
 /// contribute nothing, as in kmod; only a file that cannot be opened or is
-/// not ELF at all is an error.
+/// not ELF at all is an error (kmod's errno: ENOEXEC without the ELF
+/// magic, EINVAL for a file too short for a magic number, corrupt
+/// compressed data or unusable ELF headers).
 pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
+    BUFFERS.with(|buffers| {
+        let mut buffers = buffers.borrow_mut();
+        let file = match ModuleFile::open_with(path, &mut buffers) {
+            Ok(file) => file,
+            Err(e) => return Parsed::failed(e.errno()),
+        };
+        let out = match file.elf() {
+            Ok(elf) => extract(&elf),
+            Err(e) => Parsed::failed(e.errno()),
+        };
+        buffers.recycle(file);
+        out
+    })
+}
+
+/// Copies what depmod needs out of the image.
+fn extract(elf: &Elf<'_>) -> Parsed {
     let mut out = Parsed::default();
-    match image::with_image(path, |img| extract::extract(img, &mut out)) {
-        Ok(Ok(())) => {
-            out.strings.shrink_to_fit();
-            out
-        }
-        Ok(Err(errno)) | Err(errno) => Parsed::failed(errno),
+    for record in elf.modinfo().unwrap_or_default() {
+        out.add_modinfo(record);
     }
+    let symbols = elf.symbols();
+    for e in &symbols.exports {
+        out.add_export(e.name, e.crc);
+    }
+    // Unusable imports (no symbol table, a name outside it, a malformed
+    // __versions) are none at all, as in kmod.
+    for i in symbols.imports.iter().flatten() {
+        out.add_import(i.name, i.crc, i.weak);
+    }
+    out.strings.shrink_to_fit();
+    out
 }
