@@ -1,24 +1,34 @@
 #!/usr/bin/env python3
 """Times two commands side by side: runs alternate (kmod, ours, kmod, ours…)
 so both see the same machine state; reports median wall time, peak RSS and
-the ratio ours/kmod. Usage:
+the ratio ours/kmod. Peak RSS comes from separate runs under /usr/bin/time
+(Debian package `time`): a child forked from Python would count Python's
+pages as its own. Usage:
 
     compare.py --runs N --name NAME --kmod 'CMD…' --ours 'CMD…' [--setup 'CMD…']
 
 Commands are run through /bin/sh with stdout discarded. --setup runs before
 every timed run (e.g. to restore a tree), untimed.
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 
 def timed(cmd):
     start = time.perf_counter()
     proc = subprocess.Popen(["/bin/sh", "-c", cmd], stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0,):
+    if os.waitstatus_to_exitcode(status) != 0:
         print(f"warning: exit status {os.waitstatus_to_exitcode(status)}: {cmd[:120]}", file=sys.stderr)
-    return wall, usage.ru_maxrss  # KiB
+    return wall
+
+
+def peak_rss(cmd):
+    """KiB: the largest resident set of the command and anything it waits for."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, "/bin/sh", "-c", cmd],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return int(out.read().strip().splitlines()[-1])
 
 
 def main():
@@ -37,11 +47,15 @@ def main():
         for who, cmd in order:
             if a.setup:
                 subprocess.run(["/bin/sh", "-c", a.setup], check=True, stdout=subprocess.DEVNULL)
-            wall, rss = timed(cmd)
+            wall = timed(cmd)
             if i >= a.warmup:
-                results[who].append((wall, rss))
-    med = {w: statistics.median(x[0] for x in r) for w, r in results.items()}
-    rss = {w: max(x[1] for x in r) for w, r in results.items()}
+                results[who].append(wall)
+    med = {w: statistics.median(r) for w, r in results.items()}
+    rss = {}
+    for who, cmd in (("kmod", a.kmod), ("ours", a.ours)):
+        if a.setup:
+            subprocess.run(["/bin/sh", "-c", a.setup], check=True, stdout=subprocess.DEVNULL)
+        rss[who] = max(peak_rss(cmd) for _ in range(3))
     ratio = med["ours"] / med["kmod"]
     rss_ratio = rss["ours"] / rss["kmod"]
     print(f"{a.name}: kmod {med['kmod']*1000:.1f} ms, ours {med['ours']*1000:.1f} ms, "

@@ -7,4 +7,9 @@ same_as_kmod modprobe -D bttv
 mkdir -p "$T/ours" "$T/kmod"
 $KMOD/depmod -n >"$T/kmod/depmod.out" 2>"$T/kmod/depmod.err"
 $OURS/depmod -n >"$T/ours/depmod.out" 2>"$T/ours/depmod.err"
-_expect_same "depmod -n" "$T/kmod/depmod.out" "$T/ours/depmod.out"
+# kmod 30 predates modules.weakdep (added in kmod 33, reference section 11):
+# that part of our output is the one allowed difference here.
+sed '/^# Weak dependencies extracted from modules themselves\.$/d; /^weakdep /d' \
+    "$T/ours/depmod.out" >"$T/ours/depmod.kmod30"
+_expect_same "depmod -n" "$T/kmod/depmod.out" "$T/ours/depmod.kmod30"
+_expect_same "depmod -n (stderr)" "$T/kmod/depmod.err" "$T/ours/depmod.err"
