@@ -46,7 +46,6 @@ const STRTAB: &str = ".strtab";
 
 const SHN_UNDEF: u16 = 0;
 const SHN_ABS: u16 = 0xfff1;
-const SHN_XINDEX: u32 = 0xffff;
 const STB_WEAK: u8 = 2;
 
 /// One section header, reduced to what the tools need.
@@ -105,9 +104,9 @@ impl<'a> Elf<'a> {
     /// Reads the ELF header and the section headers. As in kmod: anything
     /// up to the size of `e_ident` or without the magic is
     /// [`Error::NotElf`]; an unknown class or byte order, a section header
-    /// size other than the class's, a header table or section name table
-    /// outside the file, or a name table not ending in NUL is
-    /// [`Error::Malformed`].
+    /// size other than the class's, a header table outside the file, or a
+    /// section name table that is not a section inside the file ending in
+    /// NUL is [`Error::Malformed`].
     pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, Error> {
         if data.len() <= 16 || &data[..4] != b"\x7fELF" {
             return Err(Error::NotElf);
@@ -287,10 +286,13 @@ impl<'a> Elf<'a> {
         }
     }
 
-    /// Fills `sections` from the section header table.
+    /// Fills `sections` from the section header table. As in kmod, the
+    /// counts are `e_shnum` and `e_shstrndx` as they stand (no extended
+    /// numbering: neither kmod nor the kernel has it), and the section name
+    /// table must be a real section, 1 ≤ `e_shstrndx` < `e_shnum`.
     fn read_sections(&mut self) -> Result<(), Error> {
         let data = self.data;
-        let bad = |what| Error::Malformed(what);
+        let bad = Error::Malformed;
         let (ehsize, shsize) = if self.is_64 { (64, 64) } else { (52, 40) };
         let eh = data
             .get(..ehsize)
@@ -301,52 +303,42 @@ impl<'a> Elf<'a> {
             (self.u32_at(eh, 0x20).map(u64::from), 0x2e)
         };
         let shoff = shoff.ok_or(bad("bad ELF header"))?;
-        let field = |at| self.u16_at(eh, at).ok_or(bad("bad ELF header"));
+        let field = |at| self.u16_at(eh, at).map(usize::from);
+        let (Some(entsize), Some(count), Some(strndx)) = (
+            field(entsize_at),
+            field(entsize_at + 2),
+            field(entsize_at + 4),
+        ) else {
+            return Err(bad("bad ELF header"));
+        };
         // kmod insists on the class's header size; so do we.
-        if usize::from(field(entsize_at)?) != shsize {
+        if entsize != shsize {
             return Err(bad("unexpected section header size"));
         }
-        let mut count = u64::from(field(entsize_at + 2)?);
-        let mut strndx = u32::from(field(entsize_at + 4)?);
-        if shoff == 0 {
-            return Ok(());
-        }
-        let header = |table: &[u8], i: usize| -> Option<(u32, u64, u64, u64, u32)> {
-            let at = i.checked_mul(shsize)?;
+        let table = range(data, shoff, (count * shsize) as u64)
+            .ok_or(bad("section header table outside the file"))?;
+        let header = |i: usize| -> Option<(u32, u64, u64, u64)> {
+            let at = i * shsize;
             let (o, w) = if self.is_64 { (0x18, 8) } else { (0x10, 4) };
             Some((
                 self.u32_at(table, at)?,
                 self.word_at(table, at + 8)?,
                 self.word_at(table, at + o)?,
                 self.word_at(table, at + o + w)?,
-                self.u32_at(table, at + o + 2 * w)?,
             ))
         };
-        let outside = bad("section header table outside the file");
-        let first = range(data, shoff, shsize as u64).ok_or(outside.clone())?;
-        // Extended numbering: the real counts live in section 0.
-        if count == 0 {
-            count = header(first, 0).ok_or(outside.clone())?.3;
+        if strndx == 0 || strndx >= count {
+            return Err(bad("bad section name table index"));
         }
-        if strndx == SHN_XINDEX {
-            strndx = header(first, 0).ok_or(outside.clone())?.4;
-        }
-        let table_len = count.checked_mul(shsize as u64).ok_or(outside.clone())?;
-        let table = range(data, shoff, table_len).ok_or(outside.clone())?;
-        let count = count as usize;
-        let mut names: &[u8] = &[];
-        if strndx != 0 {
-            let (_, _, off, size, _) = header(table, strndx as usize)
-                .filter(|_| (strndx as usize) < count)
-                .ok_or(bad("bad section name table index"))?;
-            names = range(data, off, size).ok_or(bad("section name table outside the file"))?;
-            if names.last() != Some(&0) {
-                return Err(bad("section name table is not NUL-terminated"));
-            }
+        let (_, _, off, size) = header(strndx).ok_or(bad("bad section name table index"))?;
+        let names = range(data, off, size).ok_or(bad("section name table outside the file"))?;
+        if names.last() != Some(&0) {
+            return Err(bad("section name table is not NUL-terminated"));
         }
         let mut sections = Vec::with_capacity(count);
         for i in 0..count {
-            let (name, flags, offset, size, _) = header(table, i).ok_or(outside.clone())?;
+            let (name, flags, offset, size) =
+                header(i).ok_or(bad("section header table outside the file"))?;
             sections.push(Section {
                 name: name_at(names, name as usize).unwrap_or(b""),
                 offset,

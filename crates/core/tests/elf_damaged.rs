@@ -11,6 +11,7 @@ use depmod_common::elfgen::Module;
 use depmod_common::scenario::{assert_same, Scenario};
 use modutils_core::depmod::read_module;
 use modutils_core::elf::Elf;
+use modutils_core::module_file::ModuleFile;
 
 fn base() -> Module {
     Module::new()
@@ -49,6 +50,32 @@ fn eight_bit() -> Module {
         .export_crc(b"caf\xe9", 1)
         .import(b"na\xefve")
         .version(b"na\xefve", 0x77)
+}
+
+/// [`base`] with ELF header fields (ELF64, little-endian) overwritten.
+fn patched(fields: &[(usize, &[u8])]) -> Vec<u8> {
+    let mut bytes = base().bytes();
+    for (at, value) in fields {
+        bytes[*at..*at + value.len()].copy_from_slice(value);
+    }
+    bytes
+}
+
+/// Section header fields kmod takes as they stand: no section table at 0,
+/// no extended numbering, the name table a real section. Only the first
+/// of these gets past kmod 30's assertions (the others abort it); without
+/// them, kmod's checks make each EINVAL.
+fn bad_headers() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("shoff_0", patched(&[(0x28, &[0; 8])])),
+        (
+            "shoff_0_shnum_0",
+            patched(&[(0x28, &[0; 8]), (0x3c, &[0; 4])]),
+        ),
+        ("shnum_0", patched(&[(0x3c, &[0; 2])])),
+        ("shstrndx_0", patched(&[(0x3e, &[0; 2])])),
+        ("shstrndx_xindex", patched(&[(0x3e, &[0xff; 2])])),
+    ]
 }
 
 fn kmod_show(option: &str, path: &std::path::Path) -> std::process::Output {
@@ -94,6 +121,27 @@ fn exports_and_modversions_as_kmod_shows_them() {
         let ours = lines(versions.iter().map(|v| (v.crc, v.name)));
         let theirs = kmod_show("--show-modversions", &path);
         assert_eq!(ours, theirs.stdout, "{name}: modversions");
+    }
+}
+
+#[test]
+fn unusable_section_headers_are_einval() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in bad_headers() {
+        let path = dir.path().join(format!("{name}.ko"));
+        std::fs::write(&path, &bytes).unwrap();
+        let errno = ModuleFile::open(&path)
+            .unwrap()
+            .elf()
+            .map(|_| ())
+            .map_err(|e| e.errno());
+        assert_eq!(errno, Err(libc::EINVAL), "{name}");
+        assert_eq!(read_module(&path), Err(libc::EINVAL), "{name}");
+        if name == "shoff_0" {
+            let theirs = kmod_show("--show-exports", &path);
+            let stderr = String::from_utf8_lossy(&theirs.stderr);
+            assert!(stderr.ends_with("Invalid argument\n"), "{name}: {stderr}");
+        }
     }
 }
 
@@ -160,6 +208,8 @@ fn depmod_reads_damaged_modules_as_kmod_does() {
     for (name, m) in variants() {
         s.module(&format!("kernel/{name}.ko"), m);
     }
+    let (name, bytes) = bad_headers().swap_remove(0);
+    std::fs::write(s.dir().join(format!("kernel/{name}.ko")), bytes).unwrap();
     s.file("Module.symvers", "");
     let symvers = format!("{}/Module.symvers", s.base_str());
     let k = s.kmod(&["-e", "-E", &symvers], &[]);
@@ -170,6 +220,10 @@ fn depmod_reads_damaged_modules_as_kmod_does() {
     assert!(
         k.out.stderr.windows(7).any(|w| w == b"unknown"),
         "the imports show in kmod's warnings"
+    );
+    assert!(
+        k.out.stderr.windows(16).any(|w| w == b"Invalid argument"),
+        "kmod reports the unusable headers"
     );
     assert_same(&o, &k, b"");
 }
