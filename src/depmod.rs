@@ -7,7 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use modutils_core::config::depmod::LoadOptions;
-use modutils_core::config::DepmodConfig;
+use modutils_core::config::modprobe::{self, KernelCmdline};
+use modutils_core::config::{DepmodConfig, ModprobeConfig};
 use modutils_core::depmod::{Depmod, Error, Options, Reporter};
 use modutils_core::Root;
 
@@ -52,11 +53,24 @@ const OPTIONS: &[Opt<Id>] = &[
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
 ];
 
+/// depmod's options and operands, for man pages and completions.
 pub fn command() -> clap::Command {
     cli::to_clap_command(
         "depmod",
         "Generate modules.dep and the module index files",
         OPTIONS,
+    )
+    .arg(
+        clap::Arg::new("version")
+            .value_name("VERSION")
+            .help("The kernel release (default: the running one)"),
+    )
+    .arg(
+        clap::Arg::new("files")
+            .value_name("FILE")
+            .num_args(0..)
+            .value_hint(clap::ValueHint::FilePath)
+            .help("Only these module files (absolute paths)"),
     )
 }
 
@@ -169,6 +183,7 @@ fn run(opts: Options, config_paths: Option<Vec<PathBuf>>, term: &mut Terminal) -
     if depmod.is_up_to_date(term) {
         return 0;
     }
+    library_context(&root, depmod.module_dir());
     let result = depmod.load_kernel_symbols(term).and_then(|kernel| {
         let config = if depmod.scans_all() {
             let load = LoadOptions {
@@ -194,5 +209,22 @@ fn run(opts: Options, config_paths: Option<Vec<PathBuf>>, term: &mut Terminal) -
             1
         }
         Err(_) => 1,
+    }
+}
+
+/// kmod creates its library context at this point (after `-A`, before
+/// `-E`/`-F`), with an empty list of configuration directories: it still
+/// reads the module directory's modules.softdep and modules.weakdep and
+/// the kernel command line as modprobe configuration, and libkmod's own
+/// logger reports their bad lines. depmod uses nothing else from it.
+fn library_context(root: &Root, module_dir: &std::path::Path) {
+    let loaded = ModprobeConfig::load(&modprobe::LoadOptions {
+        root,
+        config_paths: Some(Vec::new()),
+        module_dir: Some(module_dir.to_path_buf()),
+        kernel_cmdline: KernelCmdline::Proc,
+    });
+    for d in &loaded.diagnostics {
+        log::library_bytes(d.level, d.function, &d.message);
     }
 }

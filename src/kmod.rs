@@ -72,6 +72,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
         Some("list") => crate::lsmod::main(command_args),
         Some("static-nodes") => crate::static_nodes::main(command_args),
+        Some("graph") => crate::graph::main(command_args),
+        Some("__complete") => crate::complete::main(command_args),
         Some(name) if tool(name).is_some() => tool(name).map_or(1, |run| run(command_args)),
         _ => {
             eprintln!("invalid command '{}'", command.to_string_lossy());
@@ -79,6 +81,21 @@ pub fn main(args: Vec<OsString>) -> i32 {
             1
         }
     }
+}
+
+/// kmod's options and commands, for man pages and completions. The tools
+/// themselves are documented by their own pages.
+pub fn command() -> clap::Command {
+    crate::cli::to_clap_command("kmod", "Manage Linux kernel modules", OPTIONS)
+        .disable_help_subcommand(true)
+        .subcommand(clap::Command::new("help").about("Print the help"))
+        .subcommand(
+            crate::lsmod::command()
+                .name("list")
+                .about("List the loaded modules (same as lsmod)"),
+        )
+        .subcommand(crate::static_nodes::command())
+        .subcommand(crate::graph::command())
 }
 
 /// The version lines scripts parse: the kmod release whose behaviour we
@@ -100,6 +117,7 @@ fn help() {
          \x20 help         print this help\n\
          \x20 list         list the loaded modules (same as lsmod)\n\
          \x20 static-nodes list the device nodes the running kernel's modules provide\n\
+         \x20 graph        print the module dependency graph (Graphviz DOT)\n\
          \x20 <tool>       run lsmod, rmmod, insmod, modinfo, modprobe or depmod\n\n\
          kmod is also each of those tools when called through a link with its name.\n",
         env!("CARGO_PKG_VERSION")

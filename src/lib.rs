@@ -2,7 +2,11 @@
 //! each tool. Everything else lives in `modutils-core`.
 
 pub mod cli;
+pub mod complete;
+pub mod graph;
+pub mod json;
 pub mod log;
+pub mod tree;
 
 pub mod depmod;
 pub mod insmod;
@@ -15,6 +19,21 @@ pub mod static_nodes;
 
 use std::ffi::OsString;
 use std::path::Path;
+
+/// Every program's command-line definition, built from the same option
+/// tables as parsing and `--help`: what man pages and shell completions
+/// are generated from (`cargo xtask install`).
+pub fn commands() -> Vec<clap::Command> {
+    vec![
+        kmod::command(),
+        insmod::command(),
+        rmmod::command(),
+        lsmod::command(),
+        modprobe::command(),
+        depmod::command(),
+        modinfo::command(),
+    ]
+}
 
 /// The basename of argv[0], which names the tool in every message.
 pub fn invocation_name(argv0: &OsString) -> String {

@@ -127,6 +127,18 @@ pub fn library(level: Level, function: &str, args: fmt::Arguments<'_>) {
     emit(level, line);
 }
 
+/// [`library`] for a message of bytes (file names, config text), printed
+/// as they are.
+pub fn library_bytes(level: Level, function: &str, message: &[u8]) {
+    if (level as i32) > library_threshold() {
+        return;
+    }
+    let mut line = format!("libkmod: {}: {}: ", level.library_name(), function).into_bytes();
+    line.extend_from_slice(message);
+    line.push(b'\n');
+    emit_bytes(level, &line);
+}
+
 #[macro_export]
 macro_rules! error {
     ($($arg:tt)*) => { $crate::log::log($crate::log::Level::Err, format_args!($($arg)*)) };

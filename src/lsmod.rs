@@ -19,6 +19,8 @@ enum Id {
     Verbose,
     Version,
     Help,
+    Tree,
+    Json,
 }
 
 const OPTIONS: &[Opt<Id>] = &[
@@ -36,16 +38,43 @@ const OPTIONS: &[Opt<Id>] = &[
     ),
     Opt::flag(Id::Version, Some('V'), &["version"], "show version"),
     Opt::flag(Id::Help, Some('h'), &["help"], "show this help"),
+    Opt::flag(
+        Id::Tree,
+        None,
+        &["tree"],
+        "show each module above the modules it uses, as a tree",
+    )
+    .extension(),
+    Opt::flag(
+        Id::Json,
+        None,
+        &["json"],
+        "print the list as JSON (schema: docs/json.md)",
+    )
+    .extension(),
 ];
+
+/// The option table (kmod's, then modutils' own).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
+}
+
+/// lsmod's options and operands, for man pages and completions.
+pub fn command() -> clap::Command {
+    cli::to_clap_command("lsmod", "Show the modules loaded in the kernel", OPTIONS)
+}
 
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut verbose = log::Level::Err as i32;
     let mut syslog = false;
+    let (mut tree, mut json) = (false, false);
     let mut parser = cli::Parser::new(OPTIONS, args);
     for item in parser.by_ref() {
         match item {
             Ok((Id::Syslog, _)) => syslog = true,
             Ok((Id::Verbose, _)) => verbose += 1,
+            Ok((Id::Tree, _)) => tree = true,
+            Ok((Id::Json, _)) => json = true,
             Ok((Id::Version, _)) => {
                 crate::kmod::version();
                 return 0;
@@ -68,6 +97,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
         error!("too many arguments provided.");
         return 1;
     }
+    if tree && json {
+        error!("--tree and --json cannot be combined.");
+        return 1;
+    }
     let root = Root::from_env();
     let names = match procfs::loaded_module_names(&root) {
         Ok(names) => names,
@@ -85,6 +118,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return 1;
         }
     };
+
+    if tree || json {
+        return view(&root, &names, json);
+    }
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -118,6 +155,98 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let _ = out.flush();
     0
+}
+
+/// What the plain list shows of one module.
+struct Row {
+    name: String,
+    size: i64,
+    refcnt: i64,
+    holders: Vec<String>,
+}
+
+/// `--tree` and `--json`: the same reads as the plain list (sizes, use
+/// counts and holders from `/sys/module`), shown another way.
+fn view(root: &Root, names: &[String], json: bool) -> i32 {
+    let rows: Vec<Row> = names
+        .iter()
+        .map(|raw| {
+            let name = normalize(raw);
+            let size = size(root, &name);
+            let refcnt = refcnt(root, &name);
+            let holders = match sysfs::holders(root, &name) {
+                Ok(h) => h.iter().map(|h| normalize(h)).collect(),
+                Err(e) => {
+                    error!("{e}");
+                    Vec::new()
+                }
+            };
+            Row {
+                name,
+                size,
+                refcnt,
+                holders,
+            }
+        })
+        .collect();
+    let text = if json {
+        json_text(&rows)
+    } else {
+        tree_text(&rows)
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    0
+}
+
+/// Roots are the modules nothing uses, in `/proc/modules` order; under
+/// each module, the modules it uses (those listing it as a holder).
+fn tree_text(rows: &[Row]) -> String {
+    let uses = |i: usize| -> Vec<usize> {
+        (0..rows.len())
+            .filter(|&j| rows[j].holders.contains(&rows[i].name))
+            .collect()
+    };
+    let mut roots: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            !rows[i]
+                .holders
+                .iter()
+                .any(|h| rows.iter().any(|r| &r.name == h))
+        })
+        .collect();
+    // Modules reachable from no root (only a cycle could do that) are
+    // shown as roots too, so that every loaded module appears.
+    let mut seen = vec![false; rows.len()];
+    let mut stack = roots.clone();
+    while let Some(i) = stack.pop() {
+        if !std::mem::replace(&mut seen[i], true) {
+            stack.extend(uses(i));
+        }
+    }
+    roots.extend((0..rows.len()).filter(|&i| !seen[i]));
+    crate::tree::render(&roots, |i| rows[i].name.clone(), uses)
+}
+
+/// docs/json.md, `lsmod --json`.
+fn json_text(rows: &[Row]) -> String {
+    use crate::json::Json;
+    let known = |v: i64| (v >= 0).then_some(v);
+    let modules = rows
+        .iter()
+        .map(|r| {
+            Json::Obj(vec![
+                ("name", Json::str(&r.name)),
+                ("size", Json::opt_int(known(r.size))),
+                ("use_count", Json::opt_int(known(r.refcnt))),
+                (
+                    "holders",
+                    Json::Arr(r.holders.iter().map(|h| Json::str(h)).collect()),
+                ),
+            ])
+        })
+        .collect();
+    Json::Obj(vec![("modules", Json::Arr(modules))]).to_text()
 }
 
 /// A module name as kmod keeps it: `-` becomes `_`, and it ends at the

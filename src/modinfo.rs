@@ -12,6 +12,7 @@ use modutils_core::Root;
 
 use crate::cli::{self, Opt};
 use crate::error;
+use crate::json::Json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Id {
@@ -27,6 +28,7 @@ enum Id {
     Basedir,
     Version,
     Help,
+    Json,
 }
 
 const OPTIONS: &[Opt<Id>] = &[
@@ -100,15 +102,34 @@ const OPTIONS: &[Opt<Id>] = &[
         "Print the version and exit",
     ),
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
+    Opt::flag(
+        Id::Json,
+        None,
+        &["json"],
+        "Print the modules as JSON (schema: docs/json.md)",
+    )
+    .extension(),
 ];
 
-pub fn options() -> &'static [Opt<impl PartialEq>] {
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
+}
+
+/// modinfo's options and operands, for man pages and completions.
+pub fn command() -> clap::Command {
+    cli::to_clap_command("modinfo", "Show information about kernel modules", OPTIONS).arg(
+        clap::Arg::new("module")
+            .value_name("MODULE|FILE")
+            .num_args(1..)
+            .help("Module names, aliases or module files"),
+    )
 }
 
 struct Settings {
     field: Option<Vec<u8>>,
     separator: u8,
+    /// `--json`: the modules shown so far, printed as one document at the end.
+    json: Option<std::cell::RefCell<Vec<Json>>>,
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -118,6 +139,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let mut settings = Settings {
         field: None,
         separator: b'\n',
+        json: None,
     };
     let (mut by_name, mut version, mut basedir) = (false, None, None);
     for (id, value) in parsed.opts {
@@ -131,6 +153,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Id::Field => settings.field = value.map(|v| v.as_bytes().to_vec()),
             Id::Null => settings.separator = 0,
             Id::Modname => by_name = true,
+            Id::Json => settings.json = Some(Default::default()),
             Id::SetVersion => version = value,
             Id::Basedir => basedir = value,
             Id::Version => {
@@ -175,6 +198,10 @@ pub fn main(args: Vec<OsString>) -> i32 {
             by_alias(&ctx, &settings, &mut out, arg)
         };
         failed |= !ok;
+    }
+    if let Some(docs) = &settings.json {
+        let doc = Json::Obj(vec![("modules", Json::Arr(docs.take()))]);
+        let _ = out.write_all(doc.to_text().as_bytes());
     }
     if out.flush().is_err() {
         return 1;
@@ -233,6 +260,15 @@ fn by_alias(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) -
 
 /// Prints one module; false if its information could not be read.
 fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> bool {
+    if let Some(docs) = &s.json {
+        return match json_of(ctx, s, module) {
+            Some(doc) => {
+                docs.borrow_mut().push(doc);
+                true
+            }
+            None => false,
+        };
+    }
     let sep = s.separator;
     let field = s.field.as_deref();
     let filename: Vec<u8> = match &module.path {
@@ -299,6 +335,73 @@ fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> b
         }
     }
     true
+}
+
+/// `--json`: one module as docs/json.md describes it, from the same
+/// fields the text shows (`-F` and its shorthands filter them); `None`
+/// after reporting a module whose information could not be read.
+fn json_of(ctx: &Context, s: &Settings, module: &Module) -> Option<Json> {
+    let fields = match fields_of(ctx, module) {
+        Ok(f) => f.unwrap_or_default(),
+        Err(errno) => {
+            let msg = io::Error::from_raw_os_error(errno);
+            error!(
+                "could not get modinfo from '{}': {}",
+                module.name,
+                crate::strerror(&msg)
+            );
+            return None;
+        }
+    };
+    let params = modinfo::merge_params(&fields);
+    for bad in &params.invalid {
+        error!(
+            "Found invalid \"{}={}\": missing ':'",
+            String::from_utf8_lossy(&bad.key),
+            String::from_utf8_lossy(&bad.value)
+        );
+    }
+    let wanted = |key: &[u8]| s.field.as_deref().is_none_or(|f| f == key);
+    let field_list = fields
+        .iter()
+        .filter(|x| !modinfo::is_param_key(&x.key) && wanted(&x.key))
+        .map(|x| {
+            // The text view wraps long hex values; JSON keeps them whole.
+            let value = if x.key == b"signature" || x.key == b"sig_key" {
+                Json::Str(String::from_utf8_lossy(&x.value).replace("\n\t\t", ""))
+            } else {
+                Json::bytes(&x.value)
+            };
+            Json::Obj(vec![("key", Json::bytes(&x.key)), ("value", value)])
+        })
+        .collect();
+    let param_list = if wanted(b"parm") {
+        let opt = |v: Option<&[u8]>| v.map_or(Json::Null, Json::bytes);
+        params
+            .params
+            .iter()
+            .map(|p| {
+                Json::Obj(vec![
+                    ("name", Json::bytes(p.name)),
+                    ("type", opt(p.ty)),
+                    ("description", opt(p.desc)),
+                ])
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let filename = module
+        .path
+        .as_ref()
+        .map_or(Json::Null, |p| Json::bytes(p.as_os_str().as_bytes()));
+    Some(Json::Obj(vec![
+        ("name", Json::str(&module.name)),
+        ("filename", filename),
+        ("builtin", Json::Bool(module.path.is_none())),
+        ("fields", Json::Arr(field_list)),
+        ("parameters", Json::Arr(param_list)),
+    ]))
 }
 
 /// The module's fields; `Ok(None)` for a built-in module on a system

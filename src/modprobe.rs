@@ -6,6 +6,7 @@
 mod args;
 mod help;
 mod out;
+mod views;
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -19,7 +20,7 @@ use modutils_core::module_file::Compression;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
     kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
-    RemoveOptions, System, FAKE_KERNEL_ENV,
+    RemoveOptions, Report, System, FAKE_KERNEL_ENV,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -27,6 +28,26 @@ use modutils_core::Root;
 pub use args::options;
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};
+
+/// modprobe's options and operands, for man pages and completions.
+pub fn command() -> clap::Command {
+    crate::cli::to_clap_command(
+        "modprobe",
+        "Add or remove modules with their dependencies",
+        args::OPTIONS,
+    )
+    .arg(
+        clap::Arg::new("module")
+            .value_name("MODULE")
+            .help("A module name, alias or file (with -a, -r: several)"),
+    )
+    .arg(
+        clap::Arg::new("params")
+            .value_name("PARAM=VALUE")
+            .num_args(0..)
+            .help("Module parameters (or more modules with -a, -r)"),
+    )
+}
 
 pub fn main(argv: Vec<OsString>) -> i32 {
     let s = match args::parse(argv) {
@@ -38,6 +59,10 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     }
     if !s.show_config && s.operands.is_empty() {
         crate::error!("missing parameters. See -h.");
+        return 1;
+    }
+    if let Some(why) = views::misuse(&s) {
+        crate::error!("{why}");
         return 1;
     }
     let root = Root::from_env();
@@ -62,30 +87,59 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     crate::log::set_threshold(s.verbose);
     let ctx = Context::new(root.clone(), Some(dirname)).with_config(loaded.config);
 
+    let json = s.json.then(views::Collected::default);
     let ok = if s.show_config {
         show_config(&ctx)
     } else if s.show_modversions || s.show_exports {
         show_symbols(&ctx, &s)
     } else {
         let mut sys = system(&root, compression);
-        let mut report = Frontend {
-            show: s.show || s.verbose > LOG_WARNING,
+        let mut frontend = Frontend {
+            show: (s.show && !s.tree && !s.json) || s.verbose > LOG_WARNING,
             all: s.all,
         };
-        let mut engine = Engine::new(&ctx, sys.as_mut(), &mut report);
+        let mut json_report;
+        let report: &mut dyn Report = match &json {
+            Some(c) => {
+                json_report = c.report(frontend);
+                &mut json_report
+            }
+            None => &mut frontend,
+        };
+        let mut engine = Engine::new(&ctx, sys.as_mut(), report);
         if s.remove {
             remove_all(&mut engine, &s)
+        } else if s.tree {
+            let names = if s.all {
+                &s.operands[..]
+            } else {
+                &s.operands[..1]
+            };
+            let mut ok = true;
+            for arg in names {
+                ok &= views::tree(&mut engine, &s, arg);
+            }
+            ok
         } else if s.all {
             let mut ok = true;
             for arg in &s.operands {
-                ok &= insert(&mut engine, &s, arg, None);
+                ok &= insert(&mut engine, &s, arg, None, json.as_ref());
             }
             ok
         } else {
             let params = join_params(&s.operands[1..]);
-            insert(&mut engine, &s, &s.operands[0], params.as_deref())
+            insert(
+                &mut engine,
+                &s,
+                &s.operands[0],
+                params.as_deref(),
+                json.as_ref(),
+            )
         }
     };
+    if let Some(json) = json {
+        out::print(json.document().as_bytes());
+    }
     out::flush();
     i32::from(!ok)
 }
@@ -237,14 +291,14 @@ fn probe_options(s: &Settings) -> ProbeOptions {
     }
 }
 
-/// Loads one argument: a module file (`/…` or `./…`) or a name or alias,
-/// every module it resolves to; the last one's result counts, as in kmod.
-fn insert(engine: &mut Engine, s: &Settings, arg: &OsStr, params: Option<&[u8]>) -> bool {
+/// The modules one argument names: a module file (`/…` or `./…`), or a
+/// name or alias; `None` after reporting that there is none.
+fn resolve(engine: &mut Engine, s: &Settings, arg: &OsStr) -> Option<Vec<ModId>> {
     let shown = arg.to_string_lossy().into_owned();
     let bytes = arg.as_bytes();
-    let ids = if bytes.starts_with(b"/") || bytes.starts_with(b"./") {
+    if bytes.starts_with(b"/") || bytes.starts_with(b"./") {
         match engine.from_path(Path::new(arg)) {
-            Ok(id) => vec![id],
+            Ok(id) => Some(vec![id]),
             Err(e) => {
                 let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
                 let msg = format!(
@@ -252,26 +306,40 @@ fn insert(engine: &mut Engine, s: &Settings, arg: &OsStr, params: Option<&[u8]>)
                     strerror(errno)
                 );
                 fatal(s.all, &msg);
-                return false;
+                None
             }
         }
     } else {
         match engine.lookup(&shown) {
-            Ok(ids) if !ids.is_empty() => ids,
+            Ok(ids) if !ids.is_empty() => Some(ids),
             _ => {
                 let dir = engine.context().dirname().display().to_string();
                 fatal(
                     s.all,
                     &format!("Module {shown} not found in directory {dir}"),
                 );
-                return false;
+                None
             }
         }
+    }
+}
+
+/// Loads one argument, every module it resolves to; the last one's result
+/// counts, as in kmod. With `--json`, what each load would do is kept.
+fn insert(
+    engine: &mut Engine,
+    s: &Settings,
+    arg: &OsStr,
+    params: Option<&[u8]>,
+    json: Option<&views::Collected>,
+) -> bool {
+    let Some(ids) = resolve(engine, s, arg) else {
+        return false;
     };
     let opts = probe_options(s);
     let mut ok = true;
     for id in ids {
-        ok = insert_one(engine, s, id, &opts, params);
+        ok = insert_one(engine, s, id, &opts, params, arg, json);
     }
     ok
 }
@@ -282,12 +350,18 @@ fn insert_one(
     id: ModId,
     opts: &ProbeOptions,
     params: Option<&[u8]>,
+    arg: &OsStr,
+    json: Option<&views::Collected>,
 ) -> bool {
     if s.resolve_alias {
         out::print(format!("{}\n", engine.name(id)).as_bytes());
         return true;
     }
-    let Err(errno) = engine.probe(id, opts, params) else {
+    let result = engine.probe(id, opts, params);
+    if let (Some(json), Ok(probed)) = (json, result) {
+        json.finish_load(arg, engine.name(id), probed);
+    }
+    let Err(errno) = result else {
         return true;
     };
     let name = engine.name(id);

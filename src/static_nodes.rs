@@ -57,6 +57,18 @@ const FORMATS: [(&str, Format, &str); 3] = [
     ("devname", Format::Devname, "the modules.devname format"),
 ];
 
+/// `kmod static-nodes`'s options, for man pages and completions.
+pub fn command() -> clap::Command {
+    let formats = FORMATS.map(|(name, _, what)| clap::builder::PossibleValue::new(name).help(what));
+    let mut cmd = cli::to_clap_command(
+        "static-nodes",
+        "List the device nodes the running kernel's modules provide",
+        OPTIONS,
+    );
+    cmd = cmd.mut_arg("format", |a| a.value_parser(formats));
+    cmd.mut_arg("output", |a| a.value_hint(clap::ValueHint::FilePath))
+}
+
 fn help() {
     let mut text = cli::help_text("kmod", &["static-nodes [options]"], OPTIONS);
     text.push_str("\nFormats:\n");

@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 export MODUTILS_CACHE=$CACHE
 
-# Debian packages: kmod is the oracle; the others unpack and compress trees.
+# Debian packages: kmod is the oracle; the others unpack and compress trees
+# (fixtures/build-modules.sh installs the compiler it needs itself); man-db
+# and groff-base render the installed man pages (man -l), and
+# python3-jsonschema validates the --json output against docs/schema.
 need=()
-for pkg in kmod xz-utils zstd gzip cpio; do
+for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,4 +45,48 @@ if [ ! -f "$dst/.kmod-depmod-done" ]; then
     touch "$dst/.kmod-depmod-done"
 fi
 
+# The fixture modules (fixtures/modules/*.c) built against the same
+# kernel's headers, and that kernel's Module.symvers.
+fixtures=$(fixtures/build-modules.sh "$krel" | tail -n 1)
+[ -f "$fixtures/mod_a.ko" ] || { echo "setup: no fixture modules in $fixtures" >&2; exit 1; }
+symvers=$CACHE/headers/$krel/usr/src/linux-headers-$krel/Module.symvers
+[ -f "$symvers" ] || { echo "setup: $symvers missing" >&2; exit 1; }
+
+# The same tree with every module compressed by xz, and by zstd (the
+# commands and options Kbuild uses), built once: modules.order and
+# modules.builtin* copied, no depmod output.
+compressed() {
+    local kind=$1 cmd top out
+    case $kind in
+        xz) cmd="xz -f --check=crc32 --lzma2=dict=1MiB" ;;
+        zst) cmd="zstd -q -f --rm" ;;
+    esac
+    top=$CACHE/compressed/$krel-$kind
+    out=$top/lib/modules/$krel
+    if [ ! -f "$top/.modutils-complete" ]; then
+        echo "setup: compressing the $krel modules with $kind (once)" >&2
+        rm -rf "$top"
+        mkdir -p "$out"
+        cp -al "$src/kernel" "$out/kernel" 2>/dev/null || cp -a "$src/kernel" "$out/kernel"
+        for f in modules.order modules.builtin modules.builtin.modinfo; do
+            cp "$src/$f" "$out/"
+        done
+        # shellcheck disable=SC2086 # $cmd is a command with its options
+        (cd "$out" && find kernel -name '*.ko' -print0 | xargs -0 -n 64 -P "$(nproc)" $cmd)
+        if find "$out/kernel" -name '*.ko' | grep -q .; then
+            echo "setup: compressing $out failed" >&2
+            exit 1
+        fi
+        touch "$top/.modutils-complete"
+    fi
+    echo "$out"
+}
+xz_tree=$(compressed xz)
+zst_tree=$(compressed zst)
+
 echo "MODUTILS_TEST_TREE=$dst"
+# Exported, so that `eval "$(tests/setup.sh)"` passes them to the tests.
+printf 'export MODUTILS_FIXTURES=%q\n' "$fixtures"
+printf 'export MODUTILS_TEST_SYMVERS=%q\n' "$symvers"
+printf 'export MODUTILS_TEST_TREE_XZ=%q\n' "$xz_tree"
+printf 'export MODUTILS_TEST_TREE_ZST=%q\n' "$zst_tree"

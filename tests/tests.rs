@@ -3,6 +3,7 @@
 
 mod util;
 
+mod depmod;
 mod kmod;
 mod modinfo;
 mod modprobe;
@@ -10,4 +11,5 @@ mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
 mod static_nodes;
+mod views;
 mod vm_sysroot;

@@ -34,7 +34,13 @@ pub fn to_clap_command<K: PartialEq>(
             (None, Some(s)) => s.to_string(),
             (None, None) => panic!("option table row {i} has neither a short nor a long name"),
         };
-        let mut arg = Arg::new(id).help(row.help);
+        // Man pages and completions mark the options kmod does not have.
+        let help = if row.exact {
+            format!("{} [modutils]", row.help)
+        } else {
+            row.help.to_string()
+        };
+        let mut arg = Arg::new(id).help(help);
         if let Some(s) = short {
             arg = arg.short(s);
         }

@@ -169,15 +169,17 @@ impl<'t, K: Copy + PartialEq> Parser<'t, K> {
 
     /// Resolve a long name (without `--` and `=value`) to (row, name).
     fn lookup_long(&self, name: &[u8]) -> Result<Option<(usize, &'static str)>, Vec<&'static str>> {
-        let names = || {
+        let all = || {
             self.table
                 .iter()
                 .enumerate()
                 .flat_map(|(r, o)| o.long.iter().map(move |n| (r, *n)))
         };
-        if let Some(exact) = names().find(|(_, n)| n.as_bytes() == name) {
+        if let Some(exact) = all().find(|(_, n)| n.as_bytes() == name) {
             return Ok(Some(exact));
         }
+        // Options kmod lacks take no part in abbreviation (`Opt::exact`).
+        let names = || all().filter(|(r, _)| !self.table[*r].exact);
         let mut first = None;
         // glibc lists the first candidate plus every later candidate that
         // differs from the first one (not from each other).
@@ -268,7 +270,7 @@ impl<K: Copy + PartialEq> Iterator for Parser<'_, K> {
 }
 
 #[cfg(test)]
-mod tables;
+pub(crate) mod tables;
 #[cfg(test)]
 mod tests;
 

@@ -14,18 +14,19 @@ pub fn help_text<K: PartialEq>(prog: &str, usages: &[&str], table: &[Opt<K>]) ->
         if table[..i].iter().any(|o| o.id == row.id) {
             continue;
         }
-        let mut names = Vec::new();
-        if let Some(s) = row.short {
-            names.push(format!("-{s}"));
-        }
-        if let Some(l) = row.long.first() {
-            names.push(match row.arg {
-                HasArg::No => format!("--{l}"),
-                HasArg::Required => format!("--{l}={}", row.value_name),
-                HasArg::Optional => format!("--{l}[={}]", row.value_name),
-            });
-        }
-        rows.push((names.join(", "), row.help));
+        let long = row.long.first().map(|l| match row.arg {
+            HasArg::No => format!("--{l}"),
+            HasArg::Required => format!("--{l}={}", row.value_name),
+            HasArg::Optional => format!("--{l}[={}]", row.value_name),
+        });
+        // Long-only options line up with the long names of the others.
+        let names = match (row.short, long) {
+            (Some(s), Some(l)) => format!("-{s}, {l}"),
+            (Some(s), None) => format!("-{s}"),
+            (None, Some(l)) => format!("    {l}"),
+            (None, None) => String::new(),
+        };
+        rows.push((names, row.help));
     }
     let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + 2;
     for (names, help) in rows {

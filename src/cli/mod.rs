@@ -14,6 +14,9 @@ pub use getopt::{parse, Ordering, Parsed, Parser};
 pub use help::help_text;
 pub use opt::{HasArg, Opt};
 
+#[cfg(test)]
+mod compat_tests;
+
 /// Parses `args` with glibc semantics; on an option error prints glibc's
 /// message and returns `None`, after which a tool exits 1 as kmod's do.
 /// `stop_at_operand` is getopt's leading `+`: options end at the first operand.

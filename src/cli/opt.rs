@@ -33,9 +33,21 @@ pub struct Opt<K> {
     /// Placeholder shown in help, e.g. "FILE". Empty when `arg` is `No`.
     pub value_name: &'static str,
     pub help: &'static str,
+    /// An option modutils adds to kmod's: its long names match only when
+    /// spelled out in full and never count as abbreviation candidates, so
+    /// every abbreviation kmod accepts still means the same option, and
+    /// every prefix kmod rejects is still rejected with kmod's message.
+    pub exact: bool,
 }
 
 impl<K> Opt<K> {
+    /// Marks an option kmod does not have: it must be given in full (see
+    /// [`Opt::exact`]).
+    pub const fn extension(mut self) -> Self {
+        self.exact = true;
+        self
+    }
+
     /// An option without a value.
     pub const fn flag(
         id: K,
@@ -50,6 +62,7 @@ impl<K> Opt<K> {
             arg: HasArg::No,
             value_name: "",
             help,
+            exact: false,
         }
     }
 
@@ -68,6 +81,7 @@ impl<K> Opt<K> {
             arg: HasArg::Required,
             value_name,
             help,
+            exact: false,
         }
     }
 
@@ -86,6 +100,7 @@ impl<K> Opt<K> {
             arg: HasArg::Optional,
             value_name,
             help,
+            exact: false,
         }
     }
 }

@@ -34,6 +34,8 @@ pub(super) enum Id {
     Verbose,
     Version,
     Help,
+    Tree,
+    Json,
 }
 
 // Rows sharing an id are one option, as kmod's entries sharing a value:
@@ -172,10 +174,25 @@ pub(super) const OPTIONS: &[Opt<Id>] = &[
     ),
     Opt::flag(Id::Version, Some('V'), &["version"], "Print the version"),
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help"),
+    // modutils' own views; spelled out in full only (`Opt::extension`).
+    Opt::flag(
+        Id::Tree,
+        None,
+        &["tree"],
+        "With -D, show the modules a load pulls in as a tree",
+    )
+    .extension(),
+    Opt::flag(
+        Id::Json,
+        None,
+        &["json"],
+        "With -D, print the actions as JSON (docs/json.md)",
+    )
+    .extension(),
 ];
 
 /// The option table, for man pages and completions.
-pub fn options() -> &'static [Opt<impl PartialEq>] {
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
@@ -207,6 +224,10 @@ pub(super) struct Settings {
     pub kversion: Option<OsString>,
     pub syslog: bool,
     pub verbose: i32,
+    /// `--tree` (with `-D`).
+    pub tree: bool,
+    /// `--json` (with `-D`).
+    pub json: bool,
     pub operands: Vec<OsString>,
 }
 
@@ -279,6 +300,8 @@ pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
                 env_append(b"-v");
                 s.verbose += 1;
             }
+            Id::Tree => s.tree = true,
+            Id::Json => s.json = true,
             Id::Version => {
                 crate::kmod::version();
                 return Parsed::Exit(0);

@@ -42,6 +42,8 @@ Queries:
 \t-c, --show-config        Print the configuration and the alias indexes
 \t    --show-modversions   Print a module file's symbol versions
 \t    --show-exports       Print a module file's exported symbols
+\t    --tree               With -D: the modules a load pulls in, as a tree
+\t    --json               With -D: the actions as JSON (docs/json.md)
 General:
 \t-n, --dry-run            Decide but do nothing (add -v to see what)
 \t-C, --config=FILE        Read FILE (or the directory) instead of the

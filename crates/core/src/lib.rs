@@ -1,6 +1,14 @@
 //! modutils-core: everything the module tools know, with the tools themselves
 //! as thin front-ends.
 //!
+//! Programs that want what udev and systemd get from libkmod start with
+//! [`Modules`] ([`modules`]): a context for a root and kernel version that
+//! looks up names and modaliases, tells a module's state, loads with the
+//! blacklist applied, removes, lists the loaded modules with their holders
+//! and notices new indexes. [`sandbox`] makes a fake system to test such
+//! programs against. `examples/coldplug.rs` loads the drivers of every
+//! device under `/sys/devices`.
+//!
 //! * [`root`] maps target-system paths onto the host (`MODUTILS_SYSROOT`).
 //! * [`module_file`] opens a module (raw or compressed); [`elf`] reads the
 //!   sections the tools need; [`signature`] reads the appended signature;
@@ -25,12 +33,15 @@ pub mod index;
 pub mod kernel;
 pub mod modinfo;
 pub mod module_file;
+pub mod modules;
 pub mod name;
 pub mod probe;
 pub mod procfs;
 pub mod root;
+pub mod sandbox;
 pub mod signature;
 pub mod symcheck;
 pub mod sysfs;
 
+pub use modules::Modules;
 pub use root::Root;

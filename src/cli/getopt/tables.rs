@@ -18,6 +18,7 @@ const fn row(val: i32, long: &'static [&'static str], arg: HasArg) -> Opt<i32> {
         arg,
         value_name: "",
         help: "",
+        exact: false,
     }
 }
 

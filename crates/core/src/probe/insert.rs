@@ -110,7 +110,9 @@ impl Engine<'_> {
         opts: &ProbeOptions,
     ) -> Result<(), i32> {
         if let Some(cmd) = self.install_command(m).filter(|_| !ignore_command) {
+            let name = self.name(m).to_string();
             self.report.show(Action::Install {
+                module: &name,
                 command: &cmd,
                 options,
             });
@@ -121,12 +123,14 @@ impl Engine<'_> {
             return self.run_command("install", m, &cmd);
         }
         let path = self.path(m);
+        let name = self.name(m).to_string();
         match &path {
-            Some(p) => self.report.show(Action::Insmod { path: p, options }),
-            None if self.is_builtin(m) => {
-                let name = self.name(m).to_string();
-                self.report.show(Action::Builtin { name: &name });
-            }
+            Some(p) => self.report.show(Action::Insmod {
+                module: &name,
+                path: p,
+                options,
+            }),
+            None if self.is_builtin(m) => self.report.show(Action::Builtin { name: &name }),
             None => {}
         }
         if opts.dry_run {

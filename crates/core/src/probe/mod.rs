@@ -50,10 +50,17 @@ pub use crate::kernel::Force;
 pub enum Action<'a> {
     /// `insmod <path> <options>`: always a space before the options, so a
     /// module without options gives a trailing space, as in kmod.
-    Insmod { path: &'a Path, options: &'a [u8] },
+    /// `module` is the module's name (not shown in the line).
+    Insmod {
+        module: &'a str,
+        path: &'a Path,
+        options: &'a [u8],
+    },
     /// `install <command> <options>`: the command as configured, before
-    /// `$CMDLINE_OPTS` is replaced.
+    /// `$CMDLINE_OPTS` is replaced. `module` is the module's name (not
+    /// shown in the line).
     Install {
+        module: &'a str,
         command: &'a [u8],
         options: &'a [u8],
     },
@@ -70,10 +77,12 @@ impl Action<'_> {
     pub fn line(&self) -> Vec<u8> {
         use std::os::unix::ffi::OsStrExt;
         let parts: [&[u8]; 4] = match self {
-            Action::Insmod { path, options } => {
+            Action::Insmod { path, options, .. } => {
                 [b"insmod ", path.as_os_str().as_bytes(), b" ", options]
             }
-            Action::Install { command, options } => [b"install ", command, b" ", options],
+            Action::Install {
+                command, options, ..
+            } => [b"install ", command, b" ", options],
             Action::Builtin { name } => [b"builtin ", name.as_bytes(), b"", b""],
             Action::Rmmod { name } => [b"rmmod ", name.as_bytes(), b"", b""],
             Action::Remove { command } => [b"remove ", command, b"", b""],

@@ -82,21 +82,34 @@ pub fn scratch_copy(tree: &Path) -> tempfile::TempDir {
     base
 }
 
-/// A cached copy of `tree` with every module compressed by the `xz` or
-/// `zstd` command (kernel defaults), built once under /tmp.
+/// A copy of `tree` with every module compressed by the `xz` or `zstd`
+/// command (Kbuild's options): the one tests/setup.sh builds and names in
+/// MODUTILS_TEST_TREE_XZ / MODUTILS_TEST_TREE_ZST, else built here once,
+/// in the same place (`$MODUTILS_CACHE/compressed/<version>-<kind>`).
 pub fn compressed_tree(tree: &Path, kind: &str) -> PathBuf {
+    let var = match kind {
+        "xz" => "MODUTILS_TEST_TREE_XZ",
+        "zst" => "MODUTILS_TEST_TREE_ZST",
+        _ => panic!("unknown compression {kind}"),
+    };
+    if let Some(dir) = std::env::var_os(var) {
+        return PathBuf::from(dir);
+    }
     let ver = version_of(tree);
-    let cache = PathBuf::from("/tmp/modutils-depmod-cache").join(format!("{ver}-{kind}"));
+    let cache = std::env::var_os("MODUTILS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").unwrap()).join(".cache/modutils"))
+        .join("compressed")
+        .join(format!("{ver}-{kind}"));
     let dir = cache.join("lib/modules").join(&ver);
-    if cache.join(".complete").exists() {
+    if cache.join(".modutils-complete").exists() {
         return dir;
     }
     let _ = fs::remove_dir_all(&cache);
     link_tree(tree, &dir);
     let cmd = match kind {
         "xz" => "xz -f --check=crc32 --lzma2=dict=1MiB",
-        "zst" => "zstd -q -f --rm",
-        _ => panic!("unknown compression {kind}"),
+        _ => "zstd -q -f --rm",
     };
     let script = format!("find . -name '*.ko' -print0 | xargs -0 -n 64 -P 2 {cmd}");
     let ok = Command::new("sh")
@@ -106,7 +119,7 @@ pub fn compressed_tree(tree: &Path, kind: &str) -> PathBuf {
         .status()
         .unwrap();
     assert!(ok.success(), "compressing {} failed", dir.display());
-    fs::write(cache.join(".complete"), b"").unwrap();
+    fs::write(cache.join(".modutils-complete"), b"").unwrap();
     dir
 }
 

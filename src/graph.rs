@@ -1,0 +1,158 @@
+//! `kmod graph`: the module dependency graph of a module directory, in
+//! Graphviz's DOT language (`kmod graph bttv | dot -Tsvg > bttv.svg`).
+//!
+//! The edges come from modules.dep.bin, the index modprobe loads by.
+//! modules.dep lists everything a module needs, directly or not; the graph
+//! keeps an edge only where no other needed module already leads there
+//! (the transitive reduction), which is the readable picture: bttv points
+//! at tea575x, tea575x at videodev, and bttv has no edge of its own to
+//! videodev.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+
+use modutils_core::context::Context;
+use modutils_core::name::modname_from_path;
+use modutils_core::root::MODULE_DIRECTORY;
+use modutils_core::Root;
+
+use crate::cli::{self, Opt};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Id {
+    Basedir,
+    SetVersion,
+    Help,
+}
+
+const OPTIONS: &[Opt<Id>] = &[
+    Opt::value(
+        Id::Basedir,
+        Some('b'),
+        &["basedir"],
+        "DIR",
+        "Take DIR as the root of the module directory",
+    ),
+    Opt::value(
+        Id::SetVersion,
+        Some('k'),
+        &["set-version"],
+        "VERSION",
+        "Use the modules of kernel VERSION (default: the running one)",
+    ),
+    Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
+];
+
+/// `kmod graph`'s options and operands, for man pages and completions.
+pub fn command() -> clap::Command {
+    cli::to_clap_command(
+        "graph",
+        "Print the module dependency graph in Graphviz DOT format",
+        OPTIONS,
+    )
+    .arg(
+        clap::Arg::new("module")
+            .value_name("MODULE")
+            .num_args(0..)
+            .help("Only these modules (names or aliases) and what they need"),
+    )
+}
+
+pub fn main(args: Vec<OsString>) -> i32 {
+    let Some(parsed) = cli::parse_or_report(OPTIONS, args, false) else {
+        return 1;
+    };
+    let (mut basedir, mut version) = (None, None);
+    for (id, value) in parsed.opts {
+        match id {
+            Id::Basedir => basedir = value,
+            Id::SetVersion => version = value,
+            Id::Help => {
+                let usage = ["graph [options] [module...]"];
+                print!("{}", cli::help_text("kmod", &usage, OPTIONS));
+                return 0;
+            }
+        }
+    }
+    let root = Root::from_env();
+    let release = version
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.kernel_release());
+    let mut dir = basedir.unwrap_or_default();
+    dir.push(format!("{MODULE_DIRECTORY}/{release}"));
+    let ctx = Context::new(root, Some(PathBuf::from(dir)));
+
+    let all = ctx.module_names();
+    if all.is_empty() {
+        crate::error!(
+            "no modules in {}: is modules.dep.bin there? (run depmod)",
+            ctx.dirname().display()
+        );
+        return 1;
+    }
+    let needs: BTreeMap<String, BTreeSet<String>> = all
+        .iter()
+        .map(|m| {
+            let deps = ctx
+                .dependencies(m)
+                .map(|(_, deps)| deps.iter().map(modname_from_path).collect())
+                .unwrap_or_default();
+            (m.clone(), deps)
+        })
+        .collect();
+
+    let mut failed = false;
+    let shown: BTreeSet<String> = if parsed.operands.is_empty() {
+        needs.keys().cloned().collect()
+    } else {
+        let mut set = BTreeSet::new();
+        for arg in &parsed.operands {
+            let arg = arg.to_string_lossy();
+            match ctx.lookup(&arg) {
+                Ok(found) if !found.is_empty() => {
+                    for m in found {
+                        if let Some(deps) = needs.get(&m.name) {
+                            set.extend(deps.iter().cloned());
+                        }
+                        set.insert(m.name);
+                    }
+                }
+                _ => {
+                    crate::error!("Module {arg} not found.");
+                    failed = true;
+                }
+            }
+        }
+        set
+    };
+
+    let mut out = String::from("digraph modules {\n\tnode [shape=box];\n");
+    for m in &shown {
+        out.push_str(&format!("\t{};\n", quote(m)));
+    }
+    for m in &shown {
+        let deps = needs.get(m).cloned().unwrap_or_default();
+        for d in &deps {
+            // An edge only where no other dependency already leads to d.
+            let indirect = deps
+                .iter()
+                .any(|e| e != d && needs.get(e).is_some_and(|n| n.contains(d)));
+            if !indirect {
+                out.push_str(&format!("\t{} -> {};\n", quote(m), quote(d)));
+            }
+        }
+    }
+    out.push_str("}\n");
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(out.as_bytes()).is_err() {
+        return 1;
+    }
+    i32::from(failed)
+}
+
+/// A DOT identifier in double quotes.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}

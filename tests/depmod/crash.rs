@@ -1,0 +1,449 @@
+//! Interrupted and failing runs on the real tree: our depmod killed with
+//! SIGKILL at many points, and writing onto a full disk. Each output file
+//! must afterwards be byte-equal to its complete old version or its
+//! complete new one (issue 3: "Safety").
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use modutils_core::index::IndexBuilder;
+
+use super::real::{farm, source};
+use super::*;
+use crate::util::{real_tree, text};
+
+/// Complete "old" outputs that differ from the new ones in every file:
+/// our depmod's on a variant of the tree (modules.order reversed, the
+/// first built-in module and built-in alias gone, sound modules excluded
+/// by depmod.d), plus a made-up modules.weakdep (6.1 has no weak deps).
+fn old_and_new(tmp: &Path) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let release = real_tree().release.clone();
+    let (kernel, inputs) = source("uncompressed");
+    let base = tmp.join("variant");
+    let dir = farm(&base, &release, &kernel, &inputs);
+    let order = std::fs::read_to_string(dir.join("modules.order")).unwrap();
+    let reversed: String = order.lines().rev().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join("modules.order"), reversed).unwrap();
+    let builtin = std::fs::read_to_string(dir.join("modules.builtin")).unwrap();
+    std::fs::write(
+        dir.join("modules.builtin"),
+        builtin.split_once('\n').unwrap().1,
+    )
+    .unwrap();
+    let modinfo = std::fs::read(dir.join("modules.builtin.modinfo")).unwrap();
+    let mut records: Vec<&[u8]> = modinfo
+        .split(|&b| b == 0)
+        .filter(|r| !r.is_empty())
+        .collect();
+    let first_alias = records
+        .iter()
+        .position(|r| text(r).contains(".alias="))
+        .unwrap();
+    records.remove(first_alias);
+    let joined: Vec<u8> = records
+        .iter()
+        .flat_map(|r| r.iter().copied().chain([0]))
+        .collect();
+    std::fs::write(dir.join("modules.builtin.modinfo"), joined).unwrap();
+    let conf = tmp.join("variant.conf");
+    std::fs::write(&conf, "exclude sound\n").unwrap();
+    let b = base.to_str().unwrap();
+    let r = exec(
+        &our_depmod(),
+        &["-C", conf.to_str().unwrap(), "-b", b, &release],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    let mut old = take_outputs(&dir);
+    old.get_mut("modules.weakdep")
+        .unwrap()
+        .extend_from_slice(b"weakdep old_module old_value\n");
+
+    let base = tmp.join("reference");
+    let dir = farm(&base, &release, &kernel, &inputs);
+    let r = exec(&our_depmod(), &["-b", base.to_str().unwrap(), &release]);
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    let new = take_outputs(&dir);
+    assert_eq!((old.len(), new.len()), (11, 11));
+    for name in OUTPUTS {
+        assert_ne!(
+            old[name], new[name],
+            "{name}: old and new versions are the same"
+        );
+    }
+    (old, new)
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    kills: usize,
+    /// Runs that finished before their kill time.
+    finished: usize,
+    all_old: usize,
+    mixed: usize,
+    all_new: usize,
+    leftovers: usize,
+    leftover_names: Vec<String>,
+}
+
+/// The first name in `dir` that is not one of `known`: a temporary file.
+fn temporary_file(dir: &Path, known: &[&str]) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .any(|e| !known.contains(&e.file_name().to_string_lossy().as_ref()))
+}
+
+/// Runs ours once, watching the output directory: (seconds until the first
+/// temporary file appeared, seconds until the process ended).
+fn watched_run(base: &Path, dir: &Path, release: &str, known: &[&str]) -> (f64, f64) {
+    let start = Instant::now();
+    let mut child = spawn(base, release);
+    let mut first = None;
+    loop {
+        if first.is_none() && temporary_file(dir, known) {
+            first = Some(start.elapsed().as_secs_f64());
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    let end = start.elapsed().as_secs_f64();
+    (first.expect("no temporary file seen"), end)
+}
+
+#[test]
+fn killed_runs_leave_each_file_old_or_new() {
+    let release = real_tree().release.clone();
+    let (kernel, inputs) = source("uncompressed");
+    let tmp = tempfile::tempdir().unwrap();
+    let (old, new) = old_and_new(tmp.path());
+    let base = tmp.path().join("t");
+    let dir = farm(&base, &release, &kernel, &inputs);
+    let known: Vec<&str> = [&OUTPUTS[..], &INPUTS[..], &["kernel"]].concat();
+
+    // How long a run takes, and how long it spends replacing files (from
+    // the first temporary file to its end).
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        put_outputs(&dir, &old);
+        runs.push(watched_run(&base, &dir, &release, &known));
+        assert!(
+            read_outputs(&dir) == new,
+            "a complete run gave other outputs"
+        );
+    }
+    runs.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (first_tmp, run) = runs[1];
+    let writing = runs.iter().map(|r| r.1 - r.0).fold(0.0, f64::max);
+    // 25 kills spread over a whole run; 45 spread over the writing, timed
+    // from the moment the first temporary file shows.
+    let mut kills: Vec<(bool, f64)> = (0..25)
+        .map(|i| (false, run * (i as f64 + 0.5) / 25.0))
+        .collect();
+    kills.extend((0..45).map(|i| (true, writing * i as f64 / 44.0)));
+
+    let mut tally = Tally::default();
+    let mut bad = Vec::new();
+    // Should a loaded machine make the planned kills miss the writing, more
+    // follow (at delays spread by the golden ratio) until five have hit it.
+    let extra = (0..130).map(|i| (true, writing * ((i as f64 * 0.618_034) % 1.0)));
+    for (n, (after_tmp, delay)) in kills.iter().copied().chain(extra).enumerate() {
+        if n >= kills.len() && tally.mixed >= 5 {
+            break;
+        }
+        put_outputs(&dir, &old);
+        for f in other_files(&dir, &known) {
+            std::fs::remove_file(dir.join(f)).unwrap();
+        }
+        let mut start = Instant::now();
+        let mut child = spawn(&base, &release);
+        if after_tmp {
+            while !temporary_file(&dir, &known) && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            start = Instant::now();
+        }
+        let deadline = start + Duration::from_secs_f64(delay);
+        while Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        tally.kills += 1;
+        if status.success() {
+            tally.finished += 1;
+        }
+        let mut news = 0;
+        for name in OUTPUTS {
+            let now = std::fs::read(dir.join(name)).unwrap_or_default();
+            if now == new[name] {
+                news += 1;
+            } else if now != old[name] {
+                bad.push(format!(
+                    "killed {:.2} ms {}: {name} is neither old nor new ({} bytes; old {}, new {})",
+                    delay * 1000.0,
+                    if after_tmp {
+                        "after the first temporary file"
+                    } else {
+                        "after the start"
+                    },
+                    now.len(),
+                    old[name].len(),
+                    new[name].len()
+                ));
+            }
+        }
+        match news {
+            0 => tally.all_old += 1,
+            11 => tally.all_new += 1,
+            _ => tally.mixed += 1,
+        }
+        let left = other_files(&dir, &known);
+        tally.leftovers += left.len();
+        for l in left {
+            // `<file>.<pid>.<usec>.<sec>`: keep the file part.
+            let stem = l.rsplitn(4, '.').nth(3).unwrap_or(&l).to_string();
+            if !tally.leftover_names.contains(&stem) {
+                tally.leftover_names.push(stem);
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert!(tally.kills >= 50);
+    assert!(
+        tally.mixed >= 5,
+        "too few kills landed while files were being replaced: {tally:?} (run {:.1} ms, writing {:.1} ms)",
+        run * 1000.0,
+        writing * 1000.0
+    );
+    eprintln!(
+        "depmod SIGKILL: {tally:?}; run {:.1} ms, first temporary file at {:.1} ms, writing {:.1} ms",
+        run * 1000.0,
+        first_tmp * 1000.0,
+        writing * 1000.0
+    );
+}
+
+fn spawn(base: &Path, release: &str) -> std::process::Child {
+    Command::new(our_depmod())
+        .arg0("depmod")
+        .arg("-b")
+        .arg(base)
+        .arg(release)
+        .env_remove("MODUTILS_SYSROOT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, options: &str) -> Tmpfs {
+        std::fs::create_dir_all(at).unwrap();
+        let r = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
+        assert!(
+            r.status.success(),
+            "mount -t tmpfs -o {options} {}: {} (the suite runs as root)",
+            at.display(),
+            text(&r.stderr)
+        );
+        Tmpfs(at.to_path_buf())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn pages(n: usize) -> usize {
+    n.div_ceil(4096)
+}
+
+/// Names of the files of `now` that differ from `want` (or are missing).
+fn changed(now: &BTreeMap<String, Vec<u8>>, want: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut names: Vec<String> = want
+        .iter()
+        .filter(|(n, v)| now.get(*n) != Some(v))
+        .map(|(n, _)| n.clone())
+        .collect();
+    names.extend(now.keys().filter(|n| !want.contains_key(*n)).cloned());
+    names
+}
+
+/// The output directory on a tmpfs too small for the new files, sized so
+/// that writing file `which` fails halfway, for each file of more than a
+/// page in turn (the old file stays until the new one is complete, so the
+/// disk must also have held every earlier step). depmod exits 1 with
+/// kmod's message naming that file; the files before it are new, it and
+/// the ones after are the complete old ones (kmod renames the truncated
+/// file into place: there we differ on purpose); no temporary file is left.
+#[test]
+fn full_disk_keeps_previous_files() {
+    let release = real_tree().release.clone();
+    let (kernel, inputs) = source("uncompressed");
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, new) = old_and_new(tmp.path());
+    // Small complete old files, so that the disk can be made to fill up in
+    // any file: a comment for the text files, a one-entry index.
+    let old: BTreeMap<String, Vec<u8>> = OUTPUTS
+        .iter()
+        .map(|&n| {
+            let bytes = if n.ends_with(".bin") {
+                let mut b = IndexBuilder::new();
+                b.insert("old", n, 0).unwrap();
+                b.to_bytes().unwrap()
+            } else {
+                format!("# old {n}\n").into_bytes()
+            };
+            (n.to_string(), bytes)
+        })
+        .collect();
+    let input_pages: usize = INPUTS
+        .iter()
+        .map(|f| pages(std::fs::metadata(inputs.join(f)).unwrap().len() as usize))
+        .sum();
+    let size = |files: &BTreeMap<String, Vec<u8>>, names: &[&str]| -> usize {
+        names.iter().map(|n| pages(files[*n].len())).sum()
+    };
+    // Pages in use while file i is being written, complete.
+    let peak = |i: usize| {
+        input_pages
+            + size(&new, &OUTPUTS[..i])
+            + size(&old, &OUTPUTS[i..])
+            + pages(new[OUTPUTS[i]].len())
+    };
+    let mut tested = Vec::new();
+    for which in 0..OUTPUTS.len() {
+        let name = OUTPUTS[which];
+        let room = peak(which) - pages(new[name].len()).div_ceil(2);
+        if (0..which).any(|i| peak(i) > room) {
+            continue;
+        }
+        let mnt = tmp.path().join(format!("disk{which}"));
+        let _fs = Tmpfs::mount(&mnt, &format!("size={}k,nr_inodes=1000", room * 4));
+        let dir = farm(&mnt, &release, &kernel, &inputs);
+        put_outputs(&dir, &old);
+        let args = ["-b", mnt.to_str().unwrap(), &release];
+        let o = exec(&our_depmod(), &args);
+        let want = format!(
+            "depmod: ERROR: Could not create index '{name}'. Output is truncated: No space left on device\n"
+        );
+        assert_eq!(o.code, Some(1), "{name}: {}", o.show());
+        assert_eq!(text(&o.stderr), want, "disk full at {name}");
+        let mut expect = old.clone();
+        for f in &OUTPUTS[..which] {
+            expect.insert(f.to_string(), new[*f].clone());
+        }
+        let wrong = changed(&read_outputs(&dir), &expect);
+        assert!(wrong.is_empty(), "disk full at {name}: {wrong:?} neither the complete new (before) nor old (from there on)");
+        let left = other_files(&dir, &[&OUTPUTS[..], &INPUTS[..], &["kernel"]].concat());
+        assert!(left.is_empty(), "left over: {left:?}");
+
+        // kmod 30 on the same disk (it does not write modules.weakdep): the
+        // same status and message, and the truncated file left in place.
+        if name != "modules.weakdep" {
+            put_outputs(&dir, &old);
+            let k = exec(&kmod_depmod(), &args);
+            assert_eq!(k.code, Some(1), "kmod: {}", k.show());
+            assert_eq!(text(&k.stderr), want, "kmod's message");
+            let kept = std::fs::read(dir.join(name)).unwrap();
+            tested.push(format!(
+                "{name} (kmod leaves {} of {} bytes)",
+                kept.len(),
+                new[name].len()
+            ));
+        } else {
+            tested.push(name.to_string());
+        }
+    }
+    // A file of one page cannot be made to fail alone: replacing the file
+    // before it frees as much as it needs.
+    let bigger = OUTPUTS.iter().filter(|n| pages(new[**n].len()) > 1).count();
+    assert!(
+        tested.len() == bigger,
+        "only {tested:?} could be made to fail"
+    );
+    eprintln!(
+        "depmod full disk: failures while writing {} files, old file kept each time: {}",
+        tested.len(),
+        tested.join(", ")
+    );
+}
+
+/// The temporary name `<file>.<pid>.<usec>.<sec>` in an `openat(…)`
+/// message, with the run-specific parts replaced.
+fn without_tmp_suffix(line: &str) -> String {
+    if let (Some(s), Some(e)) = (line.find(", modules."), line.find(", 301")) {
+        let parts: Vec<&str> = line[s + 2..e].rsplitn(4, '.').collect();
+        if parts.len() == 4 {
+            return format!("{}{}.PID.USEC.SEC{}", &line[..s + 2], parts[3], &line[e..]);
+        }
+    }
+    line.to_string()
+}
+
+/// No inode left for the temporary files: each output's creation fails,
+/// is reported with kmod's message and skipped; the old files stay.
+#[test]
+fn no_room_for_temporary_files() {
+    let release = real_tree().release.clone();
+    let (kernel, inputs) = source("uncompressed");
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("disk");
+    let _fs = Tmpfs::mount(&mnt, "size=64m,nr_inodes=100");
+    let dir = farm(&mnt, &release, &kernel, &inputs);
+    let old: BTreeMap<String, Vec<u8>> = OUTPUTS
+        .iter()
+        .map(|n| (n.to_string(), format!("# old {n}\n").into_bytes()))
+        .collect();
+    put_outputs(&dir, &old);
+    // Use up the remaining inodes.
+    std::fs::create_dir(mnt.join("filler")).unwrap();
+    let mut n = 0;
+    while std::fs::write(mnt.join(format!("filler/{n}")), b"").is_ok() {
+        n += 1;
+        assert!(n < 100);
+    }
+    let args = ["-b", mnt.to_str().unwrap(), &release];
+    let o = exec(&our_depmod(), &args);
+    assert!(
+        changed(&read_outputs(&dir), &old).is_empty(),
+        "we changed outputs"
+    );
+    // kmod 30 leaves modules.weakdep alone, whose inode stays in use.
+    let k = exec(&kmod_depmod(), &args);
+    assert!(
+        changed(&read_outputs(&dir), &old).is_empty(),
+        "kmod changed outputs"
+    );
+    assert_eq!(o.code, k.code, "{}\n{}", k.show(), o.show());
+    let normal = |err: &[u8]| -> Vec<String> {
+        text(err)
+            .lines()
+            .map(without_tmp_suffix)
+            .filter(|l| !l.contains("modules.weakdep.PID"))
+            .collect()
+    };
+    assert_eq!(normal(&o.stderr), normal(&k.stderr));
+    assert_eq!(text(&o.stderr).lines().count(), 11, "{}", text(&o.stderr));
+    eprintln!(
+        "depmod without inodes: exit {:?}, {}",
+        o.code,
+        text(&o.stderr).lines().next().unwrap()
+    );
+}
