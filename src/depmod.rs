@@ -61,7 +61,7 @@ pub fn command() -> clap::Command {
         OPTIONS,
     )
     .arg(
-        clap::Arg::new("version")
+        clap::Arg::new("kernel_version")
             .value_name("VERSION")
             .help("The kernel release (default: the running one)"),
     )

@@ -62,3 +62,15 @@ pub fn strerror(e: &std::io::Error) -> String {
         None => s,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Man pages and completions are built from these; clap only checks a
+    /// definition when it is built, so a clash would first show in xtask.
+    #[test]
+    fn every_command_definition_is_valid() {
+        for cmd in super::commands() {
+            cmd.debug_assert();
+        }
+    }
+}

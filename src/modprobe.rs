@@ -388,11 +388,9 @@ fn remove_all(engine: &mut Engine, s: &Settings) -> bool {
     let mut ok = true;
     for arg in &s.operands {
         let name = arg.to_string_lossy();
-        // An invalid name fails without a word, as in kmod.
-        let Ok(ids) = engine.lookup(&name) else {
-            ok = false;
-            continue;
-        };
+        // kmod fails without a word on a name it cannot normalise (`a[`);
+        // we say it is not found, as loading says for the same name.
+        let ids = engine.lookup(&name).unwrap_or_default();
         if ids.is_empty() {
             fatal(s.all, &format!("Module {name} not found."));
             ok = false;

@@ -4,6 +4,8 @@
 mod util;
 
 mod depmod;
+mod hostile;
+mod hostile_modinfo;
 mod kmod;
 mod modinfo;
 mod modprobe;

@@ -4,7 +4,7 @@
 //! host's kernel. The proof on real kernels is the VM suite (tests/vm).
 
 #[path = "../crates/core/tests/common/fake_module.rs"]
-mod fake_module;
+pub(crate) mod fake_module;
 #[path = "../crates/core/tests/common/fake_system.rs"]
 mod fake_system;
 

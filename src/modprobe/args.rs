@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use crate::cli::{GetoptError, Opt, Parser};
+use crate::cli::{ErrorKind, GetoptError, Opt, Parser};
 use crate::error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +241,9 @@ pub(super) enum Parsed {
 /// kmod's getopt loop does: options take effect in order, and `-h`, `-V`
 /// or an error end the parse at once.
 pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
+    if let Some(e) = env_error(argv.first()) {
+        return fail(&e);
+    }
     let argv = with_env_options(argv);
     let mut s = Settings {
         verbose: LOG_WARNING,
@@ -314,6 +317,28 @@ pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
     }
     s.operands = parser.operands();
     Parsed::Run(Box::new(s))
+}
+
+/// `MODPROBE_OPTIONS` may hold only kmod's options: our extensions
+/// (`--tree`, `--json`) are refused there with the message kmod gives for
+/// any option it does not know. Its words are checked alone, against kmod's
+/// table; the first error is the one kmod's parse meets first, as those
+/// words come before the command line's (an option at the very end that
+/// takes its value from the command line is left to the full parse).
+fn env_error(argv0: Option<&OsString>) -> Option<GetoptError> {
+    let env = std::env::var_os("MODPROBE_OPTIONS")?;
+    let kmods: Vec<Opt<Id>> = OPTIONS.iter().filter(|o| !o.exact).copied().collect();
+    let mut words = vec![argv0.cloned().unwrap_or_default()];
+    words.extend(
+        split_env(env.as_bytes())
+            .into_iter()
+            .map(OsString::from_vec),
+    );
+    let first = Parser::new(&kmods, words).find_map(Result::err)?;
+    match first.kind {
+        ErrorKind::ShortMissingArgument { .. } | ErrorKind::LongMissingArgument { .. } => None,
+        _ => Some(first),
+    }
 }
 
 fn fail(e: &GetoptError) -> Parsed {

@@ -96,24 +96,50 @@ fn temporary_file(dir: &Path, known: &[&str]) -> bool {
         .any(|e| !known.contains(&e.file_name().to_string_lossy().as_ref()))
 }
 
-/// Runs ours once, watching the output directory: (seconds until the first
-/// temporary file appeared, seconds until the process ended).
-fn watched_run(base: &Path, dir: &Path, release: &str, known: &[&str]) -> (f64, f64) {
+/// How long one complete run of ours takes, in seconds.
+fn timed_run(base: &Path, release: &str) -> f64 {
     let start = Instant::now();
-    let mut child = spawn(base, release);
-    let mut first = None;
+    let status = spawn(base, release).wait().unwrap();
+    assert!(status.success());
+    start.elapsed().as_secs_f64()
+}
+
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, sig) };
+}
+
+/// Kills `child` while it is replacing files: it is stopped every `step`
+/// and looked at; once a temporary file exists, it runs on for `after`
+/// more steps and is killed while stopped. Polling a running process can
+/// miss a short writing phase on a busy machine; a stopped one cannot
+/// leave it. False if the run ended first.
+fn kill_while_writing(
+    child: &mut std::process::Child,
+    dir: &Path,
+    known: &[&str],
+    step: Duration,
+    after: usize,
+) -> bool {
+    let mut seen = None;
     loop {
-        if first.is_none() && temporary_file(dir, known) {
-            first = Some(start.elapsed().as_secs_f64());
+        std::thread::sleep(step);
+        signal(child, libc::SIGSTOP);
+        if child.try_wait().unwrap().is_some() {
+            return false;
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success());
-            break;
+        if seen.is_none() && temporary_file(dir, known) {
+            seen = Some(0);
         }
-        std::thread::sleep(Duration::from_micros(100));
+        if let Some(n) = seen.as_mut() {
+            if *n >= after {
+                let _ = child.kill();
+                return true;
+            }
+            *n += 1;
+        }
+        signal(child, libc::SIGCONT);
     }
-    let end = start.elapsed().as_secs_f64();
-    (first.expect("no temporary file seen"), end)
 }
 
 #[test]
@@ -126,53 +152,48 @@ fn killed_runs_leave_each_file_old_or_new() {
     let dir = farm(&base, &release, &kernel, &inputs);
     let known: Vec<&str> = [&OUTPUTS[..], &INPUTS[..], &["kernel"]].concat();
 
-    // How long a run takes, and how long it spends replacing files (from
-    // the first temporary file to its end).
     let mut runs = Vec::new();
     for _ in 0..3 {
         put_outputs(&dir, &old);
-        runs.push(watched_run(&base, &dir, &release, &known));
+        runs.push(timed_run(&base, &release));
         assert!(
             read_outputs(&dir) == new,
             "a complete run gave other outputs"
         );
     }
-    runs.sort_by(|a, b| a.1.total_cmp(&b.1));
-    let (first_tmp, run) = runs[1];
-    let writing = runs.iter().map(|r| r.1 - r.0).fold(0.0, f64::max);
-    // 25 kills spread over a whole run; 45 spread over the writing, timed
-    // from the moment the first temporary file shows.
-    let mut kills: Vec<(bool, f64)> = (0..25)
-        .map(|i| (false, run * (i as f64 + 0.5) / 25.0))
+    runs.sort_by(f64::total_cmp);
+    let run = runs[1];
+    // 25 kills at times spread over a whole run, then 45 caught while
+    // files are being replaced (stopped every 0.2–1.0 ms, killed 0–8
+    // stops after the first temporary file shows).
+    let kills: Vec<Option<(Duration, usize)>> = (0..25)
+        .map(|_| None)
+        .chain((0..45).map(|i| Some((Duration::from_micros(200 + 200 * (i % 5)), i as usize % 9))))
         .collect();
-    kills.extend((0..45).map(|i| (true, writing * i as f64 / 44.0)));
 
     let mut tally = Tally::default();
     let mut bad = Vec::new();
-    // Should a loaded machine make the planned kills miss the writing, more
-    // follow (at delays spread by the golden ratio) until five have hit it.
-    let extra = (0..130).map(|i| (true, writing * ((i as f64 * 0.618_034) % 1.0)));
-    for (n, (after_tmp, delay)) in kills.iter().copied().chain(extra).enumerate() {
-        if n >= kills.len() && tally.mixed >= 5 {
-            break;
-        }
+    for (n, plan) in kills.iter().copied().enumerate() {
         put_outputs(&dir, &old);
         for f in other_files(&dir, &known) {
             std::fs::remove_file(dir.join(f)).unwrap();
         }
-        let mut start = Instant::now();
         let mut child = spawn(&base, &release);
-        if after_tmp {
-            while !temporary_file(&dir, &known) && child.try_wait().unwrap().is_none() {
-                std::thread::sleep(Duration::from_micros(50));
+        let when = match plan {
+            None => {
+                let delay = run * (n as f64 + 0.5) / 25.0;
+                let deadline = Instant::now() + Duration::from_secs_f64(delay);
+                while Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+                let _ = child.kill();
+                format!("{:.2} ms after the start", delay * 1000.0)
             }
-            start = Instant::now();
-        }
-        let deadline = start + Duration::from_secs_f64(delay);
-        while Instant::now() < deadline {
-            std::hint::spin_loop();
-        }
-        let _ = child.kill();
+            Some((step, after)) => {
+                kill_while_writing(&mut child, &dir, &known, step, after);
+                format!("{after} stops after the first temporary file")
+            }
+        };
         let status = child.wait().unwrap();
         tally.kills += 1;
         if status.success() {
@@ -185,13 +206,7 @@ fn killed_runs_leave_each_file_old_or_new() {
                 news += 1;
             } else if now != old[name] {
                 bad.push(format!(
-                    "killed {:.2} ms {}: {name} is neither old nor new ({} bytes; old {}, new {})",
-                    delay * 1000.0,
-                    if after_tmp {
-                        "after the first temporary file"
-                    } else {
-                        "after the start"
-                    },
+                    "killed {when}: {name} is neither old nor new ({} bytes; old {}, new {})",
                     now.len(),
                     old[name].len(),
                     new[name].len()
@@ -217,16 +232,10 @@ fn killed_runs_leave_each_file_old_or_new() {
     assert!(tally.kills >= 50);
     assert!(
         tally.mixed >= 5,
-        "too few kills landed while files were being replaced: {tally:?} (run {:.1} ms, writing {:.1} ms)",
-        run * 1000.0,
-        writing * 1000.0
+        "too few kills landed while files were being replaced: {tally:?} (run {:.1} ms)",
+        run * 1000.0
     );
-    eprintln!(
-        "depmod SIGKILL: {tally:?}; run {:.1} ms, first temporary file at {:.1} ms, writing {:.1} ms",
-        run * 1000.0,
-        first_tmp * 1000.0,
-        writing * 1000.0
-    );
+    eprintln!("depmod SIGKILL: {tally:?}; run {:.1} ms", run * 1000.0);
 }
 
 fn spawn(base: &Path, release: &str) -> std::process::Child {

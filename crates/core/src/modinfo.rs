@@ -2,6 +2,8 @@
 //! file order, then the signature fields; for built-in modules the records of
 //! `modules.builtin.modinfo`.
 
+use std::collections::HashMap;
+
 use crate::module_file::{self, ModuleFile};
 use crate::signature;
 
@@ -110,23 +112,23 @@ pub fn is_param_key(key: &[u8]) -> bool {
 /// same kind replaces an earlier one, as kmod does.
 pub fn merge_params(fields: &[Field]) -> Params<'_> {
     let mut out = Params::default();
+    // Parameter name -> its place in `out.params`: a module with tens of
+    // thousands of records must not cost a quadratic search.
+    let mut known: HashMap<&[u8], usize> = HashMap::new();
     for field in fields.iter().filter(|f| is_param_key(&f.key)) {
         let Some(colon) = field.value.iter().position(|&b| b == b':') else {
             out.invalid.push(field);
             continue;
         };
         let (name, text) = (&field.value[..colon], &field.value[colon + 1..]);
-        let idx = match out.params.iter().position(|p| p.name == name) {
-            Some(i) => i,
-            None => {
-                out.params.push(Param {
-                    name,
-                    desc: None,
-                    ty: None,
-                });
-                out.params.len() - 1
-            }
-        };
+        let idx = *known.entry(name).or_insert_with(|| {
+            out.params.push(Param {
+                name,
+                desc: None,
+                ty: None,
+            });
+            out.params.len() - 1
+        });
         if field.key == b"parm" {
             out.params[idx].desc = Some(text);
         } else {

@@ -193,7 +193,12 @@ impl ModuleFile {
             source,
         };
         let mut file = File::open(&path).map_err(io_err)?;
-        let len = file.metadata().map_err(io_err)?.len();
+        let meta = file.metadata().map_err(io_err)?;
+        // A directory opens, but neither maps nor reads: say what it is.
+        if meta.is_dir() {
+            return Err(io_err(io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        let len = meta.len();
         let mut magic = [0u8; 6];
         if len < magic.len() as u64 {
             return Err(Error::TooShort { path });
@@ -345,7 +350,16 @@ fn decompress_into(
     if fast.is_some() {
         return Ok(());
     }
-    out.clear();
+    // Past the size limit already (a decompression bomb): decoding it again
+    // below would double the time and hold a second buffer as large.
+    if out.len() as u64 > MAX_MODULE_SIZE {
+        *out = Vec::new();
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    // The failed attempt's memory goes before the general path takes its own.
+    *out = Vec::new();
     let reader: Box<dyn Read + '_> = match compression {
         Compression::None => {
             out.extend_from_slice(raw);

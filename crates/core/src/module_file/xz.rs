@@ -49,7 +49,10 @@ pub(super) fn decompress(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
             return None;
         }
         if out.len() == out.capacity() {
-            out.reserve(out.capacity().max(1 << 16));
+            // Never offer the decoder room past the limit: it fills all it
+            // is given before the check above can stop it.
+            let room = (MAX_MODULE_SIZE + 1 - out.len() as u64) as usize;
+            out.reserve_exact(out.capacity().max(1 << 16).min(room));
         } else if stream.total_in() as usize == raw.len() && status != Status::Ok {
             return None;
         }

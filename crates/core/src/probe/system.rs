@@ -208,7 +208,8 @@ pub(crate) fn read_holders(root: &Root, name: &str) -> Result<Vec<String>, SysEr
 
 /// `system(3)` with `MODPROBE_MODULE` set around it, exactly as kmod runs
 /// commands: `/bin/sh -c`, the caller's environment and descriptors,
-/// SIGINT/SIGQUIT ignored and SIGCHLD blocked while it runs.
+/// SIGINT/SIGQUIT ignored and SIGCHLD blocked while it runs, and the
+/// command started with every signal at its default (SIGPIPE included).
 pub(crate) fn system(command: &[u8], module: &str) -> Result<i32, i32> {
     let end = command
         .iter()
@@ -216,11 +217,19 @@ pub(crate) fn system(command: &[u8], module: &str) -> Result<i32, i32> {
         .unwrap_or(command.len());
     let cmd = CString::new(&command[..end]).map_err(|_| libc::EINVAL)?;
     std::env::set_var("MODPROBE_MODULE", module);
+    // Rust programs ignore SIGPIPE, and an ignored signal stays ignored
+    // across exec: the command would start with it ignored, unlike under
+    // kmod. The default disposition holds for the command's lifetime only.
+    // SAFETY: changing a signal disposition; modprobe writes nothing while
+    // the command runs.
+    let pipe = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // SAFETY: `cmd` is a valid NUL-terminated string that outlives the call.
     let status = unsafe { libc::system(cmd.as_ptr()) };
     let errno = io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO);
+    // SAFETY: restores the disposition saved above.
+    unsafe { libc::signal(libc::SIGPIPE, pipe) };
     std::env::remove_var("MODPROBE_MODULE");
     if status == -1 {
         Err(errno)

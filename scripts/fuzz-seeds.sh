@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Regenerates the committed seed corpora, fuzz/seeds/<target>/, from real
+# files: small real modules (Debian's 6.1 and 6.12 trees and the fixture
+# modules built by fixtures/build-modules.sh), indexes depmod wrote for the
+# fixture modules, the modprobe.d corpus, real Module.symvers lines, real
+# /proc/kallsyms lines and modalias patterns. Needs tests/setup.sh to have
+# run (the kernel trees and fixture builds in the cache) and kmod's depmod.
+# Keeps the total to a few hundred KB: the fuzzers grow their own corpora
+# in fuzz/corpus/ (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
+S=fuzz/seeds
+rm -rf "$S"
+mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip} fuzz/data
+
+k61=$(ls -d "$CACHE"/trees/6.1.0-*-amd64 | head -1)
+k612=$(ls -d "$CACHE"/trees/6.12.*-amd64 | head -1)
+rel61=$(basename "$k61")
+fix=$CACHE/build/$rel61/modules
+real61=$k61/lib/modules/$rel61/kernel/net/6lowpan/nhc_ipv6.ko
+real612=$(find "$k612/lib/modules" -name vsock_diag.ko.xz | head -1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The module mod_c.ko, unprefixed, for targets that need a real module.
+cp "$fix/mod_c.ko" fuzz/data/mod_c.ko
+
+# module_file: mode byte 0 = the bytes are the file; 5/6/7 = gzip/xz/zstd
+# them first.
+prefix() { { printf "\\x$(printf %02x "$1")"; cat "$2"; } >"$3"; }
+prefix 0 "$fix/mod_c.ko" "$S/module_file/mod_c"
+prefix 0 "$fix/mod_param.ko" "$S/module_file/mod_param"
+prefix 0 "$real61" "$S/module_file/nhc_ipv6_signed"
+prefix 0 "$real612" "$S/module_file/vsock_diag_xz"
+xz -T1 -c --check=crc32 "$fix/mod_a.ko" >"$tmp/a.xz"
+prefix 0 "$tmp/a.xz" "$S/module_file/mod_a_xz"
+zstd -q -c "$fix/mod_a.ko" >"$tmp/a.zst"
+prefix 0 "$tmp/a.zst" "$S/module_file/mod_a_zst"
+gzip -n -c "$fix/mod_a.ko" >"$tmp/a.gz"
+prefix 0 "$tmp/a.gz" "$S/module_file/mod_a_gz"
+prefix 5 "$fix/mod_b.ko" "$S/module_file/mod_b_in_gz"
+prefix 6 "$fix/mod_b.ko" "$S/module_file/mod_b_in_xz"
+prefix 7 "$fix/mod_b.ko" "$S/module_file/mod_b_in_zst"
+
+# signature: the trailers of real signed modules (their last 1 KiB).
+tail -c 1024 "$real61" >"$S/signature/nhc_ipv6_tail"
+xz -dc "$real612" | tail -c 1024 >"$S/signature/vsock_diag_tail"
+# ... and crafted ones from the signature test cases (hex trailers).
+awk '!/^#/ && n++ < 40' crates/core/tests/data/signature/cases.tsv |
+    while IFS=$'\t' read -r name _ trailer _; do
+        printf '%s' "$trailer" | xxd -r -p >"$S/signature/case_$name"
+    done
+
+# index: key-length byte, key, then an index depmod wrote for the fixtures.
+mkdir -p "$tmp/lib/modules/6.1.0-fuzz/extra"
+for m in "$fix"/*.ko; do case $m in *loop*) ;; *) cp "$m" "$tmp/lib/modules/6.1.0-fuzz/extra/" ;; esac; done
+/sbin/depmod -b "$tmp" 6.1.0-fuzz
+key_index() { { printf "\\x$(printf %02x ${#1})%s" "$1"; cat "$2"; } >"$3"; }
+key_index mod_c "$tmp/lib/modules/6.1.0-fuzz/modules.dep.bin" "$S/index/dep"
+key_index "pci:v00001234d00005678sv00000000sd00000000bc00sc00i00" \
+    "$tmp/lib/modules/6.1.0-fuzz/modules.alias.bin" "$S/index/alias"
+key_index symbol:mod_a_value "$tmp/lib/modules/6.1.0-fuzz/modules.symbols.bin" "$S/index/symbols"
+key_index ext4 "$MODUTILS_TEST_TREE/modules.builtin.bin" "$S/index/builtin"
+key_index "fs-ext4" "$MODUTILS_TEST_TREE/modules.builtin.alias.bin" "$S/index/builtin_alias"
+
+# modprobe_conf: the modprobe.d corpus (files up to 4 KiB) and this host's.
+find fixtures/modprobe.d-corpus fixtures/modprobe/corpus /lib/modprobe.d /etc/modprobe.d \
+    -type f -size -4k 2>/dev/null | sort | awk 'NR <= 60' | while read -r f; do
+    cp "$f" "$S/modprobe_conf/$(echo "$f" | tr / _)"
+done
+cp fixtures/modprobe/tree/modules.softdep "$S/modprobe_conf/modules.softdep"
+
+# depmod_conf: every directive.
+cat >"$S/depmod_conf/all" <<'CONF'
+# every directive
+search updates extra built-in external
+override mod_a 6.1.0-56-amd64 extra
+override mod_b * updates
+override mod_c 6\.1\..* weak-updates
+external 6.1.* /opt/ext
+external * /usr/local/ext
+exclude build source test
+include /etc/depmod.d/other.conf
+make_map_files
+CONF
+printf 'search \\\n  updates\nbogus line\noverride a [[:digit:]]+ b\n' >"$S/depmod_conf/continued"
+
+# kcmdline: real command lines.
+printf '%s' "$(cat /proc/cmdline)" >"$S/kcmdline/host"
+printf 'BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet psmouse.proto=bare "parport.dyndbg=file drivers/parport/ieee1284_ops.c +mpf" modprobe.blacklist=a-b,c snd-hda.x="1 2" ivrs_acpihid[14:00.5]=AMD0020:00\n' \
+    >"$S/kcmdline/grub"
+
+# procfs: mode 0 = /proc/modules, 1 = /proc/kallsyms.
+printf '\0mod_c 16384 0 - Live 0xffffffffc0a44000 (OE)\nmod_b 16384 1 mod_c, Live 0xffffffffc0a3f000 (OE)\nmod_a 16384 2 mod_c,mod_b, Live 0xffffffffc0a3a000 (OE)\nmod_noexit 12288 0 [permanent], Live 0x0000000000000000\nx 1 - - Unloading 0x0\n' \
+    >"$S/procfs/modules"
+{ printf '\1'; head -60 /proc/kallsyms; awk '/ __ksymtab_/ && n++ < 20' /proc/kallsyms;
+  printf 'ffffffffc0a3a010 T mod_a_twice\t[mod_a]\nffffffffc0a3a020 r __ksymtab_mod_a_value\t[mod_a]\n'; } >"$S/procfs/kallsyms"
+
+# symvers: the kernel's own lines for what mod_c needs, and the fixtures'.
+hdr=$(ls -d "$CACHE"/headers/"$rel61"/usr/src/linux-headers-"$rel61")
+awk -F'\t' '$2 ~ /^(_printk|module_layout|__fentry__|__x86_return_thunk)$/ || NR <= 40' "$hdr/Module.symvers" \
+    >"$S/symvers/kernel"
+cp "$fix/Module.symvers" "$S/symvers/fixtures"
+
+# fnmatch: real modalias patterns against real device strings.
+i=0
+awk '/^alias / && NR % 997 == 0 && n++ < 30 {print $2}' "$MODUTILS_TEST_TREE/modules.alias" |
+    while read -r pat; do
+        i=$((i + 1))
+        dev=$(echo "$pat" | sed 's/\*/0/g; s/?/x/g; s/\[[^]]*\]/a/g')
+        printf '%s\0%s' "$pat" "$dev" >"$S/fnmatch/alias_$i"
+    done
+printf '[[:alpha:]]*[!a-c]?\\*\0x123d?*' >"$S/fnmatch/classes"
+printf '[[.a.]-[.z.]][=b=]\0mb' >"$S/fnmatch/collating"
+
+du -sh "$S" fuzz/data >&2
