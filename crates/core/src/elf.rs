@@ -17,7 +17,11 @@
 //!   0); when that symbol is undefined, the imports are unusable too;
 //! * names are bytes, as kmod keeps them: front-ends convert for display.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::fs::File;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 
 use crate::fasthash::FastMap;
 
@@ -49,15 +53,50 @@ const SHN_ABS: u16 = 0xfff1;
 const STB_WEAK: u8 = 2;
 
 /// One section header, reduced to what the tools need.
-#[derive(Debug, Clone, Copy)]
-struct Section<'a> {
-    /// Empty when the name offset is unreadable (then nothing matches it).
-    name: &'a [u8],
+#[derive(Debug, Clone)]
+struct Section {
+    /// The name's range in the section name table; empty when the name
+    /// offset is unreadable (then nothing matches it).
+    name: Range<usize>,
     offset: u64,
     size: u64,
     flags: u64,
     /// File offset of the header itself (for `--force`).
     header_at: usize,
+}
+
+/// Where the image's bytes come from: memory, or a file read on demand
+/// (only the headers and the sections asked for are read).
+#[derive(Debug)]
+enum Source<'a> {
+    Memory(&'a [u8]),
+    File { file: &'a File, len: u64 },
+}
+
+impl<'a> Source<'a> {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Memory(data) => data.len() as u64,
+            Source::File { len, .. } => *len,
+        }
+    }
+
+    /// `size` bytes at `offset`; `None` if that is not inside the image
+    /// (or, for a file, cannot be read).
+    fn read(&self, offset: u64, size: u64) -> Option<Cow<'a, [u8]>> {
+        let end = offset.checked_add(size)?;
+        if end > self.len() {
+            return None;
+        }
+        match self {
+            Source::Memory(data) => Some(Cow::Borrowed(&data[offset as usize..end as usize])),
+            Source::File { file, .. } => {
+                let mut buf = vec![0; usize::try_from(size).ok()?];
+                file.read_exact_at(&mut buf, offset).ok()?;
+                Some(Cow::Owned(buf))
+            }
+        }
+    }
 }
 
 /// An entry of `__versions`: the CRC the module was built against.
@@ -90,14 +129,19 @@ pub struct Symbols<'a> {
     pub imports: Result<Vec<Import<'a>>, Error>,
 }
 
-/// A parsed ELF module image borrowing the file's bytes.
+/// A parsed ELF module image: the file's bytes in memory, or the file
+/// itself, read as sections are asked for.
 #[derive(Debug)]
 pub struct Elf<'a> {
-    data: &'a [u8],
+    source: Source<'a>,
     is_64: bool,
     big: bool,
+    /// The section name table.
+    names: Cow<'a, [u8]>,
     /// Indexed by section number; section 0 included.
-    sections: Vec<Section<'a>>,
+    sections: Vec<Section>,
+    /// Section contents, read on first use.
+    contents: Vec<OnceCell<Option<Cow<'a, [u8]>>>>,
 }
 
 impl<'a> Elf<'a> {
@@ -108,27 +152,42 @@ impl<'a> Elf<'a> {
     /// section name table that is not a section inside the file ending in
     /// NUL is [`Error::Malformed`].
     pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, Error> {
-        if data.len() <= 16 || &data[..4] != b"\x7fELF" {
+        Elf::new(Source::Memory(data))
+    }
+
+    /// [`Elf::parse`] for an uncompressed module file of `len` bytes,
+    /// which is read as needed: the headers, then each section asked for.
+    /// A read error makes the range unreadable, as if outside the file.
+    pub fn from_file(file: &'a File, len: u64) -> Result<Elf<'a>, Error> {
+        Elf::new(Source::File { file, len })
+    }
+
+    fn new(source: Source<'a>) -> Result<Elf<'a>, Error> {
+        let len = source.len();
+        let head = source.read(0, len.min(64)).ok_or(Error::NotElf)?;
+        if len <= 16 || &head[..4] != b"\x7fELF" {
             return Err(Error::NotElf);
         }
-        let is_64 = match data[4] {
+        let is_64 = match head[4] {
             1 => false,
             2 => true,
             _ => return Err(Error::Malformed("unknown ELF class")),
         };
-        let big = match data[5] {
+        let big = match head[5] {
             1 => false,
             2 => true,
             _ => return Err(Error::Malformed("unknown byte order")),
         };
-        // EI_VERSION (data[6]) is not looked at: kmod does not either.
+        // EI_VERSION (head[6]) is not looked at: kmod does not either.
         let mut elf = Elf {
-            data,
+            source,
             is_64,
             big,
+            names: Cow::Borrowed(&[]),
             sections: Vec::new(),
+            contents: Vec::new(),
         };
-        elf.read_sections()?;
+        elf.read_sections(&head)?;
         Ok(elf)
     }
 
@@ -147,13 +206,13 @@ impl<'a> Elf<'a> {
 
     /// The raw `.modinfo` records in section order, NUL padding skipped.
     /// Each is normally `key=value`; a final record may lack its NUL.
-    pub fn modinfo(&self) -> Result<Vec<&'a [u8]>, Error> {
+    pub fn modinfo(&self) -> Result<Vec<&[u8]>, Error> {
         let data = self.named_data(MODINFO).ok_or(Error::NoSection(MODINFO))?;
         Ok(nul_separated(data).collect())
     }
 
     /// The `__versions` table; [`Error::NoSection`] when the module has none.
-    pub fn modversions(&self) -> Result<Vec<Modversion<'a>>, Error> {
+    pub fn modversions(&self) -> Result<Vec<Modversion<'_>>, Error> {
         let data = self
             .named_data(VERSIONS)
             .ok_or(Error::NoSection(VERSIONS))?;
@@ -164,7 +223,7 @@ impl<'a> Elf<'a> {
     /// kernels without modversions (or when the symbol table is unusable),
     /// the names in `__ksymtab_strings` with CRC 0. Empty when neither is
     /// there (callers that must tell that apart ask [`Elf::has_section`]).
-    pub fn exports(&self) -> Result<Vec<Export<'a>>, Error> {
+    pub fn exports(&self) -> Result<Vec<Export<'_>>, Error> {
         Ok(self.walk(true, false).exports)
     }
 
@@ -173,19 +232,19 @@ impl<'a> Elf<'a> {
     /// claimed (such as `module_layout`), as kmod's depmod lists them. An
     /// error when `.symtab` or `.strtab` is missing, an undefined symbol's
     /// name is outside `.strtab`, or `__versions` is malformed.
-    pub fn imports(&self) -> Result<Vec<Import<'a>>, Error> {
+    pub fn imports(&self) -> Result<Vec<Import<'_>>, Error> {
         self.walk(false, true).imports
     }
 
     /// [`Elf::exports`] and [`Elf::imports`] together, in one pass over the
     /// symbol table (what depmod reads of every module).
-    pub fn symbols(&self) -> Symbols<'a> {
+    pub fn symbols(&self) -> Symbols<'_> {
         self.walk(true, true)
     }
 
     /// The name the module was built with, from `struct module` in
     /// `.gnu.linkonce.this_module`; `None` if absent or unreadable.
-    pub fn this_module_name(&self) -> Option<&'a str> {
+    pub fn this_module_name(&self) -> Option<&str> {
         let data = self.named_data(THIS_MODULE)?;
         // struct module begins with `enum module_state` and a `list_head`.
         let at = if self.is_64 { 24 } else { 12 };
@@ -200,7 +259,7 @@ impl<'a> Elf<'a> {
     /// byte holding `SHF_ALLOC` in `__versions`' header, if there is one.
     pub fn versions_alloc_flag_byte(&self) -> Option<usize> {
         const SHF_ALLOC: u64 = 2;
-        let s = self.section(VERSIONS)?;
+        let s = &self.sections[self.section(VERSIONS)?];
         if s.flags & SHF_ALLOC == 0 {
             return None;
         }
@@ -215,9 +274,9 @@ impl<'a> Elf<'a> {
 
     /// File range of the `vermagic=…` record in `.modinfo`, for `--force-vermagic`.
     pub fn vermagic_range(&self) -> Option<Range<usize>> {
-        let s = self.section(MODINFO)?;
-        let data = self.section_data(s);
-        let base = s.offset as usize;
+        let i = self.section(MODINFO)?;
+        let data = self.section_data(i)?;
+        let base = self.sections[i].offset as usize;
         nul_separated(data).find_map(|rec| {
             let start = rec.as_ptr() as usize - data.as_ptr() as usize;
             rec.starts_with(b"vermagic=")
@@ -235,19 +294,24 @@ impl<'a> Elf<'a> {
 
     /// The first section called `name` whose data lies inside the file.
     /// Headers pointing elsewhere are passed over, as kmod and the kernel do.
-    fn section(&self, name: &str) -> Option<&Section<'a>> {
-        self.sections
-            .iter()
-            .skip(1)
-            .find(|s| s.name == name.as_bytes() && range(self.data, s.offset, s.size).is_some())
+    fn section(&self, name: &str) -> Option<usize> {
+        let len = self.source.len();
+        self.sections.iter().enumerate().skip(1).find_map(|(i, s)| {
+            let inside = s.offset.checked_add(s.size).is_some_and(|end| end <= len);
+            (inside && &self.names[s.name.clone()] == name.as_bytes()).then_some(i)
+        })
     }
 
-    fn section_data(&self, s: &Section<'a>) -> &'a [u8] {
-        range(self.data, s.offset, s.size).unwrap_or(&[])
+    /// Section `i`'s contents, read on first use.
+    fn section_data(&self, i: usize) -> Option<&[u8]> {
+        let s = &self.sections[i];
+        self.contents[i]
+            .get_or_init(|| self.source.read(s.offset, s.size))
+            .as_deref()
     }
 
-    fn named_data(&self, name: &'static str) -> Option<&'a [u8]> {
-        self.section(name).map(|s| self.section_data(s))
+    fn named_data(&self, name: &'static str) -> Option<&[u8]> {
+        self.section_data(self.section(name)?)
     }
 
     fn u16_at(&self, b: &[u8], at: usize) -> Option<u16> {
@@ -290,11 +354,10 @@ impl<'a> Elf<'a> {
     /// counts are `e_shnum` and `e_shstrndx` as they stand (no extended
     /// numbering: neither kmod nor the kernel has it), and the section name
     /// table must be a real section, 1 ≤ `e_shstrndx` < `e_shnum`.
-    fn read_sections(&mut self) -> Result<(), Error> {
-        let data = self.data;
+    fn read_sections(&mut self, head: &[u8]) -> Result<(), Error> {
         let bad = Error::Malformed;
         let (ehsize, shsize) = if self.is_64 { (64, 64) } else { (52, 40) };
-        let eh = data
+        let eh = head
             .get(..ehsize)
             .ok_or(bad("file too short for its header"))?;
         let (shoff, entsize_at) = if self.is_64 {
@@ -315,23 +378,28 @@ impl<'a> Elf<'a> {
         if entsize != shsize {
             return Err(bad("unexpected section header size"));
         }
-        let table = range(data, shoff, (count * shsize) as u64)
+        let table = self
+            .source
+            .read(shoff, (count * shsize) as u64)
             .ok_or(bad("section header table outside the file"))?;
         let header = |i: usize| -> Option<(u32, u64, u64, u64)> {
             let at = i * shsize;
             let (o, w) = if self.is_64 { (0x18, 8) } else { (0x10, 4) };
             Some((
-                self.u32_at(table, at)?,
-                self.word_at(table, at + 8)?,
-                self.word_at(table, at + o)?,
-                self.word_at(table, at + o + w)?,
+                self.u32_at(&table, at)?,
+                self.word_at(&table, at + 8)?,
+                self.word_at(&table, at + o)?,
+                self.word_at(&table, at + o + w)?,
             ))
         };
         if strndx == 0 || strndx >= count {
             return Err(bad("bad section name table index"));
         }
         let (_, _, off, size) = header(strndx).ok_or(bad("bad section name table index"))?;
-        let names = range(data, off, size).ok_or(bad("section name table outside the file"))?;
+        let names = self
+            .source
+            .read(off, size)
+            .ok_or(bad("section name table outside the file"))?;
         if names.last() != Some(&0) {
             return Err(bad("section name table is not NUL-terminated"));
         }
@@ -339,21 +407,31 @@ impl<'a> Elf<'a> {
         for i in 0..count {
             let (name, flags, offset, size) =
                 header(i).ok_or(bad("section header table outside the file"))?;
+            let start = name as usize;
+            let name = match names
+                .get(start..)
+                .and_then(|r| r.iter().position(|&b| b == 0))
+            {
+                Some(len) => start..start + len,
+                None => 0..0,
+            };
             sections.push(Section {
-                name: name_at(names, name as usize).unwrap_or(b""),
+                name,
                 offset,
                 size,
                 flags,
                 header_at: shoff as usize + i * shsize,
             });
         }
+        self.contents = std::iter::repeat_with(OnceCell::new).take(count).collect();
         self.sections = sections;
+        self.names = names;
         Ok(())
     }
 
     /// `__versions`: 64-byte records of CRC and NUL-terminated name (a
     /// leading `.` dropped).
-    fn versions_in(&self, data: &'a [u8]) -> Result<Vec<Modversion<'a>>, Error> {
+    fn versions_in<'s>(&self, data: &'s [u8]) -> Result<Vec<Modversion<'s>>, Error> {
         if data.len() % 64 != 0 {
             return Err(Error::BadVersionsSize(VERSIONS));
         }
@@ -375,7 +453,7 @@ impl<'a> Elf<'a> {
     /// One pass over `.symtab` (names from `.strtab`, both found by name
     /// as kmod finds them) for the `__crc_` exports and the undefined
     /// symbols; then kmod's fallbacks.
-    fn walk(&self, want_exports: bool, want_imports: bool) -> Symbols<'a> {
+    fn walk(&self, want_exports: bool, want_imports: bool) -> Symbols<'_> {
         let table = match (self.named_data(SYMTAB), self.named_data(STRTAB)) {
             (Some(symtab), Some(strtab)) => {
                 Some(self.read_symtab(symtab, strtab, want_exports, want_imports))
@@ -410,7 +488,10 @@ impl<'a> Elf<'a> {
         Symbols { exports, imports }
     }
 
-    fn imports_from(&self, table: Option<&SymbolTable<'a>>) -> Result<Vec<Import<'a>>, Error> {
+    fn imports_from<'s>(
+        &'s self,
+        table: Option<&SymbolTable<'s>>,
+    ) -> Result<Vec<Import<'s>>, Error> {
         // A malformed __versions table spoils the imports, as in kmod.
         let versions = match self.modversions() {
             Ok(v) => v,
@@ -444,13 +525,13 @@ impl<'a> Elf<'a> {
         Ok(out)
     }
 
-    fn read_symtab(
+    fn read_symtab<'s>(
         &self,
-        symtab: &'a [u8],
-        strings: &'a [u8],
+        symtab: &'s [u8],
+        strings: &'s [u8],
         want_exports: bool,
         want_imports: bool,
-    ) -> SymbolTable<'a> {
+    ) -> SymbolTable<'s> {
         let entsize = if self.is_64 { 24 } else { 16 };
         let mut out = SymbolTable {
             crcs: Vec::new(),
@@ -514,8 +595,8 @@ impl<'a> Elf<'a> {
         }
         let read = || {
             let sec = self.sections.get(usize::from(shndx))?;
-            let bytes = range(self.data, sec.offset.checked_add(value)?, 4)?;
-            self.u32_at(bytes, 0).map(u64::from)
+            let bytes = self.source.read(sec.offset.checked_add(value)?, 4)?;
+            self.u32_at(&bytes, 0).map(u64::from)
         };
         read().unwrap_or(u64::from(u32::MAX))
     }
@@ -557,12 +638,6 @@ impl<'v> VersionLookup<'v> {
             None => self.versions.iter().position(|v| v.name == name),
         }
     }
-}
-
-fn range(data: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
-    let start = usize::try_from(offset).ok()?;
-    let end = start.checked_add(usize::try_from(size).ok()?)?;
-    data.get(start..end)
 }
 
 /// The NUL-terminated string at `at`; `None` if it does not end in `table`.

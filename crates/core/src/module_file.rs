@@ -1,13 +1,14 @@
-//! Opening a module file: raw ELF is memory-mapped (small files are read),
-//! compressed files are decompressed in memory. Compression is recognised by magic bytes, never by
+//! Opening a module file: raw ELF is memory-mapped, compressed files are
+//! decompressed in memory. Compression is recognised by magic bytes, never by
 //! the file name, exactly as the kernel and kmod do.
 //!
 //! Decompression sizes its output from the stream's own record of the
 //! uncompressed size where the format has one (xz's index, zstd's frame
 //! header), and checks xz's CRC32 block checks with a SIMD CRC32; anything
-//! unusual takes the general streaming decoders. A caller reading many
-//! modules keeps a [`Buffers`] to reuse memory and decoders from one module
-//! to the next ([`ModuleFile::open_with`]).
+//! unusual takes the general streaming decoders. A caller reading the ELF
+//! sections of many modules uses [`with_elf`]: uncompressed files are read
+//! on demand rather than mapped, and a [`Buffers`] keeps memory and
+//! decoders from one module to the next.
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
@@ -145,32 +146,52 @@ impl fmt::Debug for ModuleFile {
     }
 }
 
-/// Memory kept from one module to the next by a caller that reads many
-/// ([`ModuleFile::open_with`], [`Buffers::recycle`]): the compressed input,
-/// the last decompressed image, the zstd decoder. Its pages stay mapped, so
-/// the next module does not fault them in again.
-#[derive(Default)]
-pub struct Buffers {
-    raw: Vec<u8>,
-    spare: Vec<u8>,
-    zstd: Option<zstd::bulk::Decompressor<'static>>,
+/// A module file opened and its magic number read.
+struct Opened {
+    path: PathBuf,
+    file: File,
+    len: u64,
+    compression: Compression,
 }
 
-impl fmt::Debug for Buffers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Buffers")
-            .field("raw", &self.raw.capacity())
-            .field("spare", &self.spare.capacity())
-            .finish()
+impl Opened {
+    fn new(path: PathBuf) -> Result<Opened, Error> {
+        let file = File::open(&path).map_err(|source| io_error(&path, source))?;
+        let meta = file.metadata().map_err(|source| io_error(&path, source))?;
+        // A directory opens, but neither maps nor reads: say what it is.
+        if meta.is_dir() {
+            return Err(io_error(&path, io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        let len = meta.len();
+        let mut magic = [0u8; 6];
+        if len < magic.len() as u64 {
+            return Err(Error::TooShort { path });
+        }
+        file.read_exact_at(&mut magic, 0)
+            .map_err(|source| io_error(&path, source))?;
+        Ok(Opened {
+            path,
+            file,
+            len,
+            compression: Compression::detect(&magic),
+        })
+    }
+
+    /// The compressed file's contents, in `raw`.
+    fn read_into(&mut self, raw: &mut Vec<u8>) -> Result<(), Error> {
+        raw.clear();
+        raw.reserve(usize::try_from(self.len.min(MAX_MODULE_SIZE)).unwrap_or(0));
+        match self.file.read_to_end(raw) {
+            Ok(_) => Ok(()),
+            Err(source) => Err(io_error(&self.path, source)),
+        }
     }
 }
 
-impl Buffers {
-    /// Takes back the memory of a module the caller is done with.
-    pub fn recycle(&mut self, file: ModuleFile) {
-        if let Contents::Owned(bytes) = file.contents {
-            self.spare = bytes;
-        }
+fn io_error(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -178,69 +199,30 @@ impl ModuleFile {
     /// Opens `host_path` (already resolved through the root); errors and
     /// [`ModuleFile::path`] use the same path.
     pub fn open(host_path: impl AsRef<Path>) -> Result<ModuleFile, Error> {
-        ModuleFile::open_with(host_path, &mut Buffers::default())
-    }
-
-    /// [`ModuleFile::open`] drawing on `buffers` for memory; give the file
-    /// back with [`Buffers::recycle`] when done.
-    pub fn open_with(
-        host_path: impl AsRef<Path>,
-        buffers: &mut Buffers,
-    ) -> Result<ModuleFile, Error> {
-        let path = host_path.as_ref().to_path_buf();
-        let io_err = |source| Error::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = File::open(&path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        // A directory opens, but neither maps nor reads: say what it is.
-        if meta.is_dir() {
-            return Err(io_err(io::Error::from_raw_os_error(libc::EISDIR)));
-        }
-        let len = meta.len();
-        let mut magic = [0u8; 6];
-        if len < magic.len() as u64 {
-            return Err(Error::TooShort { path });
-        }
-        file.read_exact_at(&mut magic, 0).map_err(io_err)?;
-        let compression = Compression::detect(&magic);
-        let contents = match compression {
-            // A small file is read: copying it costs less than setting up,
-            // faulting in and tearing down a mapping.
-            Compression::None if len <= READ_LIMIT => {
-                Contents::Owned(read_whole(&mut file, len, buffers).map_err(io_err)?)
-            }
+        let mut opened = Opened::new(host_path.as_ref().to_path_buf())?;
+        let contents = match opened.compression {
             // SAFETY: module files are not expected to change while a tool
             // reads them; a concurrent truncation can at worst fault this
             // process, which is the accepted trade-off of every mmap-based
             // reader.
-            Compression::None => match unsafe { Mmap::map(&file) } {
+            Compression::None => match unsafe { Mmap::map(&opened.file) } {
                 Ok(map) => Contents::Mapped(map),
                 // Files that cannot be mapped are read.
-                Err(_) => Contents::Owned(read_whole(&mut file, len, buffers).map_err(io_err)?),
-            },
-            _ => {
-                let mut raw = std::mem::take(&mut buffers.raw);
-                raw.clear();
-                raw.reserve(reserve_for(len));
-                let read = file.read_to_end(&mut raw).map_err(io_err);
-                drop(file);
-                let mut out = std::mem::take(&mut buffers.spare);
-                let done = read.and_then(|_| {
-                    decompress_into(&path, compression, &raw, &mut out, &mut buffers.zstd)
-                });
-                buffers.raw = raw;
-                if let Err(e) = done {
-                    buffers.spare = out;
-                    return Err(e);
+                Err(_) => {
+                    let mut bytes = Vec::new();
+                    opened.read_into(&mut bytes)?;
+                    Contents::Owned(bytes)
                 }
-                Contents::Owned(out)
+            },
+            compression => {
+                let mut raw = Vec::new();
+                opened.read_into(&mut raw)?;
+                Contents::Owned(decompress(&opened.path, compression, &raw)?)
             }
         };
         Ok(ModuleFile {
-            path,
-            compression,
+            path: opened.path,
+            compression: opened.compression,
             contents,
         })
     }
@@ -298,27 +280,63 @@ impl ModuleFile {
     }
 }
 
-/// Uncompressed files up to this size are read rather than mapped.
-const READ_LIMIT: u64 = 64 << 10;
-
-/// Room to reserve for a file of `len` bytes: all of it, unless its size
-/// is absurd (the read then grows the buffer as data actually comes).
-fn reserve_for(len: u64) -> usize {
-    usize::try_from(len.min(MAX_MODULE_SIZE)).unwrap_or(0)
+/// Memory kept from one module to the next by a caller that reads many
+/// ([`with_elf`]): the compressed input, the decompressed image, the zstd
+/// decoder. Its pages stay mapped, so the next module does not fault them
+/// in again.
+#[derive(Default)]
+pub struct Buffers {
+    raw: Vec<u8>,
+    image: Vec<u8>,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
 }
 
-/// The whole file, in the buffer `buffers` has spare.
-fn read_whole(file: &mut File, len: u64, buffers: &mut Buffers) -> io::Result<Vec<u8>> {
-    let mut bytes = std::mem::take(&mut buffers.spare);
-    bytes.clear();
-    bytes.reserve(reserve_for(len));
-    match file.read_to_end(&mut bytes) {
-        Ok(_) => Ok(bytes),
-        Err(e) => {
-            buffers.spare = bytes;
-            Err(e)
-        }
+impl fmt::Debug for Buffers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buffers")
+            .field("raw", &self.raw.capacity())
+            .field("image", &self.image.capacity())
+            .finish()
     }
+}
+
+/// Runs `f` on the ELF image of the module at `host_path`, reading no more
+/// than `f` asks for: an uncompressed file is read on demand (its headers,
+/// then each section asked for; see [`Elf::from_file`]), a compressed one
+/// is decompressed into `buffers`, which keep their memory and decoders
+/// for the next module. For readers of many modules (depmod); tools that
+/// need the whole image (the signature, the kernel) use [`ModuleFile`].
+pub fn with_elf<T>(
+    host_path: impl AsRef<Path>,
+    buffers: &mut Buffers,
+    f: impl FnOnce(&Elf<'_>) -> T,
+) -> Result<T, Error> {
+    let mut opened = Opened::new(host_path.as_ref().to_path_buf())?;
+    let elf_error = |source| Error::Elf {
+        path: host_path.as_ref().to_path_buf(),
+        source,
+    };
+    if opened.compression == Compression::None {
+        let elf = Elf::from_file(&opened.file, opened.len).map_err(elf_error)?;
+        return Ok(f(&elf));
+    }
+    // Both buffers go back to `buffers` whatever happens.
+    let mut raw = std::mem::take(&mut buffers.raw);
+    let mut image = std::mem::take(&mut buffers.image);
+    let result = opened.read_into(&mut raw).and_then(|()| {
+        decompress_into(
+            &opened.path,
+            opened.compression,
+            &raw,
+            &mut image,
+            &mut buffers.zstd,
+        )?;
+        let elf = Elf::parse(&image).map_err(elf_error)?;
+        Ok(f(&elf))
+    });
+    buffers.raw = raw;
+    buffers.image = image;
+    result
 }
 
 /// Decompresses `raw` in memory, refusing output beyond [`MAX_MODULE_SIZE`].
@@ -467,29 +485,48 @@ mod tests {
     }
 
     #[test]
-    fn buffers_are_reused_across_modules() {
+    fn with_elf_reuses_buffers_and_survives_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let data: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        let path = dir.path().join("m.ko.zst");
-        std::fs::write(&path, zstd::bulk::compress(&data, 3).unwrap()).unwrap();
-        let mut buffers = Buffers::default();
-        let first = ModuleFile::open_with(&path, &mut buffers).unwrap();
-        assert_eq!(first.bytes(), &data[..]);
-        let at = first.bytes().as_ptr();
-        buffers.recycle(first);
-        let second = ModuleFile::open_with(&path, &mut buffers).unwrap();
-        assert_eq!(second.bytes(), &data[..]);
-        assert_eq!(second.bytes().as_ptr(), at, "the image buffer is reused");
-        // A corrupt file leaves the buffers usable.
+        let m = dir.path().join("m.ko");
+        std::fs::write(&m, b"\x7fELF\x02\x01\x01 not really an ELF file").unwrap();
+        let data = std::fs::read(&m).unwrap();
+        let zst = dir.path().join("m.ko.zst");
+        let mut big = data.clone();
+        big.resize(200_000, 0);
+        std::fs::write(&zst, zstd::bulk::compress(&big, 3).unwrap()).unwrap();
         let bad = dir.path().join("bad.ko.zst");
         std::fs::write(&bad, b"\x28\xb5\x2f\xfdgarbage").unwrap();
-        buffers.recycle(second);
-        assert!(ModuleFile::open_with(&bad, &mut buffers).is_err());
+
+        let mut buffers = Buffers::default();
+        let errno = |r: Result<(), Error>| r.map_err(|e| e.errno());
+        // Headers that point nowhere: EINVAL, from a file or from memory.
+        assert_eq!(errno(with_elf(&m, &mut buffers, |_| ())), Err(libc::EINVAL));
         assert_eq!(
-            ModuleFile::open_with(&path, &mut buffers).unwrap().bytes(),
-            &data[..]
+            errno(with_elf(&zst, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        let at = buffers.image.as_ptr();
+        assert_eq!(buffers.image, big);
+        assert_eq!(
+            errno(with_elf(&bad, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            errno(with_elf(&zst, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(buffers.image.as_ptr(), at, "the image buffer is reused");
+        assert_eq!(buffers.image, big);
+        let short = dir.path().join("short.ko");
+        std::fs::write(&short, b"\x7fEL").unwrap();
+        assert_eq!(
+            errno(with_elf(&short, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        let missing = dir.path().join("missing.ko");
+        assert_eq!(
+            errno(with_elf(&missing, &mut buffers, |_| ())),
+            Err(libc::ENOENT)
         );
     }
 }

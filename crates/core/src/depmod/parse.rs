@@ -3,10 +3,11 @@
 //! `weakdep`). Files are parsed in parallel; everything kept is copied into
 //! one small buffer per module so the (possibly huge) image can go at once.
 //!
-//! Modules are read as every tool reads them ([`ModuleFile`], [`Elf`]):
-//! an uncompressed file is mapped, and only the pages of the sections read
-//! are touched; each worker thread keeps its decompression buffers and
-//! decoders from one compressed module to the next.
+//! Modules are read through the ELF reader every tool uses
+//! ([`module_file::with_elf`]): only the headers and the sections read are
+//! read from an uncompressed file, and each worker thread keeps its
+//! decompression buffers and decoders from one compressed module to the
+//! next.
 
 use std::cell::RefCell;
 
@@ -14,7 +15,7 @@ use rayon::prelude::*;
 
 use super::scan::host;
 use crate::elf::Elf;
-use crate::module_file::{Buffers, ModuleFile};
+use crate::module_file::{self, Buffers};
 use crate::Root;
 
 /// A string inside [`Parsed::strings`].
@@ -142,19 +143,12 @@ thread_local! {
 /// magic, EINVAL for a file too short for a magic number, corrupt
 /// compressed data or unusable ELF headers).
 pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
-    BUFFERS.with(|buffers| {
-        let mut buffers = buffers.borrow_mut();
-        let file = match ModuleFile::open_with(path, &mut buffers) {
-            Ok(file) => file,
-            Err(e) => return Parsed::failed(e.errno()),
-        };
-        let out = match file.elf() {
-            Ok(elf) => extract(&elf),
+    BUFFERS.with(
+        |buffers| match module_file::with_elf(path, &mut buffers.borrow_mut(), extract) {
+            Ok(parsed) => parsed,
             Err(e) => Parsed::failed(e.errno()),
-        };
-        buffers.recycle(file);
-        out
-    })
+        },
+    )
 }
 
 /// Copies what depmod needs out of the image.
