@@ -224,7 +224,7 @@ fn show_symbols(ctx: &Context, s: &Settings) -> bool {
 
 fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
     let elf = file.elf().map_err(|e| e.errno())?;
-    let entries: Vec<(u64, &str)> = if versions {
+    let entries: Vec<(u64, &[u8])> = if versions {
         let v = elf.modversions().map_err(|e| file.elf_error(e).errno())?;
         v.iter().map(|m| (m.crc, m.name)).collect()
     } else {
@@ -237,8 +237,11 @@ fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
         v.iter().map(|m| (m.crc, m.name)).collect()
     };
     let mut text = Vec::new();
+    // Names are printed as the bytes they are, as kmod prints them.
     for (crc, name) in entries {
-        text.extend_from_slice(format!("0x{crc:08x}\t{name}\n").as_bytes());
+        text.extend_from_slice(format!("0x{crc:08x}\t").as_bytes());
+        text.extend_from_slice(name);
+        text.push(b'\n');
     }
     Ok(text)
 }

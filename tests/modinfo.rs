@@ -309,7 +309,10 @@ fn foreign_classes_and_byte_orders_match_kmod() {
             .collect();
         assert_eq!(
             versions,
-            [(0x1234_5678, "module_layout"), (0x9abc_def0, "printk")],
+            [
+                (0x1234_5678, &b"module_layout"[..]),
+                (0x9abc_def0, &b"printk"[..])
+            ],
             "{name}"
         );
         let exports: Vec<_> = elf
@@ -318,7 +321,7 @@ fn foreign_classes_and_byte_orders_match_kmod() {
             .into_iter()
             .map(|e| (e.name, e.crc))
             .collect();
-        assert_eq!(exports, [("foreign_fn", 0xcafe)], "{name}");
+        assert_eq!(exports, [(&b"foreign_fn"[..], 0xcafe)], "{name}");
         let imports: Vec<_> = elf
             .imports()
             .unwrap()
@@ -326,16 +329,16 @@ fn foreign_classes_and_byte_orders_match_kmod() {
             .map(|i| (i.name, i.crc, i.weak))
             .collect();
         assert!(
-            imports.contains(&("printk", 0x9abc_def0, false)),
+            imports.contains(&(&b"printk"[..], 0x9abc_def0, false)),
             "{name}: {imports:?}"
         );
         assert!(
-            imports.contains(&("maybe_there", 0, true)),
+            imports.contains(&(&b"maybe_there"[..], 0, true)),
             "{name}: {imports:?}"
         );
         assert_eq!(
             imports.last(),
-            Some(&("module_layout", 0x1234_5678, false)),
+            Some(&(&b"module_layout"[..], 0x1234_5678, false)),
             "{name}"
         );
         args.push(path.into_os_string());

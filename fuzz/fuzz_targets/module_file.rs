@@ -1,6 +1,6 @@
 //! The module-file reader: compression detection and decompression, the
 //! ELF parser with every query the tools make, the signature trailer, and
-//! depmod's own reader of the same file.
+//! depmod's way of reading it (sections read from the file on demand).
 //!
 //! The first byte picks how the rest is used: as the file itself (most
 //! inputs, so mutations reach the ELF parser and the raw decoders), or
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         7 => ("m.ko.zst", zstd::bulk::compress(rest, 1).unwrap()),
         _ => ("m.ko", rest.to_vec()),
     };
-    // depmod reads files through its own reader.
+    // depmod reads sections from the file on demand.
     let host = put(&format!("/lib/modules/fuzz/{name}"), &raw);
     let _ = modutils_core::depmod::read_module(&host);
     // The tools' reader, from memory and through the file (mmap).

@@ -1,15 +1,25 @@
 //! Opening a module file: raw ELF is memory-mapped, compressed files are
 //! decompressed in memory. Compression is recognised by magic bytes, never by
 //! the file name, exactly as the kernel and kmod do.
-
+//!
+//! Decompression sizes its output from the stream's own record of the
+//! uncompressed size where the format has one (xz's index, zstd's frame
+//! header), and checks xz's CRC32 block checks with a SIMD CRC32; anything
+//! unusual takes the general streaming decoders. A caller reading the ELF
+//! sections of many modules uses [`with_elf`]: uncompressed files are read
+//! on demand rather than mapped, and a [`Buffers`] keeps memory and
+//! decoders from one module to the next.
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
 use crate::elf::{self, Elf};
+
+mod xz;
 
 /// Decompressed modules larger than this are refused: a few-kilobyte `.ko.xz`
 /// must not be able to exhaust memory. The largest real modules are tens of MiB.
@@ -136,42 +146,83 @@ impl fmt::Debug for ModuleFile {
     }
 }
 
+/// A module file opened and its magic number read.
+struct Opened {
+    path: PathBuf,
+    file: File,
+    len: u64,
+    compression: Compression,
+}
+
+impl Opened {
+    fn new(path: PathBuf) -> Result<Opened, Error> {
+        let file = File::open(&path).map_err(|source| io_error(&path, source))?;
+        let meta = file.metadata().map_err(|source| io_error(&path, source))?;
+        // A directory opens, but neither maps nor reads: say what it is.
+        if meta.is_dir() {
+            return Err(io_error(&path, io::Error::from_raw_os_error(libc::EISDIR)));
+        }
+        let len = meta.len();
+        let mut magic = [0u8; 6];
+        if len < magic.len() as u64 {
+            return Err(Error::TooShort { path });
+        }
+        file.read_exact_at(&mut magic, 0)
+            .map_err(|source| io_error(&path, source))?;
+        Ok(Opened {
+            path,
+            file,
+            len,
+            compression: Compression::detect(&magic),
+        })
+    }
+
+    /// The compressed file's contents, in `raw`.
+    fn read_into(&mut self, raw: &mut Vec<u8>) -> Result<(), Error> {
+        raw.clear();
+        raw.reserve(usize::try_from(self.len.min(MAX_MODULE_SIZE)).unwrap_or(0));
+        match self.file.read_to_end(raw) {
+            Ok(_) => Ok(()),
+            Err(source) => Err(io_error(&self.path, source)),
+        }
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl ModuleFile {
     /// Opens `host_path` (already resolved through the root); errors and
     /// [`ModuleFile::path`] use the same path.
     pub fn open(host_path: impl AsRef<Path>) -> Result<ModuleFile, Error> {
-        let path = host_path.as_ref().to_path_buf();
-        let io_err = |source| Error::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = File::open(&path).map_err(io_err)?;
-        let meta = file.metadata().map_err(io_err)?;
-        // A directory opens, but neither maps nor reads: say what it is.
-        if meta.is_dir() {
-            return Err(io_err(io::Error::from_raw_os_error(libc::EISDIR)));
-        }
-        let len = meta.len();
-        if len < 6 {
-            return Err(Error::TooShort { path });
-        }
-        // SAFETY: module files are not expected to change while a tool reads
-        // them; a concurrent truncation can at worst fault this process,
-        // which is the accepted trade-off of every mmap-based reader.
-        let map = unsafe { Mmap::map(&file) }.map_err(io_err)?;
-        let compression = Compression::detect(&map);
-        let contents = match compression {
-            Compression::None => Contents::Mapped(map),
-            _ => {
-                drop(map);
-                let mut raw = Vec::with_capacity(len as usize);
-                file.read_to_end(&mut raw).map_err(io_err)?;
-                Contents::Owned(decompress(&path, compression, &raw)?)
+        let mut opened = Opened::new(host_path.as_ref().to_path_buf())?;
+        let contents = match opened.compression {
+            // SAFETY: module files are not expected to change while a tool
+            // reads them; a concurrent truncation can at worst fault this
+            // process, which is the accepted trade-off of every mmap-based
+            // reader.
+            Compression::None => match unsafe { Mmap::map(&opened.file) } {
+                Ok(map) => Contents::Mapped(map),
+                // Files that cannot be mapped are read.
+                Err(_) => {
+                    let mut bytes = Vec::new();
+                    opened.read_into(&mut bytes)?;
+                    Contents::Owned(bytes)
+                }
+            },
+            compression => {
+                let mut raw = Vec::new();
+                opened.read_into(&mut raw)?;
+                Contents::Owned(decompress(&opened.path, compression, &raw)?)
             }
         };
         Ok(ModuleFile {
-            path,
-            compression,
+            path: opened.path,
+            compression: opened.compression,
             contents,
         })
     }
@@ -229,10 +280,109 @@ impl ModuleFile {
     }
 }
 
+/// Memory kept from one module to the next by a caller that reads many
+/// ([`with_elf`]): the compressed input, the decompressed image, the zstd
+/// decoder. Its pages stay mapped, so the next module does not fault them
+/// in again.
+#[derive(Default)]
+pub struct Buffers {
+    raw: Vec<u8>,
+    image: Vec<u8>,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
+}
+
+impl fmt::Debug for Buffers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Buffers")
+            .field("raw", &self.raw.capacity())
+            .field("image", &self.image.capacity())
+            .finish()
+    }
+}
+
+/// Runs `f` on the ELF image of the module at `host_path`, reading no more
+/// than `f` asks for: an uncompressed file is read on demand (its headers,
+/// then each section asked for; see [`Elf::from_file`]), a compressed one
+/// is decompressed into `buffers`, which keep their memory and decoders
+/// for the next module. For readers of many modules (depmod); tools that
+/// need the whole image (the signature, the kernel) use [`ModuleFile`].
+pub fn with_elf<T>(
+    host_path: impl AsRef<Path>,
+    buffers: &mut Buffers,
+    f: impl FnOnce(&Elf<'_>) -> T,
+) -> Result<T, Error> {
+    let mut opened = Opened::new(host_path.as_ref().to_path_buf())?;
+    let elf_error = |source| Error::Elf {
+        path: host_path.as_ref().to_path_buf(),
+        source,
+    };
+    if opened.compression == Compression::None {
+        let elf = Elf::from_file(&opened.file, opened.len).map_err(elf_error)?;
+        return Ok(f(&elf));
+    }
+    // Both buffers go back to `buffers` whatever happens.
+    let mut raw = std::mem::take(&mut buffers.raw);
+    let mut image = std::mem::take(&mut buffers.image);
+    let result = opened.read_into(&mut raw).and_then(|()| {
+        decompress_into(
+            &opened.path,
+            opened.compression,
+            &raw,
+            &mut image,
+            &mut buffers.zstd,
+        )?;
+        let elf = Elf::parse(&image).map_err(elf_error)?;
+        Ok(f(&elf))
+    });
+    buffers.raw = raw;
+    buffers.image = image;
+    result
+}
+
 /// Decompresses `raw` in memory, refusing output beyond [`MAX_MODULE_SIZE`].
 pub fn decompress(path: &Path, compression: Compression, raw: &[u8]) -> Result<Vec<u8>, Error> {
+    if compression == Compression::None {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::new();
+    decompress_into(path, compression, raw, &mut out, &mut None)?;
+    Ok(out)
+}
+
+/// Decompresses `raw` into `out` (cleared first): the exact-size paths
+/// when the stream allows, else the general decoders, which also give the
+/// error of a corrupt stream.
+fn decompress_into(
+    path: &Path,
+    compression: Compression,
+    raw: &[u8],
+    out: &mut Vec<u8>,
+    zstd: &mut Option<zstd::bulk::Decompressor<'static>>,
+) -> Result<(), Error> {
+    out.clear();
+    let fast = match compression {
+        Compression::Xz => xz::decompress(raw, out),
+        Compression::Zstd => zstd_frame(raw, out, zstd),
+        _ => None,
+    };
+    if fast.is_some() {
+        return Ok(());
+    }
+    // Past the size limit already (a decompression bomb): decoding it again
+    // below would double the time and hold a second buffer as large.
+    if out.len() as u64 > MAX_MODULE_SIZE {
+        *out = Vec::new();
+        return Err(Error::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    // The failed attempt's memory goes before the general path takes its own.
+    *out = Vec::new();
     let reader: Box<dyn Read + '_> = match compression {
-        Compression::None => return Ok(raw.to_vec()),
+        Compression::None => {
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
         Compression::Zstd => {
@@ -245,19 +395,41 @@ pub fn decompress(path: &Path, compression: Compression, raw: &[u8]) -> Result<V
             })?)
         }
     };
-    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(64 << 20));
-    let read = reader.take(MAX_MODULE_SIZE + 1).read_to_end(&mut out);
+    out.reserve(raw.len().saturating_mul(4).min(64 << 20));
+    let read = reader.take(MAX_MODULE_SIZE + 1).read_to_end(out);
     match read {
         Ok(_) if out.len() as u64 > MAX_MODULE_SIZE => Err(Error::TooLarge {
             path: path.to_path_buf(),
         }),
-        Ok(_) => Ok(out),
+        Ok(_) => Ok(()),
         Err(e) => Err(Error::Decompress {
             path: path.to_path_buf(),
             compression,
             detail: e.to_string(),
         }),
     }
+}
+
+/// Decompresses a single zstd frame whose size is recorded in its header,
+/// straight into an output of that size. `None`: not such a frame, or
+/// corrupt (the caller then takes the general path).
+fn zstd_frame(
+    raw: &[u8],
+    out: &mut Vec<u8>,
+    dctx: &mut Option<zstd::bulk::Decompressor<'static>>,
+) -> Option<()> {
+    let size = zstd::zstd_safe::get_frame_content_size(raw).ok()??;
+    let frame = zstd::zstd_safe::find_frame_compressed_size(raw).ok()?;
+    if frame != raw.len() || size > MAX_MODULE_SIZE {
+        return None;
+    }
+    if dctx.is_none() {
+        *dctx = Some(zstd::bulk::Decompressor::new().ok()?);
+    }
+    let dctx = dctx.as_mut()?;
+    out.reserve(usize::try_from(size).ok()?);
+    let n = dctx.decompress_to_buffer(raw, out).ok()?;
+    (n as u64 == size).then_some(())
 }
 
 #[cfg(test)]
@@ -297,5 +469,64 @@ mod tests {
         ));
         let not_elf = ModuleFile::from_bytes("x.ko", b"hello world".to_vec()).unwrap();
         assert!(matches!(not_elf.elf(), Err(Error::Elf { .. })));
+    }
+
+    #[test]
+    fn zstd_single_frame_exact_size() {
+        let data = vec![7u8; 50_000];
+        let raw = zstd::bulk::compress(&data, 3).unwrap();
+        let mut out = Vec::new();
+        assert!(zstd_frame(&raw, &mut out, &mut None).is_some());
+        assert_eq!(out, data);
+        assert_eq!(
+            decompress(Path::new("x"), Compression::Zstd, &raw).unwrap(),
+            data
+        );
+    }
+
+    #[test]
+    fn with_elf_reuses_buffers_and_survives_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.ko");
+        std::fs::write(&m, b"\x7fELF\x02\x01\x01 not really an ELF file").unwrap();
+        let data = std::fs::read(&m).unwrap();
+        let zst = dir.path().join("m.ko.zst");
+        let mut big = data.clone();
+        big.resize(200_000, 0);
+        std::fs::write(&zst, zstd::bulk::compress(&big, 3).unwrap()).unwrap();
+        let bad = dir.path().join("bad.ko.zst");
+        std::fs::write(&bad, b"\x28\xb5\x2f\xfdgarbage").unwrap();
+
+        let mut buffers = Buffers::default();
+        let errno = |r: Result<(), Error>| r.map_err(|e| e.errno());
+        // Headers that point nowhere: EINVAL, from a file or from memory.
+        assert_eq!(errno(with_elf(&m, &mut buffers, |_| ())), Err(libc::EINVAL));
+        assert_eq!(
+            errno(with_elf(&zst, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        let at = buffers.image.as_ptr();
+        assert_eq!(buffers.image, big);
+        assert_eq!(
+            errno(with_elf(&bad, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            errno(with_elf(&zst, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(buffers.image.as_ptr(), at, "the image buffer is reused");
+        assert_eq!(buffers.image, big);
+        let short = dir.path().join("short.ko");
+        std::fs::write(&short, b"\x7fEL").unwrap();
+        assert_eq!(
+            errno(with_elf(&short, &mut buffers, |_| ())),
+            Err(libc::EINVAL)
+        );
+        let missing = dir.path().join("missing.ko");
+        assert_eq!(
+            errno(with_elf(&missing, &mut buffers, |_| ())),
+            Err(libc::ENOENT)
+        );
     }
 }

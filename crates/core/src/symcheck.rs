@@ -262,10 +262,16 @@ pub fn check_elf(
         source,
     })?;
     let has_versions = elf.modversions().is_ok();
+    // Symbol names are bytes; the kernel's lists are compared as text.
+    let names: Vec<std::borrow::Cow<'_, str>> = imports
+        .iter()
+        .map(|i| String::from_utf8_lossy(i.name))
+        .collect();
     let needed: Vec<(&str, u64)> = imports
         .iter()
-        .filter(|i| !i.weak)
-        .map(|i| (i.name, i.crc))
+        .zip(&names)
+        .filter(|(i, _)| !i.weak)
+        .map(|(i, name)| (name.as_ref(), i.crc))
         .collect();
     let needed_names: HashSet<&str> = needed.iter().map(|(n, _)| *n).collect();
 
@@ -522,7 +528,11 @@ impl<'r> CrcSources<'r> {
         if srcversion != loaded.as_bytes() {
             return None;
         }
-        let export = elf.exports().ok()?.into_iter().find(|e| e.name == sym)?;
+        let export = elf
+            .exports()
+            .ok()?
+            .into_iter()
+            .find(|e| e.name == sym.as_bytes())?;
         Some(export.crc as u32)
     }
 }

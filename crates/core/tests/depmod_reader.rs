@@ -1,6 +1,8 @@
-//! depmod's own section reader (partial reads, one pass over the symbol
-//! table) against the general ELF reader, module by module, on the real
-//! tree (MODUTILS_TEST_TREE) and on damaged copies of a few modules.
+//! How depmod reads modules (in parallel, with per-thread buffers reused
+//! from one module to the next, exports and imports in one pass over the
+//! symbol table) against a plain `ModuleFile` + `Elf` read, module by
+//! module, on the real tree (MODUTILS_TEST_TREE); and damaged copies of a
+//! few real modules through kmod's depmod and ours.
 
 mod depmod_common;
 
@@ -17,15 +19,12 @@ fn via_elf(path: &Path) -> Result<ModuleSymbols, i32> {
     let elf = file.elf().map_err(|e| e.errno())?;
     let mut out = ModuleSymbols::default();
     if let Ok(exports) = elf.exports() {
-        out.exports = exports
-            .iter()
-            .map(|e| (e.name.as_bytes().to_vec(), e.crc))
-            .collect();
+        out.exports = exports.iter().map(|e| (e.name.to_vec(), e.crc)).collect();
     }
     if let Ok(imports) = elf.imports() {
         out.imports = imports
             .iter()
-            .map(|i| (i.name.as_bytes().to_vec(), i.crc, i.weak))
+            .map(|i| (i.name.to_vec(), i.crc, i.weak))
             .collect();
     }
     for rec in elf.modinfo().unwrap_or_default() {
@@ -71,8 +70,7 @@ fn same_as_the_elf_reader_on_every_real_module() {
 /// Cut and corrupted copies of a few real modules, run through kmod's
 /// depmod and ours with `-e -E` (an empty Module.symvers, so every needed
 /// symbol is reported or resolved between the copies, CRCs compared): the
-/// errors, warnings and every output must be the same. This is where our
-/// reader follows kmod rather than the general ELF reader.
+/// errors, warnings and every output must be the same.
 #[test]
 fn damaged_modules_read_as_kmod_reads_them() {
     let tree = real_tree();

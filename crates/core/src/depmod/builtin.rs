@@ -5,7 +5,7 @@
 use super::order::{fgets_lines, LINE_MAX};
 use super::output::{check_ascii, index, Fatal, Model};
 use super::report::{strerror, text, Deferred, Level};
-use super::trie::Entry;
+use crate::index::Record as Entry;
 use crate::name::{alias_normalize, modname_from_path_bytes};
 
 /// A missing input file is reported and gives a 0-byte output.

@@ -5,7 +5,7 @@
 //! sorted with `strcmp`, and buckets are visited in ascending order, so the
 //! order is fully determined by the key set: sort by (bucket, key bytes).
 
-use std::hash::{BuildHasherDefault, Hasher};
+pub(crate) use crate::fasthash::FastMap;
 
 /// Buckets of kmod's module-name table.
 pub(crate) const MODULE_BUCKETS: u32 = 512;
@@ -74,41 +74,6 @@ pub(crate) fn into_table_order<T>(
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(&a.1).cmp(key(&b.1))));
     keyed.into_iter().map(|(_, t)| t).collect()
 }
-
-/// A fast, non-cryptographic hasher for depmod's internal tables, whose keys
-/// come from module files and need no protection against flooding.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            h = (h.rotate_left(5) ^ v).wrapping_mul(K);
-        }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
-        self.0 = h;
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 #[cfg(test)]
 mod tests {

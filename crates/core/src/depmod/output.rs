@@ -3,8 +3,8 @@
 use super::hash::FastMap;
 use super::parse::Parsed;
 use super::report::{text, Deferred, Level};
-use super::trie::{self, Entry, TrieError};
 use super::{builtin, devname};
+use crate::index::{self, BuildError, Layout, Record as Entry};
 use crate::name::alias_normalize;
 
 /// Everything the outputs are made from, in module-array order.
@@ -84,9 +84,13 @@ pub(crate) fn generate(
 }
 
 pub(super) fn index(entries: &[Entry<'_>]) -> Result<Vec<u8>, Fatal> {
-    trie::build(entries).map_err(|e| match e {
-        TrieError::BadChar(s, b) => bad_char(&s, b),
-        TrieError::TooLarge => Fatal(b"Module index: too large for the index format".to_vec()),
+    index::build(entries, Layout::PreOrder).map_err(|e| match e {
+        BuildError::NonAscii { text, byte } => bad_char(&text, byte),
+        // Never happens: depmod's strings all come NUL-terminated.
+        BuildError::Nul { text } => Fatal(text!(b"Module index: NUL byte in ", text)),
+        BuildError::TooLarge { .. } => {
+            Fatal(b"Module index: too large for the index format".to_vec())
+        }
     })
 }
 

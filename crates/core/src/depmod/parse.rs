@@ -2,11 +2,20 @@
 //! symbols, and the `.modinfo` entries it writes out (`alias`, `softdep`,
 //! `weakdep`). Files are parsed in parallel; everything kept is copied into
 //! one small buffer per module so the (possibly huge) image can go at once.
+//!
+//! Modules are read through the ELF reader every tool uses
+//! ([`module_file::with_elf`]): only the headers and the sections read are
+//! read from an uncompressed file, and each worker thread keeps its
+//! decompression buffers and decoders from one compressed module to the
+//! next.
+
+use std::cell::RefCell;
 
 use rayon::prelude::*;
 
 use super::scan::host;
-use super::{extract, image};
+use crate::elf::Elf;
+use crate::module_file::{self, Buffers};
 use crate::Root;
 
 /// A string inside [`Parsed::strings`].
@@ -124,16 +133,39 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
     out
 }
 
+thread_local! {
+    static BUFFERS: RefCell<Buffers> = RefCell::new(Buffers::default());
+}
+
 /// Reads one module file. Sections that are missing or malformed simply
 /// contribute nothing, as in kmod; only a file that cannot be opened or is
-/// not ELF at all is an error.
+/// not ELF at all is an error (kmod's errno: ENOEXEC without the ELF
+/// magic, EINVAL for a file too short for a magic number, corrupt
+/// compressed data or unusable ELF headers).
 pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
+    BUFFERS.with(
+        |buffers| match module_file::with_elf(path, &mut buffers.borrow_mut(), extract) {
+            Ok(parsed) => parsed,
+            Err(e) => Parsed::failed(e.errno()),
+        },
+    )
+}
+
+/// Copies what depmod needs out of the image.
+fn extract(elf: &Elf<'_>) -> Parsed {
     let mut out = Parsed::default();
-    match image::with_image(path, |img| extract::extract(img, &mut out)) {
-        Ok(Ok(())) => {
-            out.strings.shrink_to_fit();
-            out
-        }
-        Ok(Err(errno)) | Err(errno) => Parsed::failed(errno),
+    for record in elf.modinfo().unwrap_or_default() {
+        out.add_modinfo(record);
     }
+    let symbols = elf.symbols();
+    for e in &symbols.exports {
+        out.add_export(e.name, e.crc);
+    }
+    // Unusable imports (no symbol table, a name outside it, a malformed
+    // __versions) are none at all, as in kmod.
+    for i in symbols.imports.iter().flatten() {
+        out.add_import(i.name, i.crc, i.weak);
+    }
+    out.strings.shrink_to_fit();
+    out
 }

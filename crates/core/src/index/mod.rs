@@ -15,10 +15,12 @@
 //!          [VALUES] count, then count × (priority, bytes + NUL)
 //! ```
 //!
-//! Reading ([`Index`]) is layout-independent. Writing ([`IndexBuilder`])
-//! reproduces kmod's bytes exactly: pre-order as kmod 34 writes, or the
-//! post-order of kmod ≤ 33 on request ([`Layout`]).
+//! Reading ([`Index`]) is layout-independent. Writing ([`build`] from a
+//! complete entry list, as depmod does, or [`IndexBuilder`] one entry at a
+//! time) reproduces kmod's bytes exactly: pre-order as kmod 34 writes, or
+//! the post-order of kmod ≤ 33 on request ([`Layout`]).
 
+mod build;
 mod node;
 mod reader;
 #[cfg(test)]
@@ -27,6 +29,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+pub use build::{build, Record};
 pub use reader::{Entry, Index, Value};
 pub use writer::{BuildError, IndexBuilder, Layout};
 

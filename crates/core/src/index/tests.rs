@@ -588,3 +588,180 @@ fn mutated_files_never_panic() {
         }
     }
 }
+
+/// kmod's way of building an index, as a model: keys inserted one at a
+/// time into a mutable trie (a node splits at the first differing byte, a
+/// new branch takes the rest of its key as prefix; a value goes before the
+/// first one of equal or higher priority), then written recursively.
+mod incremental_model {
+    use super::super::Layout;
+
+    #[derive(Default)]
+    struct Node {
+        prefix: Vec<u8>,
+        children: std::collections::BTreeMap<u8, Node>,
+        values: Vec<(u32, Vec<u8>)>,
+    }
+
+    impl Node {
+        fn insert(&mut self, key: &[u8], value: &[u8], priority: u32) {
+            let common = self
+                .prefix
+                .iter()
+                .zip(key)
+                .take_while(|(a, b)| a == b)
+                .count();
+            if common < self.prefix.len() {
+                let tail = Node {
+                    prefix: self.prefix[common + 1..].to_vec(),
+                    children: std::mem::take(&mut self.children),
+                    values: std::mem::take(&mut self.values),
+                };
+                self.children.insert(self.prefix[common], tail);
+                self.prefix.truncate(common);
+            }
+            let rest = &key[common..];
+            match rest.split_first() {
+                None => {
+                    let at = self
+                        .values
+                        .iter()
+                        .position(|(p, _)| *p >= priority)
+                        .unwrap_or(self.values.len());
+                    self.values.insert(at, (priority, value.to_vec()));
+                }
+                Some((&c, tail)) => match self.children.get_mut(&c) {
+                    Some(child) => child.insert(tail, value, priority),
+                    None => {
+                        let mut leaf = Node {
+                            prefix: tail.to_vec(),
+                            ..Node::default()
+                        };
+                        leaf.values.push((priority, value.to_vec()));
+                        self.children.insert(c, leaf);
+                    }
+                },
+            }
+        }
+
+        fn flags(&self) -> u32 {
+            (if self.prefix.is_empty() {
+                0
+            } else {
+                0x8000_0000
+            }) | (if self.values.is_empty() {
+                0
+            } else {
+                0x4000_0000
+            }) | (if self.children.is_empty() {
+                0
+            } else {
+                0x2000_0000
+            })
+        }
+
+        fn own_bytes(&self, child_words: &[(u8, u32)]) -> Vec<u8> {
+            let mut out = Vec::new();
+            if !self.prefix.is_empty() {
+                out.extend_from_slice(&self.prefix);
+                out.push(0);
+            }
+            if let (Some(first), Some(last)) = (child_words.first(), child_words.last()) {
+                out.extend_from_slice(&[first.0, last.0]);
+                for c in first.0..=last.0 {
+                    let word = child_words.iter().find(|w| w.0 == c).map_or(0, |w| w.1);
+                    out.extend_from_slice(&word.to_be_bytes());
+                }
+            }
+            if !self.values.is_empty() {
+                out.extend_from_slice(&(self.values.len() as u32).to_be_bytes());
+                for (p, v) in &self.values {
+                    out.extend_from_slice(&p.to_be_bytes());
+                    out.extend_from_slice(v);
+                    out.push(0);
+                }
+            }
+            out
+        }
+
+        fn size(&self) -> usize {
+            let words: Vec<(u8, u32)> = self.children.keys().map(|&c| (c, 0)).collect();
+            self.own_bytes(&words).len()
+        }
+
+        fn total(&self) -> usize {
+            self.size() + self.children.values().map(Node::total).sum::<usize>()
+        }
+
+        /// Writes the subtree at `out.len()`; returns this node's word.
+        fn write(&self, layout: Layout, out: &mut Vec<u8>) -> u32 {
+            match layout {
+                Layout::PreOrder => {
+                    let at = out.len();
+                    let mut next = at + self.size();
+                    let mut words = Vec::new();
+                    for (&c, child) in &self.children {
+                        words.push((c, next as u32 | child.flags()));
+                        next += child.total();
+                    }
+                    out.extend_from_slice(&self.own_bytes(&words));
+                    for child in self.children.values() {
+                        child.write(layout, out);
+                    }
+                    at as u32 | self.flags()
+                }
+                Layout::PostOrder => {
+                    let words: Vec<(u8, u32)> = self
+                        .children
+                        .iter()
+                        .map(|(&c, child)| (c, child.write(layout, out)))
+                        .collect();
+                    let at = out.len();
+                    out.extend_from_slice(&self.own_bytes(&words));
+                    at as u32 | self.flags()
+                }
+            }
+        }
+    }
+
+    pub fn bytes(entries: &[(String, String, u32)], layout: Layout) -> Vec<u8> {
+        let mut root = Node::default();
+        for (k, v, p) in entries {
+            root.insert(k.as_bytes(), v.as_bytes(), *p);
+        }
+        let mut out = vec![0u8; 12];
+        let word = root.write(layout, &mut out);
+        out[..4].copy_from_slice(&0xB007_F457u32.to_be_bytes());
+        out[4..8].copy_from_slice(&0x0002_0001u32.to_be_bytes());
+        out[8..12].copy_from_slice(&word.to_be_bytes());
+        out
+    }
+}
+
+#[test]
+fn batch_build_matches_incremental_model() {
+    let mut rng = Rng(2024);
+    for round in 0..300 {
+        let mut entries = Vec::new();
+        // Small alphabets and short keys make shared prefixes, keys that
+        // are prefixes of others, splits and repeated keys common.
+        for _ in 0..rng.below(if round % 10 == 0 { 400 } else { 50 }) {
+            let key = rng.text(b"ab_:", 7);
+            let value = rng.text(b"xy", 3);
+            entries.push((key, value, rng.below(3) as u32));
+        }
+        let records: Vec<Record<'_>> = entries
+            .iter()
+            .map(|(k, v, p)| Record {
+                key: k.as_bytes(),
+                value: v.as_bytes(),
+                priority: *p,
+            })
+            .collect();
+        for layout in [Layout::PreOrder, Layout::PostOrder] {
+            let ours = super::build(&records, layout).unwrap();
+            let model = incremental_model::bytes(&entries, layout);
+            assert!(ours == model, "round {round}, {layout:?}: {entries:?}");
+        }
+    }
+}

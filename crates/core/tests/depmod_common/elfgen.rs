@@ -4,18 +4,57 @@
 
 use std::path::Path;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Module {
     modinfo: Vec<Vec<u8>>,
-    exports: Vec<String>,
-    crcs: Vec<(String, u64)>,
-    imports: Vec<(String, bool)>,
-    versions: Vec<(String, u64)>,
+    exports: Vec<Vec<u8>>,
+    crcs: Vec<(Vec<u8>, u64)>,
+    imports: Vec<(Vec<u8>, bool)>,
+    versions: Vec<(Vec<u8>, u64)>,
+    /// Damage: symbols whose name offset is given (section index, offset).
+    raw_names: Vec<(u16, u32)>,
+    ident_version: u8,
+    symtab_name: &'static str,
+}
+
+impl Default for Module {
+    fn default() -> Module {
+        Module {
+            modinfo: Vec::new(),
+            exports: Vec::new(),
+            crcs: Vec::new(),
+            imports: Vec::new(),
+            versions: Vec::new(),
+            raw_names: Vec::new(),
+            ident_version: 1,
+            symtab_name: ".symtab",
+        }
+    }
 }
 
 impl Module {
     pub fn new() -> Module {
         Module::default()
+    }
+
+    /// A symbol (defined in section `shndx`, or undefined with 0) whose
+    /// name is at `offset` in `.strtab`, wherever that is.
+    pub fn symbol_name_at(mut self, shndx: u16, offset: u32) -> Module {
+        self.raw_names.push((shndx, offset));
+        self
+    }
+
+    /// The header's EI_VERSION byte (1, EV_CURRENT, by default).
+    pub fn ident_version(mut self, version: u8) -> Module {
+        self.ident_version = version;
+        self
+    }
+
+    /// The name of the symbol table section (`.symtab` by default; the
+    /// section keeps type SHT_SYMTAB and its link to `.strtab`).
+    pub fn symtab_name(mut self, name: &'static str) -> Module {
+        self.symtab_name = name;
+        self
     }
 
     /// A raw `.modinfo` record such as `alias=foo`.
@@ -25,30 +64,30 @@ impl Module {
     }
 
     /// An export listed in `__ksymtab_strings` (kernels without modversions).
-    pub fn export(mut self, name: &str) -> Module {
-        self.exports.push(name.to_string());
+    pub fn export(mut self, name: impl AsRef<[u8]>) -> Module {
+        self.exports.push(name.as_ref().to_vec());
         self
     }
 
     /// An export with a CRC, as a `__crc_<name>` absolute symbol.
-    pub fn export_crc(mut self, name: &str, crc: u64) -> Module {
-        self.crcs.push((name.to_string(), crc));
+    pub fn export_crc(mut self, name: impl AsRef<[u8]>, crc: u64) -> Module {
+        self.crcs.push((name.as_ref().to_vec(), crc));
         self
     }
 
-    pub fn import(mut self, name: &str) -> Module {
-        self.imports.push((name.to_string(), false));
+    pub fn import(mut self, name: impl AsRef<[u8]>) -> Module {
+        self.imports.push((name.as_ref().to_vec(), false));
         self
     }
 
-    pub fn weak_import(mut self, name: &str) -> Module {
-        self.imports.push((name.to_string(), true));
+    pub fn weak_import(mut self, name: impl AsRef<[u8]>) -> Module {
+        self.imports.push((name.as_ref().to_vec(), true));
         self
     }
 
     /// A `__versions` entry (the CRC the module was built against).
-    pub fn version(mut self, name: &str, crc: u64) -> Module {
-        self.versions.push((name.to_string(), crc));
+    pub fn version(mut self, name: impl AsRef<[u8]>, crc: u64) -> Module {
+        self.versions.push((name.as_ref().to_vec(), crc));
         self
     }
 
@@ -61,22 +100,33 @@ impl Module {
     pub fn bytes(&self) -> Vec<u8> {
         let mut strtab = vec![0u8];
         let mut symtab = vec![0u8; 24];
-        let mut sym = |name: &str, info: u8, shndx: u16, value: u64, strtab: &mut Vec<u8>| {
-            let at = strtab.len() as u32;
-            strtab.extend_from_slice(name.as_bytes());
-            strtab.push(0);
-            symtab.extend_from_slice(&at.to_le_bytes());
-            symtab.push(info);
-            symtab.push(0);
-            symtab.extend_from_slice(&shndx.to_le_bytes());
-            symtab.extend_from_slice(&value.to_le_bytes());
-            symtab.extend_from_slice(&0u64.to_le_bytes());
-        };
+        let mut sym =
+            |name: Result<&[u8], u32>, info: u8, shndx: u16, value: u64, strtab: &mut Vec<u8>| {
+                let at = match name {
+                    Ok(name) => {
+                        let at = strtab.len() as u32;
+                        strtab.extend_from_slice(name);
+                        strtab.push(0);
+                        at
+                    }
+                    Err(at) => at,
+                };
+                symtab.extend_from_slice(&at.to_le_bytes());
+                symtab.push(info);
+                symtab.push(0);
+                symtab.extend_from_slice(&shndx.to_le_bytes());
+                symtab.extend_from_slice(&value.to_le_bytes());
+                symtab.extend_from_slice(&0u64.to_le_bytes());
+            };
         for (name, crc) in &self.crcs {
-            sym(&format!("__crc_{name}"), 0x10, 0xfff1, *crc, &mut strtab);
+            let name = [&b"__crc_"[..], name].concat();
+            sym(Ok(&name), 0x10, 0xfff1, *crc, &mut strtab);
         }
         for (name, weak) in &self.imports {
-            sym(name, if *weak { 0x20 } else { 0x10 }, 0, 0, &mut strtab);
+            sym(Ok(name), if *weak { 0x20 } else { 0x10 }, 0, 0, &mut strtab);
+        }
+        for &(shndx, at) in &self.raw_names {
+            sym(Err(at), 0x10, shndx, 0, &mut strtab);
         }
 
         let mut sections: Vec<(&str, u32, Vec<u8>, u32, u64)> = Vec::new();
@@ -90,7 +140,7 @@ impl Module {
             let strings = self
                 .exports
                 .iter()
-                .flat_map(|e| e.bytes().chain([0]))
+                .flat_map(|e| e.iter().copied().chain([0]))
                 .collect();
             sections.push(("__ksymtab_strings", 1, strings, 0, 0));
         }
@@ -99,13 +149,13 @@ impl Module {
             for (name, crc) in &self.versions {
                 let mut rec = [0u8; 64];
                 rec[..8].copy_from_slice(&crc.to_le_bytes());
-                rec[8..8 + name.len()].copy_from_slice(name.as_bytes());
+                rec[8..8 + name.len()].copy_from_slice(name);
                 v.extend_from_slice(&rec);
             }
             sections.push(("__versions", 1, v, 0, 0));
         }
         let strtab_index = sections.len() as u32 + 2;
-        sections.push((".symtab", 2, symtab, strtab_index, 24));
+        sections.push((self.symtab_name, 2, symtab, strtab_index, 24));
         sections.push((".strtab", 3, strtab, 0, 0));
         let mut shstrtab = vec![0u8];
         let mut name_at = Vec::new();
@@ -146,7 +196,9 @@ impl Module {
         out.extend_from_slice(&headers);
         let shnum = sections.len() as u16 + 1;
         let mut eh = Vec::with_capacity(64);
-        eh.extend_from_slice(b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00");
+        eh.extend_from_slice(b"\x7fELF\x02\x01");
+        eh.push(self.ident_version);
+        eh.extend_from_slice(&[0; 9]);
         eh.extend_from_slice(&1u16.to_le_bytes());
         eh.extend_from_slice(&62u16.to_le_bytes());
         eh.extend_from_slice(&1u32.to_le_bytes());

@@ -278,9 +278,9 @@ pub fn stack(s: &Scenario) {
 
 /// A module `name` exporting `<name>_fn` and using `<dep>_fn` of each dep.
 pub fn linked(s: &Scenario, name: &str, deps: &[&str]) {
-    let mut m = Module::new().export(&format!("{name}_fn"));
+    let mut m = Module::new().export(format!("{name}_fn"));
     for d in deps {
-        m = m.import(&format!("{d}_fn"));
+        m = m.import(format!("{d}_fn"));
     }
     s.module(&format!("kernel/{name}.ko"), m);
 }

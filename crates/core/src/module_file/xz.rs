@@ -9,7 +9,7 @@
 
 use liblzma::stream::{Action, Status, Stream, CONCATENATED, IGNORE_CHECK};
 
-use crate::module_file::MAX_MODULE_SIZE;
+use super::MAX_MODULE_SIZE;
 
 const CHECK_CRC32: u8 = 1;
 
@@ -28,7 +28,7 @@ struct Layout {
 
 /// Decompresses an xz file into `out`; `None` if it is corrupt, too big, or
 /// not laid out as expected (the caller then takes the general path).
-pub(crate) fn decompress(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
+pub(super) fn decompress(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let layout = layout(raw);
     let hint = layout
         .as_ref()
