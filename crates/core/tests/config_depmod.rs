@@ -4,15 +4,13 @@
 //! `DepmodConfig::existing_wins` keeps when fed the same readdir order.
 //! Config messages must match too (the tool logger's format).
 
-mod config_support;
-
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use config_support::{run_kmod, show};
+use crate::config_support::{run_kmod, show};
 use modutils_core::config::depmod::{DepmodConfig, LoadOptions};
 use modutils_core::name::modname_from_path_bytes;
 use modutils_core::Root;

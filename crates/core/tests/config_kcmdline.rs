@@ -6,12 +6,10 @@
 //! The live run on the machine's own /proc/cmdline is part of
 //! config_modprobe.rs.
 
-mod config_support;
-
 use std::fs;
 use std::path::PathBuf;
 
-use config_support::{fixtures, normalise_libkmod_prefix, show};
+use crate::config_support::{fixtures, normalise_libkmod_prefix, show};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::ModprobeConfig;
 use modutils_core::Root;

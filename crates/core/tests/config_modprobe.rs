@@ -10,13 +10,11 @@
 //! of kmod <= 33 debug builds (reference §11); scenarios avoid what kmod 30
 //! parses differently (weakdep, *.alias files, a backslash at end of file).
 
-mod config_support;
-
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use config_support::{fixtures, normalise_libkmod_prefix, run_kmod, show};
+use crate::config_support::{fixtures, normalise_libkmod_prefix, run_kmod, show};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::ModprobeConfig;
 use modutils_core::Root;

@@ -3,10 +3,8 @@
 //! generated trees; shapes on which kmod 30 never finishes are checked
 //! against the reference algorithm instead.
 
-mod depmod_common;
-
-use depmod_common::lossy;
-use depmod_common::scenario::*;
+use crate::depmod_common::lossy;
+use crate::depmod_common::scenario::*;
 
 #[test]
 fn dependency_cycles_are_reported_and_nothing_is_written() {

@@ -3,11 +3,9 @@
 //! two derived where kmod 30 lacks them, §11), depmod.d search, override,
 //! external and exclude, and duplicate module names.
 
-mod depmod_common;
-
-use depmod_common::elfgen::Module;
-use depmod_common::scenario::*;
-use depmod_common::{assert_same_text, lossy};
+use crate::depmod_common::elfgen::Module;
+use crate::depmod_common::scenario::*;
+use crate::depmod_common::{assert_same_text, lossy};
 
 #[test]
 fn dry_run_prints_text_outputs_only() {
@@ -18,7 +16,7 @@ fn dry_run_prints_text_outputs_only() {
     let o = s.ours(None, |o| o.dry_run = true);
     assert!(k.files.is_empty() && o.files.is_empty());
     assert_same_text("stderr", &o.out.stderr, &k.out.stderr);
-    let want = depmod_common::scenario::with_weakdep_section(&k.out.stdout, b"");
+    let want = crate::depmod_common::scenario::with_weakdep_section(&k.out.stdout, b"");
     assert_same_text("stdout", &o.out.stdout, &want);
 }
 
@@ -227,7 +225,7 @@ fn module_directory_option() {
     );
     std::fs::rename(moved.join(VERSION), s.dir()).unwrap();
     o.out.stderr =
-        depmod_common::replace_bytes(&o.out.stderr, b"/usr/lib/modules/", b"/lib/modules/");
+        crate::depmod_common::replace_bytes(&o.out.stderr, b"/usr/lib/modules/", b"/lib/modules/");
     let k = s.kmod(&[], &[]);
     assert_same(&o, &k, b"");
 }
@@ -359,7 +357,7 @@ fn base_directory_spelled_with_a_trailing_slash() {
     stack(&s);
     let base = format!("{}/", s.base_str());
     let mut k = s.kmod(&[], &[]);
-    k.out = depmod_common::kmod(&["-b", &base, VERSION]);
+    k.out = crate::depmod_common::kmod(&["-b", &base, VERSION]);
     k.files = s.take_outputs(&s.dir());
     let o = s.ours(None, |o| o.base_dir = Some(base.clone().into()));
     assert!(lossy(&o.out.stderr).contains("//lib/modules/1.0"));

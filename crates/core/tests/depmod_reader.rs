@@ -4,12 +4,10 @@
 //! module, on the real tree (MODUTILS_TEST_TREE); and damaged copies of a
 //! few real modules through kmod's depmod and ours.
 
-mod depmod_common;
-
 use std::path::{Path, PathBuf};
 
-use depmod_common::real_tree;
-use depmod_common::scenario::{assert_same, Scenario, VERSION};
+use crate::depmod_common::real_tree;
+use crate::depmod_common::scenario::{assert_same, Scenario, VERSION};
 use modutils_core::depmod::{read_module, ModuleSymbols};
 use modutils_core::module_file::ModuleFile;
 
@@ -130,7 +128,9 @@ fn damaged_modules_read_as_kmod_reads_them() {
                     .chain(&m.aliases)
                     .any(|n| n.iter().any(|&b| b >= 0x80))
             });
-            if eight_bit || !depmod_common::kmod(&["-n", "-b", &alone.base_str(), VERSION]).ok {
+            if eight_bit
+                || !crate::depmod_common::kmod(&["-n", "-b", &alone.base_str(), VERSION]).ok
+            {
                 skipped += 1;
                 continue;
             }

@@ -5,11 +5,9 @@
 //! §11): kmod 30 writes the indexes in post-order (so indexes are compared
 //! entry by entry, not byte by byte) and predates modules.weakdep.
 
-mod depmod_common;
-
 use std::path::Path;
 
-use depmod_common::*;
+use crate::depmod_common::*;
 use modutils_core::config::DepmodConfig;
 use modutils_core::depmod::Options;
 

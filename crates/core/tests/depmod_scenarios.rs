@@ -6,11 +6,9 @@
 //! index node order, modules.weakdep, duplicate lines in modules.order,
 //! `-m`), the expectation is derived from the reference and says so.
 
-mod depmod_common;
-
-use depmod_common::elfgen::Module;
-use depmod_common::lossy;
-use depmod_common::scenario::*;
+use crate::depmod_common::elfgen::Module;
+use crate::depmod_common::lossy;
+use crate::depmod_common::scenario::*;
 
 #[test]
 fn dependencies_aliases_and_symbols() {

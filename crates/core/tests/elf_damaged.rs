@@ -3,12 +3,10 @@
 //! `__versions` every tool reads), and what kmod's depmod makes of the same
 //! files with `-e -E` (its unknown-symbol warnings show the imports).
 
-mod depmod_common;
-
 use std::process::Command;
 
-use depmod_common::elfgen::Module;
-use depmod_common::scenario::{assert_same, Scenario};
+use crate::depmod_common::elfgen::Module;
+use crate::depmod_common::scenario::{assert_same, Scenario};
 use modutils_core::depmod::read_module;
 use modutils_core::elf::Elf;
 use modutils_core::module_file::ModuleFile;

@@ -7,32 +7,10 @@
 //! Needs `MODUTILS_TEST_TREE=<root>/lib/modules/<version>` (set by tests/run).
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use modutils_core::elf::{Elf, Error};
 use modutils_core::module_file::{self, Buffers};
-
-fn modules() -> Vec<PathBuf> {
-    let dir = std::env::var_os("MODUTILS_TEST_TREE").unwrap_or_else(|| {
-        panic!("MODUTILS_TEST_TREE is not set: run tests/run, which prepares a real kernel tree")
-    });
-    let mut out = Vec::new();
-    walk(Path::new(&dir), &mut out);
-    out.sort();
-    assert!(out.len() > 1000, "too few modules under the tree");
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "ko") {
-            out.push(p);
-        }
-    }
-}
 
 type Owned = Vec<u8>;
 type Exports = Vec<(Owned, u64)>;
@@ -116,7 +94,11 @@ fn memory_and_file_sources_agree_on_damaged_modules() {
     let dir = tempfile::tempdir().unwrap();
     let scratch = dir.path().join("m.ko");
     let mut variants = 0;
-    for (n, path) in modules().iter().step_by(128).enumerate() {
+    for (n, path) in crate::common::real_modules()
+        .iter()
+        .step_by(128)
+        .enumerate()
+    {
         let mut bytes = std::fs::read(path).unwrap();
         check(&bytes, &scratch, &|| path.display().to_string());
         for cut in cut_points(bytes.len()) {

@@ -5,11 +5,9 @@
 //! files, and the decompression bomb's memory, are in the front-end's
 //! `tests/hostile.rs`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fake_module::FakeModule;
+use crate::common::fake_module::FakeModule;
 use modutils_core::elf::{self, Elf};
 use modutils_core::module_file::{self, ModuleFile};
 use modutils_core::{modinfo, signature};

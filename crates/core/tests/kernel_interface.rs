@@ -1,12 +1,10 @@
 //! The kernel interface parts that run without a kernel: force stripping
 //! of a private image copy, the kernel log reader, parameter joining.
 
-mod common;
-
 use std::io::Write;
 
-use common::fake_module::FakeModule;
-use common::fake_system::FakeSystem;
+use crate::common::fake_module::FakeModule;
+use crate::common::fake_system::FakeSystem;
 use modutils_core::elf::Elf;
 use modutils_core::kernel::{self, Force, KernelLog, LogRecord};
 use modutils_core::Root;

@@ -1,10 +1,8 @@
 //! The pre-load symbol check against a fake running kernel: `/proc/kallsyms`,
 //! `Module.symvers`, `modules.symbols` and `/sys/module` under a temporary root.
 
-mod common;
-
-use common::fake_module::FakeModule;
-use common::fake_system::FakeSystem;
+use crate::common::fake_module::FakeModule;
+use crate::common::fake_system::FakeSystem;
 use modutils_core::index::IndexBuilder;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::symcheck::{self, Exporter, Options, Problem};

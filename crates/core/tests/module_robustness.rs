@@ -4,37 +4,10 @@
 //! Needs `MODUTILS_TEST_TREE=<root>/lib/modules/<version>` (set by tests/run).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
 
 use modutils_core::elf::Elf;
 use modutils_core::module_file::{Compression, ModuleFile};
 use modutils_core::{modinfo, signature};
-
-fn modules() -> Vec<PathBuf> {
-    let dir = std::env::var_os("MODUTILS_TEST_TREE").unwrap_or_else(|| {
-        panic!("MODUTILS_TEST_TREE is not set: run tests/run, which prepares a real kernel tree")
-    });
-    let mut out = Vec::new();
-    walk(Path::new(&dir), &mut out);
-    out.sort();
-    assert!(
-        out.len() > 1000,
-        "too few modules under {}",
-        dir.to_string_lossy()
-    );
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().is_some_and(|x| x == "ko") {
-            out.push(p);
-        }
-    }
-}
 
 /// Runs every reader over `bytes`; results are ignored, panics are not.
 fn exercise(bytes: &[u8]) -> bool {
@@ -88,7 +61,7 @@ fn cut_points(bytes: &[u8]) -> Vec<usize> {
 #[test]
 fn truncated_modules_never_panic() {
     let mut runs = 0;
-    for path in modules().iter().step_by(8) {
+    for path in crate::common::real_modules().iter().step_by(8) {
         let bytes = std::fs::read(path).unwrap();
         for cut in cut_points(&bytes) {
             assert!(
@@ -105,7 +78,7 @@ fn truncated_modules_never_panic() {
 #[test]
 fn corrupted_headers_never_panic() {
     let mut runs = 0;
-    for (n, path) in modules().iter().step_by(16).enumerate() {
+    for (n, path) in crate::common::real_modules().iter().step_by(16).enumerate() {
         let mut bytes = std::fs::read(path).unwrap();
         let shoff = u64::from_le_bytes(bytes[0x28..0x30].try_into().unwrap()) as usize;
         // Every byte of the ELF header, and bytes spread over the section headers.
@@ -130,7 +103,7 @@ fn corrupted_headers_never_panic() {
 
 #[test]
 fn damaged_compressed_modules_are_errors() {
-    let path = &modules()[0];
+    let path = &crate::common::real_modules()[0];
     let raw = std::fs::read(path).unwrap();
     for (tool, compression) in [
         ("xz", Compression::Xz),

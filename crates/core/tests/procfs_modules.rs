@@ -1,8 +1,6 @@
 //! `/proc` readers against a fake `/proc` under a temporary root.
 
-mod common;
-
-use common::fake_system::FakeSystem;
+use crate::common::fake_system::FakeSystem;
 use modutils_core::procfs::{self, ModuleState};
 use modutils_core::Root;
 

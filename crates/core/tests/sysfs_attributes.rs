@@ -1,8 +1,6 @@
 //! `/sys/module` readers against a fake sysfs under a temporary root.
 
-mod common;
-
-use common::fake_system::FakeSystem;
+use crate::common::fake_system::FakeSystem;
 use modutils_core::module_file::Compression;
 use modutils_core::sysfs::{self, InitState};
 use modutils_core::Root;
