@@ -12,23 +12,31 @@
 //! regular expression (`RE_SYNTAX_POSIX_EXTENDED` with the GNU operators, in
 //! the C locale) and rewritten for the `regex` crate, whose automata are
 //! built under a size limit and match in time linear in the version. Only
-//! the yes/no answer matters (REG_NOSUB), and it is the same as glibc's for
-//! every pattern glibc itself can compile in reasonable time, with these
-//! deliberate exceptions, all of which match nothing:
+//! the yes/no answer matters (REG_NOSUB). It is glibc's for every pattern
+//! glibc compiles in reasonable time — glibc's quirks included: an anchor in
+//! a repeated group is ignored in the copies glibc makes of the group
+//! (`(^a){2}` matches `aa`; see `Node`) — with these deliberate
+//! exceptions, all of which match nothing:
 //!
 //! * a back-reference (`\1`..`\9`) that glibc would accept: the `regex` crate
 //!   has none, and no real KVER pattern needs one (glibc would match, e.g.,
 //!   `(6)\.\1` against `6.6`);
-//! * a pattern whose automaton passes [`SIZE_LIMIT`] (about 20,000 bytes of
-//!   literal text, or nested bounded repetitions such as `(a{1,255}){1,255}`
-//!   — those are the ones that make glibc blow up, too);
-//! * a pattern longer than [`MAX_PATTERN_LEN`], with groups nested deeper than
-//!   [`MAX_NESTING`], or with more than [`MAX_STACKED`] repetition operators
-//!   in a row that cannot be merged (`a{2}?{2}?…`);
+//! * an anchor in such a copy that glibc applies on some paths through the
+//!   pattern and ignores on others (`(\<a\>){1,3}`: the copied `\<` counts
+//!   right after the first `\>` only; see `Walk`);
+//! * a pattern whose automaton passes [`SIZE_LIMIT`]: `a{32767}`, or nested
+//!   bounded repetitions such as `(a{1,255}){1,255}` — the kind that makes
+//!   glibc blow up, too;
+//! * a pattern longer than [`MAX_PATTERN_LEN`], nested deeper than
+//!   [`MAX_NESTING`] groups or [`MAX_DEPTH`] levels, with more than
+//!   [`MAX_STACKED`] repetition operators in a row that cannot be merged
+//!   (`a{2}?{2}?…`), or whose copies of anchors pass [`MAX_COPIES`] nodes;
 //! * a pattern containing a NUL byte (a C string would end there).
 //!
 //! `crates/core/tests/kver_glibc.rs` and the `kver` fuzz target compare the
 //! answers with glibc's.
+
+use std::collections::HashMap;
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -36,12 +44,21 @@ use regex::bytes::{Regex, RegexBuilder};
 /// (and the lazy DFA's cache): a pattern needing more matches nothing.
 pub const SIZE_LIMIT: usize = 1 << 20;
 
-/// Longer patterns match nothing without being parsed: even plain text this
-/// long would not fit in [`SIZE_LIMIT`].
+/// Longer patterns match nothing without being parsed: a bound on our own
+/// work (real KVER patterns are a few dozen bytes).
 pub const MAX_PATTERN_LEN: usize = 32 * 1024;
 
 /// How deep groups may nest. It keeps the parser's recursion bounded.
 pub const MAX_NESTING: usize = 100;
+
+/// How deep the parsed tree may be. It keeps our recursion bounded, and the
+/// `regex` crate's nesting (at most two levels a node) under its limit.
+pub const MAX_DEPTH: usize = 100;
+
+/// How many nodes glibc-style copies of repeated anchors may take. Each
+/// repetition of a group with an anchor copies it up to five times, so this
+/// only stops stacked or nested ones: `(^a)+++…`.
+pub const MAX_COPIES: usize = 10_000;
 
 /// How many repetition operators in a row may apply to one atom once
 /// merged: `a+*?++` is one `a*`, but `a{2}?{2}?` cannot be merged.
@@ -71,6 +88,11 @@ pub enum KverError {
     TooLong,
     #[error("the pattern nests too deeply")]
     TooDeep,
+    /// An anchor in a repeated group that glibc would apply on some paths
+    /// through the pattern and ignore on others (see the module
+    /// documentation).
+    #[error("an anchor in a repeated group that glibc applies only in part")]
+    CopiedAnchor,
     /// The `regex` crate refused the translation; for a pattern that parsed
     /// this means it needs more than [`SIZE_LIMIT`].
     #[error("the pattern is too complex: {0}")]
@@ -147,6 +169,7 @@ pub fn translate(pattern: &[u8]) -> Result<String, KverError> {
         groups: 0,
         completed: 0,
         backreference: false,
+        budget: MAX_COPIES,
     };
     parser.advance();
     // The top level only stops at the end: an unmatched `)` is a literal.
@@ -155,7 +178,13 @@ pub fn translate(pattern: &[u8]) -> Result<String, KverError> {
         return Err(KverError::Backreference);
     }
     let mut out = String::new();
-    tree.emit(&mut out);
+    // What follows the pattern in glibc is its end node, no copy; nothing
+    // before it is an anchor.
+    let at = At {
+        next_copy: false,
+        walk: Walk::None,
+    };
+    tree.emit(&mut out, at, &mut Memo::new())?;
     Ok(out)
 }
 
@@ -269,63 +298,504 @@ enum Assertion {
     WordEnd,
 }
 
-/// The parsed pattern.
+/// The parsed pattern, in the shape of glibc's own parse tree wherever that
+/// changes an answer.
+///
+/// That is the case for anchors (`^ $ \b \B \< \> \` \'`). glibc compiles a
+/// repetition by copying what it repeats (`X{3}` is X X X, `X+` is X X*),
+/// and marks the copies. An anchor takes effect by passing its condition on
+/// to the nodes after it, which glibc skips when the node right after the
+/// anchor is a copy. So an anchor inside a copy is ignored — `(^a){2}` is
+/// `^aa`, `(a$){2}` is `aa$` — unless the path got there from an anchor that
+/// does take effect with no byte read since (see [`Walk`]). To give the same
+/// answers, a repetition of something holding an anchor is expanded here
+/// into glibc's copies ([`Node::expand`]); one without anchors stays a
+/// single repetition for the `regex` crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
-    /// Matches the empty string: `()`, an empty alternative, `X{0}`.
+    /// Nothing at all: an empty alternative, `X{0}` (glibc has no node).
     Empty,
+    /// `()`: matches the empty string. glibc gives it two nodes made after
+    /// all copying, so they are never copies.
+    EmptyGroup,
     /// One byte from the set.
-    Set(ByteSet),
-    Assert(Assertion),
+    Set {
+        set: ByteSet,
+        copy: bool,
+    },
+    Assert {
+        kind: Assertion,
+        copy: bool,
+    },
+    /// Never empty, and never holding `Empty`.
     Concat(Vec<Node>),
-    Alternation(Vec<Node>),
-    /// `max` None is unbounded.
+    Alternation {
+        branches: Vec<Node>,
+        copy: bool,
+    },
+    /// `max` None is unbounded. With an anchor inside, only `*` and `?`:
+    /// the rest is expanded.
     Repeat {
         node: Box<Node>,
         min: u32,
         max: Option<u32>,
+        copy: bool,
+    },
+    /// `min` to `max` glibc copies in a row, each followed by another copy.
+    Run {
+        node: Box<Node>,
+        min: u32,
+        max: u32,
     },
 }
 
+/// The anchors whose conditions hold at a point, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Kinds(u8);
+
+impl Kinds {
+    fn of(kind: Assertion) -> Kinds {
+        Kinds(1 << kind as u8)
+    }
+
+    fn implies(self, kind: Assertion) -> bool {
+        let has = |k: Assertion| self.0 & Kinds::of(k).0 != 0;
+        has(kind)
+            || (kind == Assertion::WordBoundary
+                && (has(Assertion::WordStart) || has(Assertion::WordEnd)))
+    }
+}
+
+/// How a point of the pattern is reached. glibc applies the anchor
+/// conditions met on the way from an anchor that takes effect, through
+/// empty steps only (no byte read since), to the nodes after them — the
+/// ignored anchors among them too. So an ignored anchor counts when every
+/// path reaches it that way (`All`), and changes nothing when it holds
+/// wherever the others do (`\<` after `\<`); anything else depends on the
+/// path, and is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Walk {
+    /// No path comes from an anchor with nothing read since.
+    None,
+    /// Some do; these anchors hold on all of those.
+    Some(Kinds),
+    /// All do; these anchors hold on all of them.
+    All(Kinds),
+}
+
+impl Walk {
+    /// Two ways to reach one point.
+    fn join(self, other: Walk) -> Walk {
+        match (self, other) {
+            (Walk::None, Walk::None) => Walk::None,
+            (Walk::All(a), Walk::All(b)) => Walk::All(Kinds(a.0 & b.0)),
+            (Walk::None, Walk::Some(k) | Walk::All(k))
+            | (Walk::Some(k) | Walk::All(k), Walk::None) => Walk::Some(k),
+            (Walk::Some(a) | Walk::All(a), Walk::Some(b) | Walk::All(b)) => {
+                Walk::Some(Kinds(a.0 & b.0))
+            }
+        }
+    }
+}
+
+/// Transfers already computed, by node address, next node and walk.
+type Memo = HashMap<(usize, bool, Walk), Walk>;
+
+/// Where an emitted node stands: whether glibc's next node after it is a
+/// copy, and how it is reached.
+#[derive(Clone, Copy)]
+struct At {
+    next_copy: bool,
+    walk: Walk,
+}
+
 impl Node {
-    fn emit(&self, out: &mut String) {
+    fn set(set: ByteSet) -> Node {
+        Node::Set { set, copy: false }
+    }
+
+    fn byte(b: u8) -> Node {
+        Node::set(ByteSet::byte(b))
+    }
+
+    fn concat(mut nodes: Vec<Node>) -> Node {
+        nodes.retain(|n| *n != Node::Empty);
+        match nodes.len() {
+            0 => Node::Empty,
+            1 => nodes.pop().unwrap_or(Node::Empty),
+            _ => Node::Concat(nodes),
+        }
+    }
+
+    fn run(node: &Node, min: u32, max: u32) -> Node {
+        match max {
+            0 => Node::Empty,
+            _ => Node::Run {
+                node: Box::new(node.clone()),
+                min,
+                max,
+            },
+        }
+    }
+
+    /// Whether glibc's first node of this subtree is a copy.
+    fn first_is_copy(&self) -> bool {
         match self {
-            Node::Empty => {}
-            Node::Set(set) => emit_set(out, set),
-            Node::Assert(a) => out.push_str(match a {
-                Assertion::Start => r"\A",
-                Assertion::End => r"\z",
-                Assertion::WordBoundary => r"\b",
-                Assertion::NotWordBoundary => r"\B",
-                Assertion::WordStart => r"\b{start}",
-                Assertion::WordEnd => r"\b{end}",
-            }),
-            Node::Concat(nodes) => nodes.iter().for_each(|n| n.emit(out)),
-            Node::Alternation(nodes) => {
-                out.push_str("(?:");
+            Node::Empty | Node::EmptyGroup => false,
+            Node::Set { copy, .. } | Node::Assert { copy, .. } => *copy,
+            Node::Alternation { copy, .. } => *copy,
+            Node::Concat(nodes) => nodes.first().is_some_and(Node::first_is_copy),
+            // `X*` and `X{0,n}` start with a node of their own; `X{m,n}`
+            // with X.
+            Node::Repeat {
+                node, min, copy, ..
+            } => {
+                if *min == 0 {
+                    *copy
+                } else {
+                    node.first_is_copy()
+                }
+            }
+            // Copies, and followed by copies.
+            Node::Run { node, .. } => node.first_is_copy(),
+        }
+    }
+
+    /// A copy as glibc makes it: every node marked.
+    fn copied(&self) -> Node {
+        match self {
+            Node::Empty => Node::Empty,
+            Node::EmptyGroup => Node::EmptyGroup,
+            Node::Set { set, .. } => Node::Set {
+                set: *set,
+                copy: true,
+            },
+            Node::Assert { kind, .. } => Node::Assert {
+                kind: *kind,
+                copy: true,
+            },
+            Node::Concat(nodes) => Node::Concat(nodes.iter().map(Node::copied).collect()),
+            Node::Alternation { branches, .. } => Node::Alternation {
+                branches: branches.iter().map(Node::copied).collect(),
+                copy: true,
+            },
+            Node::Repeat { node, min, max, .. } => Node::Repeat {
+                node: Box::new(node.copied()),
+                min: *min,
+                max: *max,
+                copy: true,
+            },
+            Node::Run { node, min, max } => Node::Run {
+                node: Box::new(node.copied()),
+                min: *min,
+                max: *max,
+            },
+        }
+    }
+
+    fn children(&self) -> &[Node] {
+        match self {
+            Node::Concat(nodes)
+            | Node::Alternation {
+                branches: nodes, ..
+            } => nodes,
+            Node::Repeat { node, .. } | Node::Run { node, .. } => std::slice::from_ref(node),
+            _ => &[],
+        }
+    }
+
+    fn size(&self) -> usize {
+        1 + self.children().iter().map(Node::size).sum::<usize>()
+    }
+
+    fn depth(&self) -> usize {
+        1 + self.children().iter().map(Node::depth).max().unwrap_or(0)
+    }
+
+    fn has_assertion(&self) -> bool {
+        matches!(self, Node::Assert { .. }) || self.children().iter().any(Node::has_assertion)
+    }
+
+    /// `X{min,max}` for an X without anchors (glibc drops what `{0}`
+    /// repeats), merged with a repetition X already is where that keeps the
+    /// language: `(X+)*` is `X*`, `(X{2}){3}` is `X{6}`. Returns whether it
+    /// nested a new repetition.
+    fn repeat(self, min: u32, max: Option<u32>) -> (Node, bool) {
+        if max == Some(0) || self == Node::Empty {
+            return (Node::Empty, false);
+        }
+        if (min, max) == (1, Some(1)) {
+            return (self, false);
+        }
+        match self {
+            Node::Repeat {
+                node,
+                min: a,
+                max: b,
+                copy,
+            } if no_gap(a, b, min, max) => {
+                let merged = Node::Repeat {
+                    node,
+                    min: a.saturating_mul(min),
+                    max: b.zip(max).map(|(b, d)| b.saturating_mul(d)),
+                    copy,
+                };
+                (merged, false)
+            }
+            node => {
+                let node = Node::Repeat {
+                    node: Box::new(node),
+                    min,
+                    max,
+                    copy: false,
+                };
+                (node, true)
+            }
+        }
+    }
+
+    /// `X{min,max}` for an X with anchors, as glibc builds it: X itself,
+    /// copies up to `min`, then for `{m,}` a starred copy, for `{m,n}` the
+    /// other n-m copies as `((A?A)?…A)?` — here written flat, as the same
+    /// ε|A|AA|…: `(A{0,n-m-1}A)?`, the last copy apart since what follows it
+    /// is not a copy of X. `budget` is how many more nodes copies may take.
+    fn expand(self, min: u32, max: Option<u32>, budget: &mut usize) -> Result<Node, KverError> {
+        if max == Some(0) || self == Node::Empty {
+            return Ok(Node::Empty);
+        }
+        if (min, max) == (1, Some(1)) {
+            return Ok(self);
+        }
+        let optional = |node| Node::Repeat {
+            node: Box::new(node),
+            min: 0,
+            max: Some(1),
+            copy: false,
+        };
+        let star = |node| Node::Repeat {
+            node: Box::new(node),
+            min: 0,
+            max: None,
+            copy: false,
+        };
+        // At most five copies of X below, whatever the counts.
+        *budget = budget
+            .checked_sub(5 * self.size())
+            .ok_or_else(|| KverError::TooComplex("too many copies of anchors".into()))?;
+        let a = self.copied();
+        Ok(match (min, max) {
+            (0, None) => star(self),
+            (0, Some(1)) => optional(self),
+            // ((X?A)?…A)?: ε, the last copy after any number of the
+            // others, or X first when all copies are there.
+            (0, Some(n)) => {
+                let first = Node::Alternation {
+                    branches: vec![
+                        Node::concat(vec![self, Node::run(&a, n - 2, n - 2)]),
+                        Node::run(&a, 0, n - 2),
+                    ],
+                    copy: false,
+                };
+                optional(Node::concat(vec![first, a]))
+            }
+            (m, max) => {
+                let mut parts = vec![self];
+                if m >= 2 {
+                    parts.push(Node::run(&a, m - 2, m - 2));
+                    parts.push(a.clone());
+                }
+                match max {
+                    None => parts.push(star(a)),
+                    Some(n) if n == m => {}
+                    Some(n) => {
+                        parts.push(optional(Node::concat(vec![Node::run(&a, 0, n - m - 1), a])))
+                    }
+                }
+                Node::concat(parts)
+            }
+        })
+    }
+
+    /// The walk at the exit of this node, entered at `at`.
+    fn transfer(&self, at: At, memo: &mut Memo) -> Walk {
+        let key = (self as *const Node as usize, at.next_copy, at.walk);
+        if let Some(&w) = memo.get(&key) {
+            return w;
+        }
+        let walk = at.walk;
+        let exit = match self {
+            Node::Empty | Node::EmptyGroup => walk,
+            Node::Set { .. } => Walk::None,
+            Node::Assert { kind, .. } => assertion(*kind, at).1,
+            Node::Concat(nodes) => {
+                let mut walk = walk;
                 for (i, n) in nodes.iter().enumerate() {
+                    let next_copy = nodes.get(i + 1).map_or(at.next_copy, Node::first_is_copy);
+                    walk = n.transfer(At { next_copy, walk }, memo);
+                }
+                walk
+            }
+            Node::Alternation { branches, .. } => branches
+                .iter()
+                .map(|b| b.transfer(at, memo))
+                .reduce(Walk::join)
+                .unwrap_or(walk),
+            Node::Repeat { .. } => self.repeat_walks(at, memo).1,
+            Node::Run { .. } => self.run_walks(walk, memo).1,
+        };
+        memo.insert(key, exit);
+        exit
+    }
+
+    /// For a `Repeat`: where its body stands, and the walk at its exit.
+    fn repeat_walks(&self, at: At, memo: &mut Memo) -> (At, Walk) {
+        let Node::Repeat {
+            node,
+            min,
+            max,
+            copy,
+        } = self
+        else {
+            return (at, at.walk);
+        };
+        match max {
+            // glibc's `*` node loops back to itself: the body is entered
+            // from before and from its own end; that is also the exit.
+            None => {
+                let body = |walk| At {
+                    next_copy: *copy,
+                    walk,
+                };
+                let mut start = at.walk;
+                if *min > 0 {
+                    start = node.transfer(body(start), memo);
+                }
+                let mut walk = start;
+                for _ in 0..64 {
+                    let next = start.join(node.transfer(body(walk), memo));
+                    if next == walk {
+                        break;
+                    }
+                    walk = next;
+                }
+                (body(walk), walk)
+            }
+            // Without anchors inside, crossing the body twice is as crossing
+            // it once; with anchors, only `?` is left.
+            Some(_) => {
+                let once = node.transfer(at, memo);
+                (at, if *min == 0 { at.walk.join(once) } else { once })
+            }
+        }
+    }
+
+    /// For a `Run`: the walk its copies are entered with (all of them), and
+    /// the walk at its exit.
+    fn run_walks(&self, walk: Walk, memo: &mut Memo) -> (Walk, Walk) {
+        let Node::Run { node, min, max } = self else {
+            return (walk, walk);
+        };
+        let next_copy = node.first_is_copy();
+        let (mut entered, mut exit) = (None::<Walk>, None::<Walk>);
+        let mut w = walk;
+        for i in 0..=*max {
+            if i >= *min {
+                exit = Some(exit.map_or(w, |e| e.join(w)));
+            }
+            if i == *max {
+                break;
+            }
+            entered = Some(entered.map_or(w, |e| e.join(w)));
+            w = node.transfer(At { next_copy, walk: w }, memo);
+        }
+        (entered.unwrap_or(walk), exit.unwrap_or(walk))
+    }
+
+    /// Writes the `regex` crate's form of this node, entered at `at`.
+    fn emit(&self, out: &mut String, at: At, memo: &mut Memo) -> Result<(), KverError> {
+        match self {
+            Node::Empty | Node::EmptyGroup => {}
+            Node::Set { set, .. } => emit_set(out, set),
+            Node::Assert { kind, .. } => match assertion(*kind, at) {
+                (Ok(true), _) => out.push_str(match kind {
+                    Assertion::Start => r"\A",
+                    Assertion::End => r"\z",
+                    Assertion::WordBoundary => r"\b",
+                    Assertion::NotWordBoundary => r"\B",
+                    Assertion::WordStart => r"\b{start}",
+                    Assertion::WordEnd => r"\b{end}",
+                }),
+                (Ok(false), _) => {}
+                (Err(e), _) => return Err(e),
+            },
+            Node::Concat(nodes) => {
+                let mut walk = at.walk;
+                for (i, n) in nodes.iter().enumerate() {
+                    let next_copy = nodes.get(i + 1).map_or(at.next_copy, Node::first_is_copy);
+                    let here = At { next_copy, walk };
+                    n.emit(out, here, memo)?;
+                    walk = n.transfer(here, memo);
+                }
+            }
+            Node::Alternation { branches, .. } => {
+                out.push_str("(?:");
+                for (i, b) in branches.iter().enumerate() {
                     if i > 0 {
                         out.push('|');
                     }
-                    n.emit(out);
+                    b.emit(out, at, memo)?;
                 }
                 out.push(')');
             }
-            Node::Repeat { node, min, max } => {
+            Node::Repeat { node, min, max, .. } => {
+                let (body, _) = self.repeat_walks(at, memo);
                 // Always grouped: the regex crate rejects `a**`.
                 out.push_str("(?:");
-                node.emit(out);
+                node.emit(out, body, memo)?;
                 out.push(')');
-                match (min, max) {
-                    (0, None) => out.push('*'),
-                    (1, None) => out.push('+'),
-                    (0, Some(1)) => out.push('?'),
-                    (m, None) => out.push_str(&format!("{{{m},}}")),
-                    (m, Some(n)) if m == n => out.push_str(&format!("{{{m}}}")),
-                    (m, Some(n)) => out.push_str(&format!("{{{m},{n}}}")),
-                }
+                push_counts(out, *min, *max);
+            }
+            Node::Run { node, min, max } => {
+                let (walk, _) = self.run_walks(at.walk, memo);
+                let body = At {
+                    next_copy: node.first_is_copy(),
+                    walk,
+                };
+                out.push_str("(?:");
+                node.emit(out, body, memo)?;
+                out.push(')');
+                push_counts(out, *min, Some(*max));
             }
         }
+        Ok(())
+    }
+}
+
+/// Whether an anchor of this kind, entered at `at`, takes effect (or the
+/// error when that depends on the path), and the walk after it.
+fn assertion(kind: Assertion, at: At) -> (Result<bool, KverError>, Walk) {
+    let this = Kinds::of(kind);
+    match (at.next_copy, at.walk) {
+        // Followed by no copy: it counts, and starts a walk of its own
+        // (paths that come from another anchor carry both).
+        (false, Walk::All(k)) => (Ok(true), Walk::All(Kinds(k.0 | this.0))),
+        (false, _) => (Ok(true), Walk::All(this)),
+        // Followed by a copy: ignored, but passed on by a walk through it.
+        (true, Walk::None) => (Ok(false), Walk::None),
+        (true, Walk::All(k)) => (Ok(true), Walk::All(Kinds(k.0 | this.0))),
+        (true, Walk::Some(k)) if k.implies(kind) => (Ok(false), Walk::Some(k)),
+        (true, Walk::Some(k)) => (Err(KverError::CopiedAnchor), Walk::Some(k)),
+    }
+}
+
+fn push_counts(out: &mut String, min: u32, max: Option<u32>) {
+    match (min, max) {
+        (0, None) => out.push('*'),
+        (1, None) => out.push('+'),
+        (0, Some(1)) => out.push('?'),
+        (m, None) => out.push_str(&format!("{{{m},}}")),
+        (m, Some(n)) if m == n => out.push_str(&format!("{{{m}}}")),
+        (m, Some(n)) => out.push_str(&format!("{{{m},{n}}}")),
     }
 }
 
@@ -358,47 +828,16 @@ fn emit_byte(out: &mut String, b: u8) {
     }
 }
 
-/// `X{min,max}` (glibc drops what `{0}` or `{0,0}` repeats), merging
-/// stacked repetitions where that keeps the language: `(X+)*` is `X*`,
-/// `(X{2}){3}` is `X{6}`. Returns whether it nested a new repetition.
-fn repeat(node: Node, min: u32, max: Option<u32>) -> (Node, bool) {
-    if max == Some(0) || node == Node::Empty {
-        return (Node::Empty, false);
-    }
-    if (min, max) == (1, Some(1)) {
-        return (node, false);
-    }
-    if let Node::Repeat {
-        node: inner,
-        min: a,
-        max: b,
-    } = &node
-    {
-        // (X{a,b}){c,d} is X{ac,bd} when the counts it allows leave no gap:
-        // always when c = d; otherwise the k copies give [ka, kb] and the
-        // gap between k and k+1 copies only shrinks as k grows, so it is
-        // enough that a <= c(b-a) + 1.
-        let (a, c) = (*a, min);
-        let no_gap = max == Some(c)
-            || match b {
-                None => c >= 1 || a <= 1,
-                Some(b) => u64::from(a) <= u64::from(c) * u64::from(b - a) + 1,
-            };
-        if no_gap {
-            let merged = Node::Repeat {
-                node: inner.clone(),
-                min: a.saturating_mul(c),
-                max: b.zip(max).map(|(b, d)| b.saturating_mul(d)),
-            };
-            return (merged, false);
+/// Whether the counts `(X{a,b}){c,d}` allows leave no gap, so that it is
+/// `X{ac,bd}`: always when c = d; otherwise c..=d copies give the ranges
+/// [ka, kb], and the gap between k and k+1 copies only shrinks as k grows,
+/// so it is enough that a <= c(b-a) + 1.
+fn no_gap(a: u32, b: Option<u32>, c: u32, d: Option<u32>) -> bool {
+    d == Some(c)
+        || match b {
+            None => c >= 1 || a <= 1,
+            Some(b) => u64::from(a) <= u64::from(c) * u64::from(b.saturating_sub(a)) + 1,
         }
-    }
-    let node = Node::Repeat {
-        node: Box::new(node),
-        min,
-        max,
-    };
-    (node, true)
 }
 
 /// glibc's tokens outside bracket expressions.
@@ -478,6 +917,8 @@ struct Parser<'p> {
     completed: u16,
     /// A valid back-reference was seen.
     backreference: bool,
+    /// How many more nodes copies of anchors may take ([`Node::expand`]).
+    budget: usize,
 }
 
 impl Parser<'_> {
@@ -558,10 +999,14 @@ impl Parser<'_> {
             branches.push(self.branch(nest)?);
             self.completed |= so_far;
         }
-        Ok(match branches.len() {
+        let node = match branches.len() {
             1 => branches.pop().unwrap_or(Node::Empty),
-            _ => Node::Alternation(branches),
-        })
+            _ => Node::Alternation {
+                branches,
+                copy: false,
+            },
+        };
+        check_depth(node)
     }
 
     fn branch(&mut self, nest: usize) -> Result<Node, KverError> {
@@ -569,12 +1014,7 @@ impl Parser<'_> {
         while !self.ends_branch(nest) {
             items.push(self.expression(nest)?);
         }
-        items.retain(|n| *n != Node::Empty);
-        Ok(match items.len() {
-            0 => Node::Empty,
-            1 => items.pop().unwrap_or(Node::Empty),
-            _ => Node::Concat(items),
-        })
+        check_depth(Node::concat(items))
     }
 
     /// One atom and the repetition operators after it.
@@ -583,15 +1023,15 @@ impl Parser<'_> {
             // Only the first expression of a branch can meet these: the
             // branch is empty.
             Token::End | Token::Alternation => return Ok(Node::Empty),
-            Token::Char(c) => Node::Set(ByteSet::byte(c)),
+            Token::Char(c) => Node::byte(c),
             // glibc (RE_UNMATCHED_RIGHT_PAREN_ORD, and a `}` that closes no
             // bound): themselves.
-            Token::CloseGroup => Node::Set(ByteSet::byte(b')')),
-            Token::CloseBound => Node::Set(ByteSet::byte(b'}')),
+            Token::CloseGroup => Node::byte(b')'),
+            Token::CloseBound => Node::byte(b'}'),
             // Any byte but NUL, newline included; the version has no NUL.
-            Token::Dot => Node::Set(ByteSet::range(1, 255)),
-            Token::Set(set) => Node::Set(set),
-            Token::OpenBracket => Node::Set(self.bracket()?),
+            Token::Dot => Node::set(ByteSet::range(1, 255)),
+            Token::Set(set) => Node::set(set),
+            Token::OpenBracket => Node::set(self.bracket()?),
             Token::OpenGroup => self.group(nest + 1)?,
             Token::Backreference(n) => {
                 if self.completed & (1 << (n - 1)) == 0 {
@@ -604,7 +1044,10 @@ impl Parser<'_> {
                 // An anchor takes no repetition operator: one right after it
                 // starts the next expression, where it is an error.
                 self.advance();
-                return Ok(Node::Assert(a));
+                return Ok(Node::Assert {
+                    kind: a,
+                    copy: false,
+                });
             }
             // A repetition operator with nothing before it
             // (RE_CONTEXT_INVALID_OPS).
@@ -614,6 +1057,7 @@ impl Parser<'_> {
             Token::TrailingBackslash => return Err(SyntaxError::TrailingBackslash.into()),
         };
         self.advance();
+        let anchored = atom.has_assertion();
         let mut node = atom;
         let mut stacked = 0;
         loop {
@@ -625,14 +1069,19 @@ impl Parser<'_> {
                 _ => break,
             };
             self.advance();
-            let (repeated, nested) = repeat(node, min, max);
-            node = repeated;
+            let nested;
+            (node, nested) = if anchored {
+                (node.expand(min, max, &mut self.budget)?, true)
+            } else {
+                node.repeat(min, max)
+            };
             if nested {
                 stacked += 1;
                 if stacked > MAX_STACKED {
                     return Err(KverError::TooDeep);
                 }
             }
+            node = check_depth(node)?;
         }
         Ok(node)
     }
@@ -646,13 +1095,18 @@ impl Parser<'_> {
         self.groups += 1;
         self.advance();
         let node = if self.token == Token::CloseGroup {
-            Node::Empty
+            Node::EmptyGroup
         } else {
             let node = self.alternation(nest)?;
             if self.token != Token::CloseGroup {
                 return Err(SyntaxError::Paren.into());
             }
-            node
+            // `(X{0})` is as empty as `()` for glibc.
+            if node == Node::Empty {
+                Node::EmptyGroup
+            } else {
+                node
+            }
         };
         if number < 9 {
             self.completed |= 1 << number;
@@ -859,6 +1313,15 @@ impl Parser<'_> {
             name.push(c);
         }
     }
+}
+
+/// Refuses trees deeper than [`MAX_DEPTH`] (only ever one level deeper
+/// than their parts, which were checked).
+fn check_depth(node: Node) -> Result<Node, KverError> {
+    if node.depth() > MAX_DEPTH {
+        return Err(KverError::TooDeep);
+    }
+    Ok(node)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
