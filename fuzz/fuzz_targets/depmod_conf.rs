@@ -1,5 +1,7 @@
-//! depmod.d: every directive (KVER patterns go through glibc's regcomp), the
-//! duplicate ranking and the exclude test, on arbitrary file contents.
+//! depmod.d: every directive (KVER patterns go through our bounded
+//! glibc-compatible matcher, `config/kver.rs`; the `kver` target compares it
+//! with glibc), the duplicate ranking and the exclude test, on arbitrary
+//! file contents.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

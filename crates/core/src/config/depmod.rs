@@ -3,17 +3,18 @@
 //! Directives: `search` (subdirectories of the module directory, plus the
 //! keywords `built-in` and `external`), `override MODNAME KVER SUBDIR`,
 //! `external KVER DIR` and `exclude NAME...`. KVER is `*` or a POSIX
-//! extended regular expression searched (unanchored) in the kernel version;
-//! glibc's own `regcomp`/`regexec` decide, as in kmod.
+//! extended regular expression searched (unanchored) in the kernel version,
+//! as in kmod, which hands it to glibc's `regcomp`/`regexec`; here
+//! [`super::kver`] parses it as glibc does and matches it with bounded time
+//! and memory.
 //!
 //! [`DepmodConfig::existing_wins`] is kmod's duplicate-module ranking
 //! (`depmod_module_is_higher_priority`), quirks included.
 
-use std::ffi::CString;
-use std::mem::MaybeUninit;
 use std::path::{Path, PathBuf};
 
 use super::files::{self, ConfList, Flavor};
+use super::kver::KverPattern;
 use super::lines::{lines, Line};
 use super::{msg, strerror, Diagnostic, Level};
 use crate::name::modname_normalize;
@@ -306,140 +307,13 @@ fn relative<'p>(module_dir: &[u8], path: &'p [u8], len: usize) -> Option<&'p [u8
     (len >= start).then(|| &path[start..len])
 }
 
-/// KVER matching: `*`, or an unanchored POSIX ERE search with glibc's regex.
-/// A pattern that does not compile matches nothing, and so does one whose
-/// compiled form would be huge (see [`MAX_REGEX_EXPANSION`]).
+/// KVER matching, as kmod's: `*` matches every version; anything else is a
+/// POSIX extended regular expression searched (unanchored) in the version,
+/// with glibc's syntax and answers (see [`super::kver`], which matches it
+/// without glibc so no pattern can take unbounded time or memory). A pattern
+/// that does not compile matches nothing.
 pub fn kernel_matches(pattern: &[u8], kver: &[u8]) -> bool {
-    if pattern == b"*" {
-        return true;
-    }
-    if regex_expansion(pattern) > MAX_REGEX_EXPANSION {
-        return false;
-    }
-    let (Ok(pat), Ok(ver)) = (
-        CString::new(pattern),
-        CString::new(super::lines::c_str(kver)),
-    ) else {
-        return false;
-    };
-    let mut re = MaybeUninit::<libc::regex_t>::uninit();
-    // SAFETY: regcomp initialises `re` when it returns 0, and only then is it
-    // used and freed; both strings are NUL-terminated and outlive the calls.
-    unsafe {
-        if libc::regcomp(
-            re.as_mut_ptr(),
-            pat.as_ptr(),
-            libc::REG_EXTENDED | libc::REG_NOSUB,
-        ) != 0
-        {
-            return false;
-        }
-        let status = libc::regexec(re.as_ptr(), ver.as_ptr(), 0, std::ptr::null_mut(), 0);
-        libc::regfree(re.as_mut_ptr());
-        status == 0
-    }
-}
-
-/// glibc compiles a bounded repetition `X{m,n}` by copying X up to n
-/// times, and `X+` as `XX*`, so nested repetitions multiply:
-/// `((((a{1,255}){1,255}){1,255}){1,255})` in a depmod.d file made kmod and
-/// us take 4 GB and more before regcomp gave up, and each `+` after an `a`
-/// doubles the cost (20 of them: 0.7 GB and 1.3 s). Patterns that would expand past this many atoms are refused
-/// before glibc sees them; real KVER patterns expand to a few dozen.
-pub const MAX_REGEX_EXPANSION: u64 = 100_000;
-
-/// An upper estimate of how many atoms glibc's compiled form of the ERE
-/// `pattern` holds: each bounded repetition multiplies what it repeats.
-fn regex_expansion(pattern: &[u8]) -> u64 {
-    // Per open group: (cost so far, cost of the last atom or group).
-    let mut stack: Vec<(u64, u64)> = vec![(0, 0)];
-    let mut i = 0;
-    while i < pattern.len() {
-        let top = stack.len() - 1;
-        match pattern[i] {
-            b'(' => {
-                stack.push((0, 0));
-                i += 1;
-                continue;
-            }
-            b')' if stack.len() > 1 => {
-                let (group, _) = stack.pop().unwrap_or_default();
-                let top = stack.len() - 1;
-                stack[top].0 = stack[top].0.saturating_add(group);
-                stack[top].1 = group;
-                i += 1;
-                continue;
-            }
-            b'{' => {
-                let close = pattern[i..].iter().position(|&c| c == b'}');
-                let bounds = close.map(|n| &pattern[i + 1..i + n]).and_then(|inner| {
-                    let text = std::str::from_utf8(inner).ok()?;
-                    let mut parts = text.splitn(2, ',');
-                    let low: u64 = parts.next()?.trim().parse().ok()?;
-                    let high = match parts.next() {
-                        // `X{m,}` is m copies and a starred one.
-                        Some(h) if h.trim().is_empty() => low.saturating_add(1),
-                        Some(h) => h.trim().parse().ok()?,
-                        None => low,
-                    };
-                    Some(low.max(high).max(1))
-                });
-                if let (Some(times), Some(n)) = (bounds, close) {
-                    let (total, last) = stack[top];
-                    let grown = last.saturating_mul(times);
-                    stack[top] = (total.saturating_sub(last).saturating_add(grown), grown);
-                    i += n + 1;
-                    continue;
-                }
-            }
-            // `*` and `?` copy nothing, but what they apply to stays the
-            // operand of a `+` or a bound that follows (`X*+` doubles X*).
-            b'*' | b'?' => {
-                i += 1;
-                continue;
-            }
-            b'+' => {
-                // `X+` is compiled as `XX*`: each `+` doubles what it
-                // repeats, so `a++++…` grows as 2^n (the fuzzer found 48).
-                let (total, last) = stack[top];
-                let grown = last.saturating_mul(2);
-                stack[top] = (total.saturating_sub(last).saturating_add(grown), grown);
-                i += 1;
-                continue;
-            }
-            b'\\' => i += 1,
-            b'[' => {
-                // A bracket expression is one atom: skip to its `]` (a `]`
-                // first, after an optional `^`, is a member).
-                let mut j = i + 1;
-                if pattern.get(j) == Some(&b'^') {
-                    j += 1;
-                }
-                if pattern.get(j) == Some(&b']') {
-                    j += 1;
-                }
-                while j < pattern.len() && pattern[j] != b']' {
-                    if pattern[j] == b'[' && matches!(pattern.get(j + 1), Some(b':' | b'.' | b'='))
-                    {
-                        let end = pattern[j + 2..]
-                            .windows(2)
-                            .position(|w| w[1] == b']' && w[0] == pattern[j + 1]);
-                        j += end.map_or(1, |e| e + 3);
-                        continue;
-                    }
-                    j += 1;
-                }
-                i = j;
-            }
-            _ => {}
-        }
-        stack[top].0 = stack[top].0.saturating_add(1);
-        stack[top].1 = 1;
-        i += 1;
-    }
-    stack
-        .iter()
-        .fold(0u64, |acc, (total, _)| acc.saturating_add(*total))
+    pattern == b"*" || KverPattern::new(pattern).is_ok_and(|p| p.is_match(kver))
 }
 
 #[cfg(test)]

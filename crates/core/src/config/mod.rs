@@ -6,7 +6,8 @@
 //!   `modules.softdep`/`modules.weakdep` and `/proc/cmdline`) and answers the
 //!   lookups the modprobe engine makes; [`modprobe::ModprobeConfig::show_config`]
 //!   renders the first part of `modprobe -c`.
-//! * [`depmod`] loads depmod.d and ranks duplicate modules.
+//! * [`depmod`] loads depmod.d and ranks duplicate modules; [`kver`]
+//!   matches its KVER patterns as glibc's regex would.
 //! * [`kcmdline`] parses the kernel command line.
 //!
 //! Nothing here prints. Problems kmod would log come back as [`Diagnostic`]s,
@@ -16,6 +17,7 @@
 pub mod depmod;
 mod files;
 pub mod kcmdline;
+pub mod kver;
 pub mod lines;
 pub mod modprobe;
 mod modprobe_lookup;
