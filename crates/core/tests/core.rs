@@ -24,6 +24,7 @@ mod hostile_modules;
 mod index_real_tree;
 mod kernel_interface;
 mod kernel_symcheck;
+mod kver_glibc;
 mod module_robustness;
 mod procfs_modules;
 mod signature_cases;
