@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 S=fuzz/seeds
 rm -rf "$S"
-mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip} fuzz/data
+mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip,kver} fuzz/data
 
 k61=$(ls -d "$CACHE"/trees/6.1.0-*-amd64 | head -1)
 k612=$(ls -d "$CACHE"/trees/6.12.*-amd64 | head -1)
@@ -113,5 +113,18 @@ awk '/^alias / && NR % 997 == 0 && n++ < 30 {print $2}' "$MODUTILS_TEST_TREE/mod
     done
 printf '[[:alpha:]]*[!a-c]?\\*\0x123d?*' >"$S/fnmatch/classes"
 printf '[[.a.]-[.z.]][=b=]\0mb' >"$S/fnmatch/collating"
+
+# kver: KVER patterns people write, against real version strings (pattern,
+# NUL, version).
+kver() { printf '%s\0%s' "$2" "$3" >"$S/kver/$1"; }
+kver debian-6.1 '^6\.1\.' 6.1.0-56-amd64
+kver amd64 '.*-amd64$' 6.12.117+deb12-amd64
+kver old-2.6 '2\.6\.3[0-9].*' 2.6.32-5-686
+kver class '(5|6)\.[[:digit:]]+' 5.10.0-28-arm64
+kver word '\<6\>' 6.6.6
+kver bound '^[0-9]+(\.[0-9]+){2}$' 4.19.0
+kver brackets '[]a-]{,2}x|^$' ''
+kver stacked 'z+*++' zz
+kver backref '(6)\.\1' 6.6
 
 du -sh "$S" fuzz/data >&2

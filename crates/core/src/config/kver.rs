@@ -93,8 +93,8 @@ pub enum KverError {
     /// documentation).
     #[error("an anchor in a repeated group that glibc applies only in part")]
     CopiedAnchor,
-    /// The `regex` crate refused the translation; for a pattern that parsed
-    /// this means it needs more than [`SIZE_LIMIT`].
+    /// Past our limits: an automaton over [`SIZE_LIMIT`] (the `regex`
+    /// crate's refusal), or copies of anchors over [`MAX_COPIES`] nodes.
     #[error("the pattern is too complex: {0}")]
     TooComplex(String),
 }
