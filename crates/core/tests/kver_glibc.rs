@@ -6,7 +6,7 @@
 //! is compared twice: whether it compiles at all (our syntax errors must be
 //! exactly glibc's) and, against a set of strings, whether it matches. The
 //! one excused disagreement is the documented one: a valid back-reference
-//! makes our pattern match nothing (`config/kver.rs`). Run with
+//! makes our pattern match nothing (`config/kver/`). Run with
 //! `--nocapture` to see the counts.
 //!
 //! The patterns stay short and their repetition counts small: glibc copies
@@ -753,7 +753,7 @@ fn stacked_repetitions() {
 
 /// Anchors inside repeated groups: glibc ignores them in the copies it makes
 /// of the group, except on paths that come from an anchor that counts with
-/// no byte read since (`config/kver.rs`, `Node`). Groups with anchors in
+/// no byte read since (`config/kver/`, `Node`). Groups with anchors in
 /// every position, repeated once or twice, anchored or not, against strings
 /// of words and non-words.
 #[test]
@@ -875,7 +875,7 @@ fn patterns_beyond_the_limits_match_nothing_quickly() {
     );
 }
 
-/// The choice documented in `config/kver.rs`: a back-reference glibc
+/// The choice documented in `config/kver/`: a back-reference glibc
 /// accepts makes the pattern match nothing; one glibc rejects is an error
 /// for both.
 #[test]
