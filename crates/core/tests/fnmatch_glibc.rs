@@ -8,6 +8,8 @@ use std::ffi::CString;
 
 use modutils_core::fnmatch::fnmatch;
 
+use crate::common::rng::Rng;
+
 fn glibc(pattern: &[u8], string: &[u8]) -> bool {
     let p = CString::new(pattern).expect("NUL-free pattern");
     let s = CString::new(string).expect("NUL-free string");
@@ -44,27 +46,6 @@ fn check_posixly_correct_unset() {
         std::env::var_os("POSIXLY_CORRECT").is_none(),
         "unset POSIXLY_CORRECT to run the glibc comparison"
     );
-}
-
-/// splitmix64: deterministic, dependency-free, good enough to spread cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 const TRICKY: &[(&str, &str)] = &[

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 use modutils_core::config::depmod::kernel_matches;
 use modutils_core::config::kver::{translate, KverError, KverPattern};
 
+use crate::common::rng::Rng;
+
 /// A pattern compiled by glibc.
 struct Glibc(libc::regex_t);
 
@@ -149,23 +151,6 @@ impl Tally {
             self.cases,
             self.failures[..self.failures.len().min(30)].join("\n")
         );
-    }
-}
-
-/// splitmix64: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod fake_module;
 pub mod fake_system;
+pub mod rng;
 
 use std::path::{Path, PathBuf};
 
