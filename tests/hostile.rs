@@ -90,6 +90,11 @@ fn ours_cmd(name: &str) -> Command {
     tool(&ours(name))
 }
 
+/// Our `depmod -b BASE VERSION`, measured.
+fn depmod_under(base: &Path, version: &str, limit: Duration) -> Measured {
+    measure(ours_cmd("depmod").arg("-b").arg(base).arg(version), limit)
+}
+
 /// kmod's and our run must print and exit alike (kmod 30's debug prefix
 /// on library messages aside).
 fn same_as_kmod(name: &str, args: &[&OsString]) -> Measured {
@@ -238,13 +243,7 @@ fn a_decompression_bomb_is_capped_in_memory_and_time() {
     fs::create_dir_all(&moddir).unwrap();
     fs::write(moddir.join("bomb.ko.xz"), xz_bomb(40)).unwrap();
     fs::write(moddir.join("fine.ko"), module_bytes("fine")).unwrap();
-    let m = measure(
-        ours_cmd("depmod")
-            .arg("-b")
-            .arg(dir.path())
-            .arg("6.1.0-bomb"),
-        Duration::from_secs(120),
-    );
+    let m = depmod_under(dir.path(), "6.1.0-bomb", Duration::from_secs(120));
     assert_eq!(m.code, Some(0), "{}", m.stderr);
     assert!(
         m.stderr.contains("failed to load symbols from "),
@@ -286,13 +285,7 @@ fn symlink_loops_in_the_module_tree_end() {
     symlink("nowhere.ko", kernel.join("dangling.ko")).unwrap();
     // kmod's depmod follows these links until its path buffer overflows,
     // printing errors all the way; ours never enters a directory twice.
-    let m = measure(
-        ours_cmd("depmod")
-            .arg("-b")
-            .arg(dir.path())
-            .arg("6.1.0-loop"),
-        Duration::from_secs(30),
-    );
+    let m = depmod_under(dir.path(), "6.1.0-loop", Duration::from_secs(30));
     assert_eq!(m.code, Some(0), "{}", m.stderr);
     assert!(m
         .stderr
@@ -322,13 +315,7 @@ fn a_module_tree_of_100000_entries() {
             fs::File::create(sub.join(format!("f{f:03}.txt"))).unwrap();
         }
     }
-    let m = measure(
-        ours_cmd("depmod")
-            .arg("-b")
-            .arg(dir.path())
-            .arg("6.1.0-wide"),
-        Duration::from_secs(300),
-    );
+    let m = depmod_under(dir.path(), "6.1.0-wide", Duration::from_secs(300));
     assert_eq!(m.code, Some(0), "{}", m.stderr);
     assert!(
         m.max_rss_kb < 512_000,
@@ -383,13 +370,7 @@ fn very_deep_directories_end_in_a_message() {
         }
     }
     unsafe { libc::close(fd) };
-    let m = measure(
-        ours_cmd("depmod")
-            .arg("-b")
-            .arg(dir.path())
-            .arg("6.1.0-deep"),
-        Duration::from_secs(60),
-    );
+    let m = depmod_under(dir.path(), "6.1.0-deep", Duration::from_secs(60));
     assert_eq!((m.code, m.signal), (Some(0), None), "{}", m.stderr);
     assert!(
         m.stderr.contains("directory path is too long") || m.stderr.contains("Too many open files"),
@@ -601,20 +582,25 @@ fn hostile_configuration_files() {
             "hostile_ok".into(),
         ]
     };
+    // Each time: the name still resolves through the good file.
+    let resolve = || {
+        let m = measure(
+            ours_cmd("modprobe").args(root_args(&p("confdir"))),
+            Duration::from_secs(30),
+        );
+        assert_eq!(
+            (m.code, m.stdout.as_str()),
+            (Some(0), "mod_a\n"),
+            "{}",
+            m.stderr
+        );
+        m
+    };
     // Entries that cannot be stat'ed are named (kmod 34's message; kmod 30
     // passes over them silently, so this part is ours alone).
     symlink("loop.conf", p("confdir/loop.conf")).unwrap();
     symlink("nowhere", p("confdir/dangling.conf")).unwrap();
-    let m = measure(
-        ours_cmd("modprobe").args(root_args(&p("confdir"))),
-        Duration::from_secs(30),
-    );
-    assert_eq!(
-        (m.code, m.stdout.as_str()),
-        (Some(0), "mod_a\n"),
-        "{}",
-        m.stderr
-    );
+    let m = resolve();
     for n in ["loop.conf", "dangling.conf"] {
         let line = format!(
             "libkmod: ERROR: conf_files_filter_out: Cannot stat directory entry: {}\n",
@@ -626,16 +612,7 @@ fn hostile_configuration_files() {
     let fifo = p("confdir/fifo.conf");
     let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-    let m = measure(
-        ours_cmd("modprobe").args(root_args(&p("confdir"))),
-        Duration::from_secs(30),
-    );
-    assert_eq!(
-        (m.code, m.stdout.as_str()),
-        (Some(0), "mod_a\n"),
-        "{}",
-        m.stderr
-    );
+    let m = resolve();
     assert!(
         m.stderr
             .contains("Directories inside directories are not supported: "),
