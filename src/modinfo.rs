@@ -294,23 +294,12 @@ fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> b
         Ok(Some(f)) => f,
         Ok(None) => return true,
         Err(errno) => {
-            let msg = io::Error::from_raw_os_error(errno);
-            error!(
-                "could not get modinfo from '{}': {}",
-                module.name,
-                crate::strerror(&msg)
-            );
+            unreadable(module, errno);
             return false;
         }
     };
     let params = modinfo::merge_params(&fields);
-    for bad in &params.invalid {
-        error!(
-            "Found invalid \"{}={}\": missing ':'",
-            String::from_utf8_lossy(&bad.key),
-            String::from_utf8_lossy(&bad.value)
-        );
-    }
+    report_invalid(&params);
     match field {
         Some(b"parm") => {
             for p in &params.params {
@@ -344,23 +333,12 @@ fn json_of(ctx: &Context, s: &Settings, module: &Module) -> Option<Json> {
     let fields = match fields_of(ctx, module) {
         Ok(f) => f.unwrap_or_default(),
         Err(errno) => {
-            let msg = io::Error::from_raw_os_error(errno);
-            error!(
-                "could not get modinfo from '{}': {}",
-                module.name,
-                crate::strerror(&msg)
-            );
+            unreadable(module, errno);
             return None;
         }
     };
     let params = modinfo::merge_params(&fields);
-    for bad in &params.invalid {
-        error!(
-            "Found invalid \"{}={}\": missing ':'",
-            String::from_utf8_lossy(&bad.key),
-            String::from_utf8_lossy(&bad.value)
-        );
-    }
+    report_invalid(&params);
     let wanted = |key: &[u8]| s.field.as_deref().is_none_or(|f| f == key);
     let field_list = fields
         .iter()
@@ -402,6 +380,27 @@ fn json_of(ctx: &Context, s: &Settings, module: &Module) -> Option<Json> {
         ("fields", Json::Arr(field_list)),
         ("parameters", Json::Arr(param_list)),
     ]))
+}
+
+/// kmod's message for a module whose information cannot be read.
+fn unreadable(module: &Module, errno: i32) {
+    let msg = io::Error::from_raw_os_error(errno);
+    error!(
+        "could not get modinfo from '{}': {}",
+        module.name,
+        crate::strerror(&msg)
+    );
+}
+
+/// kmod's message for each `parm`/`parmtype` record without a `:`.
+fn report_invalid(params: &modinfo::Params<'_>) {
+    for bad in &params.invalid {
+        error!(
+            "Found invalid \"{}={}\": missing ':'",
+            String::from_utf8_lossy(&bad.key),
+            String::from_utf8_lossy(&bad.value)
+        );
+    }
 }
 
 /// The module's fields; `Ok(None)` for a built-in module on a system

@@ -58,8 +58,8 @@ use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
 use crate::config::{Diagnostic, Level};
 use crate::context::{Context, Module};
 use crate::probe::{
-    kernel_compression, Engine, FakeSystem, HostSystem, InitState, ProbeOptions, Probed, Recorded,
-    RemoveOptions, Report, System,
+    kernel_compression, Engine, FakeSystem, HostSystem, InitState, ModId, ProbeOptions, Probed,
+    Recorded, RemoveOptions, Report, System,
 };
 use crate::root::MODULE_DIRECTORY;
 use crate::{name, procfs, sysfs, Root};
@@ -383,15 +383,7 @@ impl Modules {
         report: &mut dyn Report,
     ) -> Result<Vec<ProbeResult>, Error> {
         let mut engine = Engine::new(&self.ctx, self.system.as_mut(), report);
-        let ids = engine
-            .lookup(name)
-            .map_err(|_| Error::InvalidName(name.to_string()))?;
-        if ids.is_empty() {
-            return Err(Error::NotFound {
-                name: name.to_string(),
-                dir: self.ctx.dirname().to_path_buf(),
-            });
-        }
+        let ids = resolve(&mut engine, name, self.ctx.dirname())?;
         Ok(ids
             .into_iter()
             .map(|id| ProbeResult {
@@ -409,15 +401,7 @@ impl Modules {
     pub fn remove(&mut self, name: &str, opts: &RemoveOptions) -> Result<(), Error> {
         let mut rec = Recorded::default();
         let mut engine = Engine::new(&self.ctx, self.system.as_mut(), &mut rec);
-        let ids = engine
-            .lookup(name)
-            .map_err(|_| Error::InvalidName(name.to_string()))?;
-        if ids.is_empty() {
-            return Err(Error::NotFound {
-                name: name.to_string(),
-                dir: self.ctx.dirname().to_path_buf(),
-            });
-        }
+        let ids = resolve(&mut engine, name, self.ctx.dirname())?;
         for id in ids {
             if let Err(errno) = engine.remove(id, opts) {
                 let module = engine.name(id).to_string();
@@ -482,4 +466,19 @@ impl Modules {
 /// A module name as the kernel and the indexes spell it (`-` → `_`).
 fn normalize(name: &str) -> String {
     String::from_utf8_lossy(&name::modname_normalize(name.as_bytes())).into_owned()
+}
+
+/// The modules `name` resolves to, at least one: [`Error::NotFound`]
+/// naming the module directory otherwise.
+fn resolve(engine: &mut Engine<'_>, name: &str, dir: &Path) -> Result<Vec<ModId>, Error> {
+    let ids = engine
+        .lookup(name)
+        .map_err(|_| Error::InvalidName(name.to_string()))?;
+    if ids.is_empty() {
+        return Err(Error::NotFound {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(ids)
 }
