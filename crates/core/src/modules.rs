@@ -20,7 +20,7 @@
 //! made by [`Sandbox`](crate::sandbox::Sandbox).
 //!
 //! ```
-//! use modutils_core::modules::{Kernel, Modules, Options};
+//! use modutils_core::modules::{Error, Kernel, Modules, Options};
 //! use modutils_core::probe::{InitState, ProbeOptions, Probed};
 //! use modutils_core::sandbox::Sandbox;
 //! use modutils_core::Root;
@@ -49,6 +49,12 @@
 //!
 //! modules.remove("e1000", &Default::default())?;
 //! assert_eq!(modules.init_state("e1000")?, None);
+//!
+//! // A name that resolves to nothing is an error, to load and to remove.
+//! let none = modules.probe("no_such_module", &ProbeOptions::default());
+//! assert!(matches!(none, Err(Error::NotFound { .. })));
+//! let none = modules.remove("no_such_module", &Default::default());
+//! assert!(matches!(none, Err(Error::NotFound { .. })));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
