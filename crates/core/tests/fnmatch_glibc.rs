@@ -8,6 +8,7 @@ use std::ffi::CString;
 
 use modutils_core::fnmatch::fnmatch;
 
+use crate::common::all_strings;
 use crate::common::rng::Rng;
 
 fn glibc(pattern: &[u8], string: &[u8]) -> bool {
@@ -240,25 +241,6 @@ fn exhaustive_short() {
         }
     }
     assert_no_differences(failures, patterns.len() * strings.len());
-}
-
-fn all_strings(alphabet: &[u8], max_len: usize) -> Vec<Vec<u8>> {
-    let mut all = vec![Vec::new()];
-    let mut layer = vec![Vec::new()];
-    for _ in 0..max_len {
-        layer = layer
-            .iter()
-            .flat_map(|prefix| {
-                alphabet.iter().map(move |&c| {
-                    let mut next = prefix.clone();
-                    next.push(c);
-                    next
-                })
-            })
-            .collect();
-        all.extend(layer.iter().cloned());
-    }
-    all
 }
 
 /// Random patterns built from pieces that exercise every bracket feature.

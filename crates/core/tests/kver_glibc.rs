@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use modutils_core::config::depmod::kernel_matches;
 use modutils_core::config::kver::{translate, KverError, KverPattern};
 
+use crate::common::all_strings;
 use crate::common::rng::Rng;
 
 /// A pattern compiled by glibc.
@@ -585,22 +586,8 @@ const ALPHABET: &[u8] = b".[]^$()|*+?{},\\-:ab1";
 #[test]
 fn exhaustive_short_patterns() {
     let mut tally = Tally::default();
-    let mut layer: Vec<Vec<u8>> = vec![Vec::new()];
-    compare_with_strings(&mut tally, b"", STRINGS);
-    for _ in 0..4 {
-        layer = layer
-            .iter()
-            .flat_map(|prefix| {
-                ALPHABET.iter().map(move |&c| {
-                    let mut next = prefix.clone();
-                    next.push(c);
-                    next
-                })
-            })
-            .collect();
-        for pattern in &layer {
-            compare_with_strings(&mut tally, pattern, STRINGS);
-        }
+    for pattern in all_strings(ALPHABET, 4) {
+        compare_with_strings(&mut tally, &pattern, STRINGS);
     }
     tally.check("exhaustive patterns up to 4 bytes");
 }
