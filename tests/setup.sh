@@ -16,6 +16,14 @@ need=()
 for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# kmod's modinfo reads signatures through libssl3, whose parser changes with
+# Debian's security updates: the signature tests follow the archive's
+# current one (their data names the version), so bring it up to date.
+ssl_min=$(sed -n 's/^# oracle: .* with libssl3 //p' crates/core/tests/data/signature/cases.tsv)
+ssl_now=$(dpkg-query -W -f '${Version}' libssl3 2>/dev/null || echo 0)
+if ! dpkg --compare-versions "$ssl_now" ge "$ssl_min"; then
+    need+=(libssl3)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then

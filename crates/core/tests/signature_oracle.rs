@@ -4,6 +4,11 @@
 //! Needs `MODUTILS_TEST_TREE` (a `lib/modules/<release>` directory, e.g. the
 //! Debian 6.1 tree) and kmod's `modinfo` on PATH (or `MODUTILS_ORACLE_MODINFO`).
 //! Without the tree the test fails: nothing is skipped silently.
+//!
+//! What kmod's modinfo shows for an unusual signature depends on the OpenSSL
+//! it runs with. `cases.tsv` records the libssl3 its expectations came from;
+//! the crafted-case test names the libssl3 it ran against and refuses an
+//! older one (tests/setup.sh installs the archive's current libssl3).
 
 use modutils_core::signature::{self, hex_field};
 use std::collections::HashMap;
@@ -136,6 +141,24 @@ fn real_tree_matches_kmod() {
     eprintln!("parse() of {parsed} signed modules: {:?}", start.elapsed());
 }
 
+/// The installed version of a Debian package.
+fn package_version(name: &str) -> String {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", name])
+        .output()
+        .expect("running dpkg-query");
+    assert!(out.status.success(), "{name} is not installed");
+    String::from_utf8(out.stdout).expect("a UTF-8 version")
+}
+
+/// The libssl3 whose behaviour cases.tsv records, from its header line.
+fn recorded_libssl() -> &'static str {
+    include_str!("data/signature/cases.tsv")
+        .lines()
+        .find_map(|l| l.strip_prefix("# oracle: ")?.split(" with libssl3 ").nth(1))
+        .expect("cases.tsv names the libssl3 of its oracle")
+}
+
 /// Re-checks the committed expectations: each kmod-30-sourced trailer of
 /// cases.tsv appended to a real module, run through kmod now.
 #[test]
@@ -148,6 +171,16 @@ fn crafted_cases_match_kmod() {
             .unwrap(),
     );
     let base = &signed[..signed.len() - 40 - sig_len as usize];
+    let (installed, recorded) = (package_version("libssl3"), recorded_libssl());
+    eprintln!("kmod's modinfo runs with libssl3 {installed}; cases.tsv follows {recorded}");
+    let not_older = Command::new("dpkg")
+        .args(["--compare-versions", &installed, "ge", recorded])
+        .status()
+        .expect("running dpkg --compare-versions");
+    assert!(
+        not_older.success(),
+        "libssl3 {installed} is older than the {recorded} whose behaviour we follow: run tests/setup.sh"
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for line in include_str!("data/signature/cases.tsv").lines() {

@@ -16,8 +16,11 @@ pub const UNIVERSAL: u8 = 0x00;
 pub const CONTEXT: u8 = 0x80;
 const SEQUENCE: u32 = 16;
 const SET: u32 = 17;
-/// OpenSSL reads the outermost header from an 8-byte window.
-const OUTER_HEADER_WINDOW: usize = 8;
+/// OpenSSL's BIO reader decodes the outermost header from a fixed-size first
+/// read. Since libssl3 3.0.22 (a Debian 12 security update; 3.0.19 read 8
+/// bytes) the window holds a one-byte tag with up to 8 length octets and the
+/// byte after them; kmod's modinfo shows whatever that OpenSSL accepts.
+const OUTER_HEADER_WINDOW: usize = 11;
 
 /// One element: its class, form and tag number, its whole encoding and
 /// its contents (for indefinite lengths, without the end-of-contents).
@@ -121,7 +124,7 @@ pub fn read(input: &[u8]) -> Res<Tlv<'_>> {
 }
 
 /// The first object of a PKCS#7 blob, read the way OpenSSL's BIO reader
-/// does: its header must fit the reader's first 8-byte read.
+/// does: its header must fit the reader's first read.
 pub fn read_outermost(input: &[u8]) -> Res<Tlv<'_>> {
     header(&input[..input.len().min(OUTER_HEADER_WINDOW)])?;
     read(input)
