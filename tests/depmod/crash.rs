@@ -109,17 +109,26 @@ fn signal(child: &std::process::Child, sig: i32) {
     unsafe { libc::kill(child.id() as i32, sig) };
 }
 
+/// When [`kill_while_writing`] kills.
+#[derive(Clone, Copy)]
+enum Moment {
+    /// This many stops after the first temporary file shows.
+    AfterFirstTemporary(usize),
+    /// At a stop where some outputs are already new and some still old.
+    Mixed,
+}
+
 /// Kills `child` while it is replacing files: it is stopped every `step`
-/// and looked at; once a temporary file exists, it runs on for `after`
-/// more steps and is killed while stopped. Polling a running process can
-/// miss a short writing phase on a busy machine; a stopped one cannot
-/// leave it. False if the run ended first.
+/// and looked at, and killed while stopped at the `moment` asked for.
+/// Polling a running process can miss a short writing phase on a busy
+/// machine; a stopped one cannot leave it. False if the run ended first.
 fn kill_while_writing(
     child: &mut std::process::Child,
     dir: &Path,
     known: &[&str],
     step: Duration,
-    after: usize,
+    moment: Moment,
+    new: &BTreeMap<String, Vec<u8>>,
 ) -> bool {
     let mut seen = None;
     loop {
@@ -128,15 +137,35 @@ fn kill_while_writing(
         if child.try_wait().unwrap().is_some() {
             return false;
         }
-        if seen.is_none() && temporary_file(dir, known) {
-            seen = Some(0);
-        }
-        if let Some(n) = seen.as_mut() {
-            if *n >= after {
-                let _ = child.kill();
-                return true;
+        let now = match moment {
+            Moment::AfterFirstTemporary(after) => {
+                if seen.is_none() && temporary_file(dir, known) {
+                    seen = Some(0);
+                }
+                seen.as_mut().is_some_and(|n| {
+                    *n += 1;
+                    *n > after
+                })
             }
-            *n += 1;
+            Moment::Mixed => {
+                // Outputs are compared only once writing has begun.
+                if seen.is_none() && temporary_file(dir, known) {
+                    seen = Some(0);
+                }
+                seen.is_some() && {
+                    let news = OUTPUTS
+                        .iter()
+                        .filter(|name| {
+                            std::fs::read(dir.join(name)).ok().as_ref() == new.get(**name)
+                        })
+                        .count();
+                    news > 0 && news < OUTPUTS.len()
+                }
+            }
+        };
+        if now {
+            let _ = child.kill();
+            return true;
         }
         signal(child, libc::SIGCONT);
     }
@@ -165,15 +194,24 @@ fn killed_runs_leave_each_file_old_or_new() {
     let run = runs[1];
     // 25 kills at times spread over a whole run, then 45 caught while
     // files are being replaced (stopped every 0.2–1.0 ms, killed 0–8
-    // stops after the first temporary file shows).
-    let kills: Vec<Option<(Duration, usize)>> = (0..25)
+    // stops after the first temporary file shows), then, until five kills
+    // have hit a half-replaced set of outputs, kills at such a moment (a
+    // busy machine can let the whole replacement pass between two stops).
+    let step = |i: usize| Duration::from_micros(200 + 200 * (i as u64 % 5));
+    let mut kills: Vec<Option<(Duration, Moment)>> = (0..25)
         .map(|_| None)
-        .chain((0..45).map(|i| Some((Duration::from_micros(200 + 200 * (i % 5)), i as usize % 9))))
+        .chain((0..45).map(|i| Some((step(i), Moment::AfterFirstTemporary(i % 9)))))
         .collect();
+    const MIXED_WANTED: usize = 5;
+    const MIXED_TRIES: usize = 100;
+    kills.extend((0..MIXED_TRIES).map(|i| Some((step(i), Moment::Mixed))));
 
     let mut tally = Tally::default();
     let mut bad = Vec::new();
     for (n, plan) in kills.iter().copied().enumerate() {
+        if n >= 70 && tally.mixed >= MIXED_WANTED {
+            break;
+        }
         put_outputs(&dir, &old);
         for f in other_files(&dir, &known) {
             std::fs::remove_file(dir.join(f)).unwrap();
@@ -189,9 +227,14 @@ fn killed_runs_leave_each_file_old_or_new() {
                 let _ = child.kill();
                 format!("{:.2} ms after the start", delay * 1000.0)
             }
-            Some((step, after)) => {
-                kill_while_writing(&mut child, &dir, &known, step, after);
-                format!("{after} stops after the first temporary file")
+            Some((step, moment)) => {
+                kill_while_writing(&mut child, &dir, &known, step, moment, &new);
+                match moment {
+                    Moment::AfterFirstTemporary(n) => {
+                        format!("{n} stops after the first temporary file")
+                    }
+                    Moment::Mixed => "with some outputs replaced".to_string(),
+                }
             }
         };
         let status = child.wait().unwrap();
@@ -231,7 +274,7 @@ fn killed_runs_leave_each_file_old_or_new() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert!(tally.kills >= 50);
     assert!(
-        tally.mixed >= 5,
+        tally.mixed >= MIXED_WANTED,
         "too few kills landed while files were being replaced: {tally:?} (run {:.1} ms)",
         run * 1000.0
     );

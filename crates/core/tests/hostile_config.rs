@@ -8,7 +8,9 @@
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::common::cpu::CpuTimer;
 
 use modutils_core::config::depmod::{self as depmod_config, kernel_matches};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
@@ -43,7 +45,7 @@ impl Tree {
 
     fn modprobe(&self, paths: &[&str]) -> (ModprobeConfig, Vec<Diagnostic>, Duration) {
         let root = self.root();
-        let start = Instant::now();
+        let start = CpuTimer::start();
         let loaded = ModprobeConfig::load(&LoadOptions {
             root: &root,
             config_paths: Some(paths.iter().map(PathBuf::from).collect()),
@@ -55,7 +57,7 @@ impl Tree {
 
     fn depmod(&self, paths: &[&str]) -> (DepmodConfig, Vec<Diagnostic>, Duration) {
         let root = self.root();
-        let start = Instant::now();
+        let start = CpuTimer::start();
         let (config, diags) = DepmodConfig::load(&depmod_config::LoadOptions {
             root: &root,
             config_paths: Some(paths.iter().map(PathBuf::from).collect()),
@@ -209,7 +211,7 @@ fn an_endless_file_is_cut_at_64_mib() {
 fn a_regular_expression_bomb_in_depmod_d_matches_nothing_quickly() {
     // glibc needs gigabytes to compile these (kmod too); their automata pass
     // our matcher's size limit, so they match nothing, at once.
-    let start = Instant::now();
+    let start = CpuTimer::start();
     assert!(!kernel_matches(
         b"((((a{1,255}){1,255}){1,255}){1,255})",
         b"aaaa"
@@ -275,7 +277,7 @@ fn an_oversized_kernel_command_line_is_read_to_4095_bytes() {
     let mut cmdline = b"quiet ".repeat(400_000);
     cmdline.extend_from_slice(b"mod_a.x=1\n");
     t.write("/proc/cmdline", &cmdline);
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let text = kcmdline::read(&t.root()).unwrap().unwrap();
     assert_eq!(text.len(), kcmdline::MAX_LEN);
     let (entries, _) = kcmdline::parse(&cmdline);

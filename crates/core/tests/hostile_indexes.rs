@@ -5,7 +5,9 @@
 //! one by one are in `src/index/tests.rs`.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::common::cpu::CpuTimer;
 
 use modutils_core::index::{Index, IndexBuilder, IndexError};
 
@@ -37,7 +39,7 @@ fn sample() -> Vec<u8> {
 /// Every operation the tools make, on `bytes` read from `name`; errors must
 /// name the file. Returns the time taken.
 fn exercise(name: &Path, bytes: Vec<u8>) -> Duration {
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let index = match Index::from_bytes_named(name, bytes) {
         Ok(i) => i,
         Err(e) => {
@@ -172,7 +174,7 @@ fn extreme_but_valid_shapes_stay_fast() {
             .unwrap();
     }
     let bytes = b.to_bytes().unwrap();
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let index = Index::from_bytes_named(name, bytes).unwrap();
     assert_eq!(index.entries().unwrap().len(), 1 + 2_000 + 20_000);
     assert_eq!(index.lookup("d".repeat(2_000)).unwrap(), Some("deep"));

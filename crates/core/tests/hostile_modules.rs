@@ -5,7 +5,9 @@
 //! files, and the decompression bomb's memory, are in the front-end's
 //! `tests/hostile.rs`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::common::cpu::CpuTimer;
 
 use crate::common::fake_module::FakeModule;
 use modutils_core::elf::{self, Elf};
@@ -37,7 +39,7 @@ fn set_sh(m: &mut [u8], i: usize, field: usize, value: u64) {
 
 /// Runs every query; returns how long it took.
 fn exercise(bytes: &[u8]) -> Duration {
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let _ = signature::try_parse(bytes);
     if let Ok(file) = ModuleFile::from_bytes("/lib/modules/x/hostile.ko", bytes.to_vec()) {
         let _ = modinfo::module_fields(&file);
@@ -151,7 +153,7 @@ fn huge_section_counts_are_refused_quickly() {
     // 65,535 headers claimed, a handful present.
     let mut m = base.clone();
     m[0x3c..0x3e].copy_from_slice(&0xffffu16.to_le_bytes());
-    let start = Instant::now();
+    let start = CpuTimer::start();
     assert!(Elf::parse(&m).is_err());
     // Extended numbering: e_shnum 0, the count in section 0's sh_size.
     let mut m = base.clone();
@@ -202,7 +204,7 @@ fn many_symbols_and_versions_stay_fast() {
         f = f.needs(&format!("sym_{i}"), i);
     }
     let m = f.build();
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let e = Elf::parse(&m).unwrap();
     let imports = e.imports().unwrap();
     assert_eq!(imports.len(), 40_000);
@@ -220,7 +222,7 @@ fn many_parameters_stay_fast() {
         f.modinfo.push(format!("parmtype=p{i}:int"));
     }
     let file = ModuleFile::from_bytes("params.ko", f.build()).unwrap();
-    let start = Instant::now();
+    let start = CpuTimer::start();
     let fields = modinfo::module_fields(&file).unwrap();
     let params = modinfo::merge_params(&fields);
     assert_eq!(params.params.len(), 30_000);
