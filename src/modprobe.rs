@@ -12,15 +12,15 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use modutils_core::autoclean::{self, Recorder};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
-use modutils_core::module_file::Compression;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
-    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
-    RemoveOptions, Report, System, FAKE_KERNEL_ENV,
+    kernel_compression, system_from_env, BlacklistMode, Engine, Force, ModId, ProbeOptions,
+    RemoveOptions, Report,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -50,6 +50,9 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
+    // Told from the command line as the kernel gives it, before
+    // MODPROBE_OPTIONS or anything else is added.
+    let kernel_request = autoclean::kernel_request(&Root::from_env(), &argv).is_some();
     let s = match args::parse(argv) {
         Parsed::Exit(code) => return code,
         Parsed::Run(s) => s,
@@ -93,7 +96,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     } else if s.show_modversions || s.show_exports {
         show_symbols(&ctx, &s)
     } else {
-        let mut sys = system(&root, compression);
+        let mut sys = system_from_env(&root, compression);
+        let mut recorder = Recorder::new(sys.as_mut());
         let mut frontend = Frontend {
             show: (s.show && !s.tree && !s.json) || s.verbose > LOG_WARNING,
             all: s.all,
@@ -106,8 +110,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             }
             None => &mut frontend,
         };
-        let mut engine = Engine::new(&ctx, sys.as_mut(), report);
-        if s.remove {
+        let mut engine = Engine::new(&ctx, &mut recorder, report);
+        let ok = if s.remove {
             remove_all(&mut engine, &s)
         } else if s.tree {
             let names = if s.all {
@@ -135,7 +139,11 @@ pub fn main(argv: Vec<OsString>) -> i32 {
                 params.as_deref(),
                 json.as_ref(),
             )
+        };
+        if kernel_request {
+            record_autoload(&root, &mut recorder);
         }
+        ok
     };
     if let Some(json) = json {
         out::print(json.document().as_bytes());
@@ -168,12 +176,12 @@ fn module_dir(s: &Settings, root: &Root) -> PathBuf {
     PathBuf::from(OsString::from_vec(dir))
 }
 
-/// The kernel, or the fake one for hermetic tests: only under a relocated
-/// root, so the variable alone can never make a real modprobe a no-op.
-fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
-    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone(), compression)),
+/// Records for autoclean what a load the kernel asked for inserted
+/// (`rmmod -a` sweeps only those modules).
+fn record_autoload(root: &Root, recorder: &mut Recorder) {
+    let names = recorder.inserted().to_vec();
+    if let Err(e) = autoclean::record(root, recorder, &names) {
+        crate::error!("could not record {} for autoclean: {e}", names.join(", "));
     }
 }
 

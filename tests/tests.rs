@@ -3,6 +3,7 @@
 
 mod util;
 
+mod autoclean;
 mod depmod;
 mod hostile;
 mod hostile_modinfo;

@@ -8,10 +8,10 @@
 //! use and undoes all that. Every call is recorded, and appended to a log
 //! file when one is given.
 //!
-//! `modprobe` uses it instead of the real kernel when both
-//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set; the latter names
-//! the log file (a host path). A relocated root is required so that a
-//! stray variable can never turn a real `modprobe` into a no-op.
+//! `modprobe` and `rmmod` use it instead of the real kernel when both
+//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set ([`system_from_env`]); the
+//! latter names the log file (a host path). A relocated root is required
+//! so that a stray variable can never turn a real tool into a no-op.
 //!
 //! Failures are scripted in `<root>/fake-kernel.rules`, one per line:
 //! `insert NAME ERRNO`, `remove NAME ERRNO`, and `busy NAME MSEC` (removal
@@ -23,8 +23,9 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::system::{self, InitState, InsertError, SysError, System};
+use super::system::{self, HostSystem, InitState, InsertError, SysError, System};
 use super::Force;
+use crate::module_file::Compression;
 use crate::name::{modname_from_path, modname_normalize};
 use crate::Root;
 
@@ -33,6 +34,17 @@ pub const FAKE_KERNEL_ENV: &str = "MODUTILS_FAKE_KERNEL";
 
 /// Where the failure script lives, as a target path.
 pub const RULES: &str = "/fake-kernel.rules";
+
+/// The kernel a tool loads into and removes from: the fake one when the
+/// root is relocated and [`FAKE_KERNEL_ENV`] names a log, else the running
+/// kernel. `compression`: what the running kernel decompresses itself
+/// ([`super::kernel_compression`]).
+pub fn system_from_env(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
+    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
+        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
+        _ => Box::new(HostSystem::new(root.clone(), compression)),
+    }
+}
 
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +199,10 @@ impl System for FakeSystem {
         // A real kernel's order is its own; the fake's is made stable.
         names.sort();
         Ok(names)
+    }
+
+    fn instance(&mut self, name: &str) -> Result<u64, SysError> {
+        system::read_instance(&self.root, name)
     }
 
     fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {

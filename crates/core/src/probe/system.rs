@@ -2,11 +2,12 @@
 //!
 //! The trait is small on purpose: each method is one thing kmod reads or
 //! does (`/sys/module/<m>/{initstate,refcnt,holders}`, `finit_module`,
-//! `delete_module`, `system(3)`, the monotonic clock), so a fake can stand
-//! in for all of it.
+//! `delete_module`, `system(3)`, the monotonic clock), plus which load of a
+//! module is there (for autoclean), so a fake can stand in for all of it.
 
 use std::ffi::CString;
 use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,11 @@ pub trait System {
     fn refcnt(&mut self, name: &str) -> Result<i64, SysError>;
     /// The modules using this one, in the kernel's directory order.
     fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError>;
+    /// Which load of the module is there: the inode number of
+    /// `/sys/module/<name>`. The kernel makes that directory anew for each
+    /// load, and its sysfs never hands out an inode number twice in a
+    /// boot, so a module removed and loaded again has another number.
+    fn instance(&mut self, name: &str) -> Result<u64, SysError>;
     /// Loads the module file at `path` (a target path) with `options`.
     fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError>;
     /// Unloads a module without waiting for its users (`O_NONBLOCK`);
@@ -206,6 +212,13 @@ pub(crate) fn read_holders(root: &Root, name: &str) -> Result<Vec<String>, SysEr
         .collect())
 }
 
+/// The inode number of the module's sysfs directory, on any root.
+pub(crate) fn read_instance(root: &Root, name: &str) -> Result<u64, SysError> {
+    std::fs::metadata(root.host(format!("/sys/module/{name}")))
+        .map(|m| m.ino())
+        .map_err(|e| SysError::quiet(errno_of(&e)))
+}
+
 /// `system(3)` with `MODPROBE_MODULE` set around it, exactly as kmod runs
 /// commands: `/bin/sh -c`, the caller's environment and descriptors,
 /// SIGINT/SIGQUIT ignored and SIGCHLD blocked while it runs, and the
@@ -249,6 +262,10 @@ impl System for HostSystem {
 
     fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError> {
         read_holders(&self.root, name)
+    }
+
+    fn instance(&mut self, name: &str) -> Result<u64, SysError> {
+        read_instance(&self.root, name)
     }
 
     fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
