@@ -16,11 +16,10 @@ use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
-use modutils_core::module_file::Compression;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
-    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
-    RemoveOptions, Report, System, FAKE_KERNEL_ENV,
+    kernel_compression, system_from_env, BlacklistMode, Engine, Force, ModId, ProbeOptions,
+    RemoveOptions, Report,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -93,7 +92,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     } else if s.show_modversions || s.show_exports {
         show_symbols(&ctx, &s)
     } else {
-        let mut sys = system(&root, compression);
+        // The kernel, or the fake one for hermetic tests.
+        let mut sys = system_from_env(&root, compression);
         let mut frontend = Frontend {
             show: (s.show && !s.tree && !s.json) || s.verbose > LOG_WARNING,
             all: s.all,
@@ -166,15 +166,6 @@ fn module_dir(s: &Settings, root: &Root) -> PathBuf {
     }
     dir.truncate(modutils_core::name::PATH_MAX - 1);
     PathBuf::from(OsString::from_vec(dir))
-}
-
-/// The kernel, or the fake one for hermetic tests: only under a relocated
-/// root, so the variable alone can never make a real modprobe a no-op.
-fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
-    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone(), compression)),
-    }
 }
 
 /// `modprobe -c`: the configuration, then the alias and symbol indexes.

@@ -6,6 +6,7 @@ mod util;
 mod depmod;
 mod hostile;
 mod hostile_modinfo;
+mod insmod;
 mod kmod;
 mod modinfo;
 mod modprobe;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::Force;
 use crate::config::strerror;
-use crate::kernel;
+use crate::kernel::{self, Syscall};
 use crate::module_file::Compression;
 use crate::sysfs::{self, parse_long};
 use crate::Root;
@@ -51,6 +51,8 @@ impl SysError {
 pub struct InsertError {
     pub errno: i32,
     pub from_kernel: bool,
+    /// The system call the running kernel refused (none from a fake).
+    pub syscall: Option<Syscall>,
 }
 
 /// The running system as the probe and remove algorithms see it.
@@ -62,7 +64,13 @@ pub trait System {
     /// The modules using this one, in the kernel's directory order.
     fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError>;
     /// Loads the module file at `path` (a target path) with `options`.
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError>;
+    /// Answers the system call that took it, when a running kernel did.
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError>;
     /// Unloads a module without waiting for its users (`O_NONBLOCK`);
     /// `force` asks for a forced unload (`O_TRUNC`). The error is an errno.
     fn remove(&mut self, name: &str, force: bool) -> Result<(), i32>;
@@ -251,7 +259,12 @@ impl System for HostSystem {
         read_holders(&self.root, name)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
         // Options never hold a NUL: configuration lines and arguments end there.
         let end = options
             .iter()
@@ -260,10 +273,14 @@ impl System for HostSystem {
         let params = CString::new(&options[..end]).unwrap_or_default();
         let host = self.root.host(path);
         kernel::insert_module(&host, &params, force, self.compression, None)
-            .map(|_| ())
+            .map(Some)
             .map_err(|e| InsertError {
                 errno: e.errno(),
                 from_kernel: e.from_kernel(),
+                syscall: match e {
+                    kernel::InsertError::Kernel { syscall, .. } => Some(syscall),
+                    kernel::InsertError::File(_) => None,
+                },
             })
     }
 
