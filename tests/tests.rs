@@ -7,6 +7,7 @@ mod autoclean;
 mod depmod;
 mod hostile;
 mod hostile_modinfo;
+mod insmod;
 mod kmod;
 mod modinfo;
 mod modprobe;

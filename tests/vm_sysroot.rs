@@ -6,7 +6,7 @@
 #[path = "../crates/core/tests/common/fake_module.rs"]
 pub(crate) mod fake_module;
 #[path = "../crates/core/tests/common/fake_system.rs"]
-mod fake_system;
+pub(crate) mod fake_system;
 
 use std::process::{Command, Output};
 
@@ -223,69 +223,4 @@ fn insmod_without_module_support_says_so_and_does_nothing() {
         "insmod: ERROR: could not insert module /mod_a.ko: Function not implemented\n\
          insmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
     );
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|caps| caps & (1 << 16) != 0)
-}
-
-/// A system where mod_a is loaded and exports mod_a_value; mod_b and its
-/// symbols are known to modules.symbols only.
-fn stacked_system() -> FakeSystem {
-    let sys = FakeSystem::new();
-    sys.write("/proc/modules", "mod_a 1 0 - Live 0x0\n");
-    sys.sys_module("mod_a", 1, 0, &[]);
-    sys.write(
-        "/proc/kallsyms",
-        "ffffffff81000000 T _printk\nffffffff82000000 r __ksymtab__printk\n\
-         ffffffffc0000000 D mod_a_value\t[mod_a]\nffffffffc0000100 r __ksymtab_mod_a_value\t[mod_a]\n",
-    );
-    let m = sys.moddir();
-    sys.write(
-        &format!("{m}/build/Module.symvers"),
-        "0x11111111\t_printk\tvmlinux\tEXPORT_SYMBOL\t\n",
-    );
-    sys.write(
-        &format!("{m}/modules.symbols"),
-        "alias symbol:mod_a_value mod_a\nalias symbol:mod_b_value mod_b\nalias symbol:mod_b_sum mod_b\n",
-    );
-    sys
-}
-
-#[test]
-fn insmod_names_missing_symbols_before_asking_the_kernel() {
-    let sys = stacked_system();
-    let c = FakeModule::new("mod_c")
-        .needs("_printk", 0x11111111)
-        .needs("mod_a_value", 0xa)
-        .needs("mod_b_value", 0xb)
-        .needs("mod_b_sum", 0xc)
-        .needs_weak("optional_thing");
-    sys.write("/lib/modules/extra/mod_c.ko", c.build());
-    let out = tool("insmod", &sys, &["/lib/modules/extra/mod_c.ko"]);
-    assert_eq!(out.status.code(), Some(1));
-    let first = "insmod: ERROR: could not insert module /lib/modules/extra/mod_c.ko: ";
-    if is_root() {
-        assert_eq!(
-            text(&out.stderr),
-            format!(
-                "{first}Unknown symbol in module\n\
-                 insmod: ERROR: mod_c needs mod_b_value, mod_b_sum, exported by mod_b: load it first or use modprobe mod_c\n"
-            )
-        );
-    } else {
-        // Without privileges the kernel is asked (and refuses) at once.
-        assert!(
-            text(&out.stderr).starts_with(first),
-            "{}",
-            text(&out.stderr)
-        );
-    }
 }

@@ -406,6 +406,15 @@ impl LogRecord {
         self.message.ends_with("taints kernel.") || self.message.ends_with("tainting kernel")
     }
 
+    /// The kernel's loader refusing an undefined symbol:
+    /// `<module>: Unknown symbol <symbol> (err <n>)` gives the module and
+    /// the symbol.
+    pub fn unknown_symbol(&self) -> Option<(&str, &str)> {
+        let (module, rest) = self.message.split_once(": Unknown symbol ")?;
+        let (symbol, _) = rest.split_once(" (err ")?;
+        Some((module, symbol))
+    }
+
     /// Whether the record is about module `name`: the kernel's loader
     /// prefixes its messages with the module name (`mod_c: Unknown symbol
     /// …`); a few (`module mod_c: …`) name it later.
@@ -545,6 +554,7 @@ mod tests {
         assert!(r.mentions_module("mod_c"));
         assert!(!r.mentions_module("mod_b"));
         assert!(r.mentions_module("mod_b_value"));
+        assert_eq!(r.unknown_symbol(), Some(("mod_c", "mod_b_value")));
 
         let r = LogRecord::parse("14,7,9,c,extra;hello\n SUBSYSTEM=x\n").unwrap();
         assert_eq!((r.level, r.facility), (6, 1));
@@ -552,6 +562,7 @@ mod tests {
         assert!(LogRecord::parse("garbage").is_none());
         let r = LogRecord::parse("6,1,1,-;module mod_a: bad layout").unwrap();
         assert!(r.mentions_module("mod_a"));
+        assert_eq!(r.unknown_symbol(), None);
         assert!(!r.mentions_module("mod"));
     }
 

@@ -15,6 +15,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use super::{Entry, Error, State};
+use crate::kernel::Syscall;
 use crate::name::modname_from_path;
 use crate::probe::{Force, InitState, InsertError, SysError, System};
 use crate::Root;
@@ -90,10 +91,15 @@ impl System for Recorder<'_> {
         self.inner.instance(name)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
-        self.inner.insert(path, options, force)?;
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
+        let syscall = self.inner.insert(path, options, force)?;
         self.inserted.push(modname_from_path(path));
-        Ok(())
+        Ok(syscall)
     }
 
     fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {

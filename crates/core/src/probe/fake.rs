@@ -8,24 +8,27 @@
 //! use and undoes all that. Every call is recorded, and appended to a log
 //! file when one is given.
 //!
-//! `modprobe` and `rmmod` use it instead of the real kernel when both
-//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set ([`system_from_env`]); the
-//! latter names the log file (a host path). A relocated root is required
-//! so that a stray variable can never turn a real tool into a no-op.
+//! `modprobe`, `insmod` and `rmmod` use it instead of the real kernel when both
+//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set ([`fake_kernel_log`]);
+//! the latter names the log file (a host path). A relocated root is
+//! required so that a stray variable can never turn a real tool into a
+//! no-op.
 //!
 //! Failures are scripted in `<root>/fake-kernel.rules`, one per line:
 //! `insert NAME ERRNO`, `remove NAME ERRNO`, and `busy NAME MSEC` (removal
 //! answers `EAGAIN` until the fake clock, which only sleeping advances,
-//! reaches MSEC).
+//! reaches MSEC). `log NAME MESSAGE` lines are what the kernel logs when it
+//! refuses NAME: each is appended to `<root>/dev/kmsg`, if that file
+//! exists, as a `/dev/kmsg` record.
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::system::{self, HostSystem, InitState, InsertError, SysError, System};
+use super::system::{self, InitState, InsertError, SysError, System};
 use super::Force;
-use crate::module_file::Compression;
+use crate::kernel::Syscall;
 use crate::name::{modname_from_path, modname_normalize};
 use crate::Root;
 
@@ -35,15 +38,12 @@ pub const FAKE_KERNEL_ENV: &str = "MODUTILS_FAKE_KERNEL";
 /// Where the failure script lives, as a target path.
 pub const RULES: &str = "/fake-kernel.rules";
 
-/// The kernel a tool loads into and removes from: the fake one when the
-/// root is relocated and [`FAKE_KERNEL_ENV`] names a log, else the running
-/// kernel. `compression`: what the running kernel decompresses itself
-/// ([`super::kernel_compression`]).
-pub fn system_from_env(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
-    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone(), compression)),
-    }
+/// The fake kernel's log file, when the environment asks for the fake
+/// kernel: [`FAKE_KERNEL_ENV`] is set and the root is relocated. The one
+/// place that decides it, for every tool.
+pub fn fake_kernel_log(root: &Root) -> Option<PathBuf> {
+    root.prefix()?;
+    std::env::var_os(FAKE_KERNEL_ENV).map(PathBuf::from)
 }
 
 /// One recorded call.
@@ -145,13 +145,39 @@ impl FakeSystem {
 
     /// The scripted answer for `verb` on `name`, if any.
     fn rule(&self, verb: &str, name: &str) -> Option<u64> {
-        let text = fs::read_to_string(self.host(RULES)).ok()?;
-        text.lines().find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some(verb) && w.next() == Some(name))
-                .then(|| w.next()?.parse().ok())
-                .flatten()
-        })
+        self.rules(verb, name)
+            .into_iter()
+            .find_map(|rest| rest.split_whitespace().next()?.parse().ok())
+    }
+
+    /// What follows `VERB NAME` on each rule line for them.
+    fn rules(&self, verb: &str, name: &str) -> Vec<String> {
+        let text = fs::read_to_string(self.host(RULES)).unwrap_or_default();
+        let word = |s: &str| -> (String, String) {
+            let s = s.trim_start();
+            let (w, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            (w.to_string(), rest.trim_start().to_string())
+        };
+        text.lines()
+            .filter_map(|l| {
+                let (v, rest) = word(l);
+                let (n, rest) = word(&rest);
+                (v == verb && n == name).then_some(rest)
+            })
+            .collect()
+    }
+
+    /// Appends the scripted kernel log lines about refusing `name`.
+    fn log_refusal(&self, name: &str) {
+        let Ok(mut kmsg) = fs::OpenOptions::new()
+            .append(true)
+            .open(self.host(crate::kernel::DEV_KMSG))
+        else {
+            return;
+        };
+        for message in self.rules("log", name) {
+            let _ = writeln!(kmsg, "4,0,0,-;{message}");
+        }
     }
 
     fn sys(&self, name: &str) -> PathBuf {
@@ -205,7 +231,12 @@ impl System for FakeSystem {
         system::read_instance(&self.root, name)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
         self.record(Call::Insert {
             path: path.to_path_buf(),
             options: options.to_vec(),
@@ -214,13 +245,16 @@ impl System for FakeSystem {
         let kernel = |errno| InsertError {
             errno,
             from_kernel: true,
+            syscall: None,
         };
         let depends = self.depends(path).map_err(|e| InsertError {
             errno: e.raw_os_error().unwrap_or(libc::EIO),
             from_kernel: false,
+            syscall: None,
         })?;
         let name = modname_from_path(path);
         if let Some(errno) = self.rule("insert", &name) {
+            self.log_refusal(&name);
             return Err(kernel(errno as i32));
         }
         let dir = self.sys(&name);
@@ -237,7 +271,7 @@ impl System for FakeSystem {
                 self.add_refcnt(&dep, 1);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {

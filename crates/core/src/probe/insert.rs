@@ -141,17 +141,20 @@ impl Engine<'_> {
             self.report.log(Level::Err, &msg);
             return Err(libc::ENOENT);
         };
-        self.sys.insert(&path, options, opts.force).map_err(|e| {
-            if e.from_kernel {
-                let msg = format!(
-                    "Failed to insert module '{}': {}",
-                    path.display(),
-                    strerror(e.errno)
-                );
-                self.report.log(Level::Info, &msg);
-            }
-            e.errno
-        })
+        self.sys
+            .insert(&path, options, opts.force)
+            .map(|_| ())
+            .map_err(|e| {
+                if e.from_kernel {
+                    let msg = format!(
+                        "Failed to insert module '{}': {}",
+                        path.display(),
+                        strerror(e.errno)
+                    );
+                    self.report.log(Level::Info, &msg);
+                }
+                e.errno
+            })
     }
 
     /// An install command through the shell, as libkmod runs it: any

@@ -32,7 +32,7 @@ mod system;
 use std::path::Path;
 
 pub use command::expand_cmdline_opts;
-pub use fake::{system_from_env, Call, FakeSystem, FAKE_KERNEL_ENV};
+pub use fake::{fake_kernel_log, Call, FakeSystem, FAKE_KERNEL_ENV};
 pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
 pub use pool::{Engine, ModId};
@@ -41,6 +41,8 @@ pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysErro
 
 pub use crate::config::Level;
 use crate::context::Context;
+use crate::module_file::Compression;
+use crate::Root;
 
 /// Which of the kernel's load-time checks to skip (`--force-*`).
 pub use crate::kernel::Force;
@@ -139,6 +141,16 @@ impl Report for Recorded {
 
     fn fatal(&mut self, message: &str) {
         self.messages.push((Level::Crit, message.to_string()));
+    }
+}
+
+/// The kernel a tool loads into and unloads from: the fake one when the
+/// environment asks for it ([`fake_kernel_log`]), else the running one.
+/// `compression`: what [`kernel_compression`] found.
+pub fn system_from_env(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
+    match fake_kernel_log(root) {
+        Some(log) => Box::new(FakeSystem::new(root.clone(), Some(log))),
+        None => Box::new(HostSystem::new(root.clone(), compression)),
     }
 }
 

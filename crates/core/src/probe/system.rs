@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::Force;
 use crate::config::strerror;
-use crate::kernel;
+use crate::kernel::{self, Syscall};
 use crate::module_file::Compression;
 use crate::sysfs::{self, parse_long};
 use crate::Root;
@@ -52,6 +52,8 @@ impl SysError {
 pub struct InsertError {
     pub errno: i32,
     pub from_kernel: bool,
+    /// The system call the running kernel refused (none from a fake).
+    pub syscall: Option<Syscall>,
 }
 
 /// The running system as the probe and remove algorithms see it.
@@ -68,7 +70,13 @@ pub trait System {
     /// boot, so a module removed and loaded again has another number.
     fn instance(&mut self, name: &str) -> Result<u64, SysError>;
     /// Loads the module file at `path` (a target path) with `options`.
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError>;
+    /// Answers the system call that took it, when a running kernel did.
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError>;
     /// Unloads a module without waiting for its users (`O_NONBLOCK`);
     /// `force` asks for a forced unload (`O_TRUNC`). The error is an errno.
     fn remove(&mut self, name: &str, force: bool) -> Result<(), i32>;
@@ -268,7 +276,12 @@ impl System for HostSystem {
         read_instance(&self.root, name)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
         // Options never hold a NUL: configuration lines and arguments end there.
         let end = options
             .iter()
@@ -277,10 +290,14 @@ impl System for HostSystem {
         let params = CString::new(&options[..end]).unwrap_or_default();
         let host = self.root.host(path);
         kernel::insert_module(&host, &params, force, self.compression, None)
-            .map(|_| ())
+            .map(Some)
             .map_err(|e| InsertError {
                 errno: e.errno(),
                 from_kernel: e.from_kernel(),
+                syscall: match e {
+                    kernel::InsertError::Kernel { syscall, .. } => Some(syscall),
+                    kernel::InsertError::File(_) => None,
+                },
             })
     }
 
