@@ -1,1 +1,194 @@
-fn main() {}
+//! The library seen from C: the exports and their versions, and the
+//! smoke test (tests/c/smoke.c) on a sandboxed system with the fake
+//! kernel, under valgrind when it is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use modutils_core::index::IndexBuilder;
+use modutils_core::sandbox::Sandbox;
+
+/// The library cargo built with this test: `cargo test` leaves it in
+/// target/<profile>/deps (beside this executable), `cargo build` in
+/// target/<profile>.
+fn built_library() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let deps = exe.parent().expect("target/<profile>/deps");
+    [deps, deps.parent().unwrap_or(deps)]
+        .iter()
+        .map(|d| d.join("libkmod.so"))
+        .find(|p| p.exists())
+        .expect("libkmod.so built")
+}
+
+/// A directory with the library under both of its names, for linking
+/// (`libkmod.so`) and for the loader (`libkmod.so.2`).
+fn lib_dir(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("lib");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["libkmod.so", "libkmod.so.2"] {
+        let _ = std::os::unix::fs::symlink(built_library(), dir.join(name));
+    }
+    dir
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn compile(source: &Path, out: &Path, lib: &Path) {
+    let status = Command::new("cc")
+        .args(["-Wall", "-Werror", "-g", "-o"])
+        .arg(out)
+        .arg(source)
+        .arg("-I")
+        .arg(manifest_dir().join("include"))
+        .arg("-L")
+        .arg(lib)
+        .arg("-l:libkmod.so")
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "compiling {}", source.display());
+}
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The system smoke.c expects.
+fn sandbox(dir: &Path) {
+    Sandbox::new("6.1.0-test")
+        .module("e1000", &[])
+        .module("bttv", &["videodev", "tveeprom"])
+        .module("videodev", &[])
+        .module("tveeprom", &[])
+        .module("mc", &[])
+        .alias("pci:v00008086d0000100Esv*sd*bc*sc*i*", "e1000")
+        .builtin("ext4")
+        .config(
+            "blacklist tveeprom\n\
+             options bttv card=2\t x=1\n\
+             install snd-dummy /bin/true $CMDLINE_OPTS\n\
+             softdep bttv pre: a-b c post: d e-f\n",
+        )
+        .loaded("mc", &[])
+        .loaded("videodev", &["mc"])
+        .write(dir)
+        .expect("write sandbox");
+    // The indexes the sandbox does not write, empty, so that resources load.
+    let empty = IndexBuilder::new().to_bytes().expect("empty index");
+    let moddir = dir.join("lib/modules/6.1.0-test");
+    std::fs::write(moddir.join("modules.symbols.bin"), &empty).unwrap();
+    std::fs::write(moddir.join("modules.builtin.alias.bin"), &empty).unwrap();
+}
+
+#[test]
+fn smoke_test_passes_without_memory_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    sandbox(&root);
+    let exe = tmp.path().join("smoke");
+    let lib = lib_dir(tmp.path());
+    compile(&manifest_dir().join("tests/c/smoke.c"), &exe, &lib);
+    let mut cmd = if have("valgrind") {
+        let mut c = Command::new("valgrind");
+        c.args([
+            "-q",
+            "--error-exitcode=99",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect,possible",
+        ])
+        .arg(&exe);
+        c
+    } else {
+        Command::new(&exe)
+    };
+    let out = cmd
+        .arg(&root)
+        .env("LD_LIBRARY_PATH", &lib)
+        .env("MODUTILS_SYSROOT", &root)
+        .env("MODUTILS_FAKE_KERNEL", tmp.path().join("fake.log"))
+        .env_remove("KMOD_LOG")
+        .output()
+        .expect("run smoke");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "smoke test failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.ends_with("0 failed\n"), "{stdout}");
+    let fake = std::fs::read_to_string(tmp.path().join("fake.log")).unwrap_or_default();
+    assert!(
+        fake.contains("insert /lib/modules/6.1.0-test/kernel/e1000.ko"),
+        "the fake kernel saw the insertion:\n{fake}"
+    );
+}
+
+/// The names and versions libkmod.map gives, as `name@NODE`.
+fn map_symbols() -> Vec<String> {
+    let map = std::fs::read_to_string(manifest_dir().join("libkmod.map")).unwrap();
+    let mut node = String::new();
+    let mut out = Vec::new();
+    for line in map.lines() {
+        let t = line.trim();
+        if let Some(n) = t.strip_suffix(" {") {
+            node = n.to_string();
+        } else if let Some(sym) = t.strip_suffix(';') {
+            if sym.starts_with("kmod_") {
+                out.push(format!("{sym}@@{node}"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn exports_are_the_75_functions_with_their_versions() {
+    if !have("readelf") {
+        eprintln!("readelf not installed: skipped");
+        return;
+    }
+    let out = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(built_library())
+        .output()
+        .expect("run readelf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut defined: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // Num: Value Size Type Bind Vis Ndx Name
+        let numbered = f.first().is_some_and(|n| {
+            n.strip_suffix(':')
+                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+        });
+        if numbered && f.len() >= 8 && f[6] != "UND" {
+            assert_eq!(f[3], "FUNC", "only functions are exported: {line}");
+            defined.push(f[7].to_string());
+        }
+    }
+    defined.sort();
+    let expected = map_symbols();
+    assert_eq!(expected.len(), 75);
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        assert_eq!(defined, expected);
+    } else {
+        let bare: Vec<String> = expected
+            .iter()
+            .map(|s| s.split('@').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(defined, bare);
+    }
+    let soname = Command::new("readelf")
+        .args(["-d"])
+        .arg(built_library())
+        .output()
+        .expect("run readelf");
+    assert!(String::from_utf8_lossy(&soname.stdout).contains("[libkmod.so.2]"));
+}
