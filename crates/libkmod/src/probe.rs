@@ -44,7 +44,7 @@ impl Module {
     /// Inserts the module's file with `options`; 0 or -errno.
     fn insert(&self, flags: u32, options: &[u8]) -> c_int {
         let ctx = self.ctx();
-        let Some(path) = self.path().map(|_| self.path_buf()).flatten() else {
+        let Some(path) = self.path().and_then(|_| self.path_buf()) else {
             log!(
                 ctx,
                 LOG_ERR,
