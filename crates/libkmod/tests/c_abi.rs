@@ -72,7 +72,8 @@ fn sandbox(dir: &Path) {
             "blacklist tveeprom\n\
              options bttv card=2\t x=1\n\
              install snd-dummy /bin/true $CMDLINE_OPTS\n\
-             softdep bttv pre: a-b c post: d e-f\n",
+             softdep bttv pre: a-b c post: d e-f\n\
+             bogus line\n",
         )
         .loaded("mc", &[])
         .loaded("videodev", &["mc"])
@@ -126,6 +127,62 @@ fn smoke_test_passes_without_memory_errors() {
     assert!(
         fake.contains("insert /lib/modules/6.1.0-test/kernel/e1000.ko"),
         "the fake kernel saw the insertion:\n{fake}"
+    );
+}
+
+/// Runs tests/c/log.c with `KMOD_LOG` set to `kmod_log`: its stdout
+/// and stderr.
+fn run_log_program(kmod_log: &str) -> (String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    sandbox(&root);
+    let exe = tmp.path().join("log");
+    let lib = lib_dir(tmp.path());
+    compile(&manifest_dir().join("tests/c/log.c"), &exe, &lib);
+    let out = Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &lib)
+        .env("MODUTILS_SYSROOT", &root)
+        .env("KMOD_LOG", kmod_log)
+        .output()
+        .expect("run log");
+    assert!(out.status.success());
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn default_logger_writes_libkmods_format_to_stderr() {
+    let (stdout, stderr) = run_log_program("err");
+    assert_eq!(stdout, "priority 3\n");
+    assert_eq!(
+        stderr,
+        "libkmod: ERROR: kmod_config_parse: /etc/modprobe.d/sandbox.conf line 5: \
+         ignoring bad line starting with 'bogus'\n\
+         libkmod: ERROR: kmod_module_insert_module: could not find module by name='nonexistent'\n"
+    );
+}
+
+#[test]
+fn kmod_log_sets_the_priority() {
+    let (stdout, stderr) = run_log_program("info");
+    assert_eq!(stdout, "priority 6\n");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.len() == 3, "{stderr}");
+    assert!(
+        lines[1].starts_with("libkmod: INFO: kmod_new: ctx 0x") && lines[1].ends_with(" created"),
+        "{stderr}"
+    );
+    // Silenced by kmod_set_log_fn(NULL): nothing after the first error,
+    // not even the release of the context.
+    assert!(lines[2].starts_with("libkmod: ERROR: kmod_module_insert_module"));
+
+    assert_eq!(run_log_program("7").0, "priority 7\n");
+    // Anything else is priority 0: not even errors are shown.
+    assert_eq!(
+        run_log_program("bogus"),
+        ("priority 0\n".into(), String::new())
     );
 }
 
