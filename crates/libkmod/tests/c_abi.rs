@@ -86,14 +86,16 @@ fn sandbox(dir: &Path) {
     std::fs::write(moddir.join("modules.builtin.alias.bin"), &empty).unwrap();
 }
 
-#[test]
-fn smoke_test_passes_without_memory_errors() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("root");
-    sandbox(&root);
-    let exe = tmp.path().join("smoke");
-    let lib = lib_dir(tmp.path());
-    compile(&manifest_dir().join("tests/c/smoke.c"), &exe, &lib);
+/// Compiles tests/c/`name`.c and runs it on `root` with the fake kernel,
+/// under valgrind when installed; it must pass every check.
+fn run_checks(name: &str, tmp: &Path, root: &Path) -> String {
+    let exe = tmp.join(name);
+    let lib = lib_dir(tmp);
+    compile(
+        &manifest_dir().join(format!("tests/c/{name}.c")),
+        &exe,
+        &lib,
+    );
     let mut cmd = if have("valgrind") {
         let mut c = Command::new("valgrind");
         c.args([
@@ -108,26 +110,49 @@ fn smoke_test_passes_without_memory_errors() {
         Command::new(&exe)
     };
     let out = cmd
-        .arg(&root)
+        .arg(root)
         .env("LD_LIBRARY_PATH", &lib)
-        .env("MODUTILS_SYSROOT", &root)
-        .env("MODUTILS_FAKE_KERNEL", tmp.path().join("fake.log"))
+        .env("MODUTILS_SYSROOT", root)
+        .env("MODUTILS_FAKE_KERNEL", tmp.join("fake.log"))
         .env_remove("KMOD_LOG")
         .output()
-        .expect("run smoke");
+        .expect("run the checks");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "smoke test failed ({:?}):\n{stdout}\n{stderr}",
+        "{name} failed ({:?}):\n{stdout}\n{stderr}",
         out.status
     );
-    assert!(stdout.ends_with("0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("\n0 failed\n"), "{stdout}");
+    stdout.into_owned()
+}
+
+#[test]
+fn smoke_test_passes_without_memory_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    sandbox(&root);
+    run_checks("smoke", tmp.path(), &root);
     let fake = std::fs::read_to_string(tmp.path().join("fake.log")).unwrap_or_default();
     assert!(
         fake.contains("insert /lib/modules/6.1.0-test/kernel/e1000.ko"),
         "the fake kernel saw the insertion:\n{fake}"
     );
+}
+
+#[test]
+fn bad_names_and_damaged_indexes_give_errors_not_crashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    sandbox(&root);
+    let moddir = root.join("lib/modules/6.1.0-test");
+    let alias = std::fs::read(moddir.join("modules.alias.bin")).unwrap();
+    std::fs::write(moddir.join("modules.alias.bin"), &alias[..8]).unwrap();
+    let mut dep = std::fs::read(moddir.join("modules.dep.bin")).unwrap();
+    dep[8..12].copy_from_slice(&0x0fff_fff0u32.to_be_bytes());
+    std::fs::write(moddir.join("modules.dep.bin"), &dep).unwrap();
+    run_checks("hostile", tmp.path(), &root);
 }
 
 /// Runs tests/c/log.c with `KMOD_LOG` set to `kmod_log`: its stdout
