@@ -59,7 +59,7 @@ impl Module {
             .borrow_mut()
             .insert(&path, options, force_of(flags));
         match result {
-            Ok(()) => 0,
+            Ok(_) => 0,
             Err(e) => {
                 if e.from_kernel {
                     log!(
