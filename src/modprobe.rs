@@ -16,6 +16,7 @@ use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
+use modutils_core::kernel;
 use modutils_core::module_file::Compression;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
@@ -127,12 +128,13 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             }
             ok
         } else {
-            let params = join_params(&s.operands[1..]);
+            // No parameters and an empty string make the same options.
+            let params = kernel::join_params(&s.operands[1..]);
             insert(
                 &mut engine,
                 &s,
                 &s.operands[0],
-                params.as_deref(),
+                Some(&params),
                 json.as_ref(),
             )
         }
@@ -244,33 +246,6 @@ fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
         text.push(b'\n');
     }
     Ok(text)
-}
-
-/// kmod's `options_from_array`: parameters joined with spaces, a value
-/// with a space quoted unless it starts with a quote; none at all → None.
-fn join_params(params: &[OsString]) -> Option<Vec<u8>> {
-    if params.is_empty() {
-        return None;
-    }
-    let mut out = Vec::new();
-    for (i, p) in params.iter().enumerate() {
-        if i > 0 {
-            out.push(b' ');
-        }
-        let p = p.as_bytes();
-        match p.iter().position(|&c| c == b'=') {
-            Some(eq)
-                if !matches!(p.get(eq + 1), Some(b'"' | b'\'')) && p[eq + 1..].contains(&b' ') =>
-            {
-                out.extend_from_slice(&p[..=eq]);
-                out.push(b'"');
-                out.extend_from_slice(&p[eq + 1..]);
-                out.push(b'"');
-            }
-            _ => out.extend_from_slice(p),
-        }
-    }
-    Some(out)
 }
 
 fn probe_options(s: &Settings) -> ProbeOptions {
