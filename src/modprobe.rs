@@ -20,8 +20,8 @@ use modutils_core::kernel;
 use modutils_core::module_file::Compression;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
-    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
-    RemoveOptions, Report, System, FAKE_KERNEL_ENV,
+    fake_kernel_log, kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem,
+    ModId, ProbeOptions, RemoveOptions, Report, System,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -170,12 +170,12 @@ fn module_dir(s: &Settings, root: &Root) -> PathBuf {
     PathBuf::from(OsString::from_vec(dir))
 }
 
-/// The kernel, or the fake one for hermetic tests: only under a relocated
-/// root, so the variable alone can never make a real modprobe a no-op.
+/// The kernel, or the fake one for hermetic tests (only ever under a
+/// relocated root).
 fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
-    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone(), compression)),
+    match fake_kernel_log(root) {
+        Some(log) => Box::new(FakeSystem::new(root.clone(), Some(log))),
+        None => Box::new(HostSystem::new(root.clone(), compression)),
     }
 }
 

@@ -593,6 +593,41 @@ fn fake_kernel_needs_a_relocated_root() {
 }
 
 #[test]
+fn fake_kernel_needs_a_root_other_than_the_hosts() {
+    // A root that is the host's own `/` under another name is no relocated
+    // root: modprobe runs for real, so the install command runs and the
+    // fake kernel's log is never written.
+    let s = System::new("install mod_a echo real\n");
+    let to_root = s.dir.path().join("to-root");
+    std::os::unix::fs::symlink("/", &to_root).unwrap();
+    for root in [Path::new("/.."), Path::new("//"), to_root.as_path()] {
+        let log = s.dir.path().join("calls.log");
+        let out = Command::new(ours("modprobe"))
+            .arg("-d")
+            .arg(s.dir.path())
+            .args(["-S", "1.0", "-C"])
+            .arg(s.path("/etc/modprobe.d"))
+            .arg("mod_a")
+            .env("MODUTILS_SYSROOT", root)
+            .env("MODUTILS_FAKE_KERNEL", &log)
+            .env_remove("MODPROBE_OPTIONS")
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).as_ref()
+            ),
+            (Some(0), "real\n"),
+            "MODUTILS_SYSROOT={}: {}",
+            root.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!log.exists(), "MODUTILS_SYSROOT={}", root.display());
+    }
+}
+
+#[test]
 fn unknown_kernel_compression_is_reported_at_start() {
     // libkmod reads /sys/module/compression when it starts, before the
     // configuration, and says so through its own logger.

@@ -34,10 +34,14 @@ impl Root {
         Root { prefix: None }
     }
 
-    /// A root at `dir` (an empty path or `/` mean the host's root).
+    /// A root at `dir`. An empty path, and any path that is the host's own
+    /// `/` under another name (`/..`, `//`, a symlink to `/`, a bind mount
+    /// of it), mean the host's root: [`Root::prefix`] is then `None`, so
+    /// nothing meant only for a relocated root (the fake kernel) can ever
+    /// act on the real system.
     pub fn at(dir: impl Into<PathBuf>) -> Root {
         let dir: PathBuf = dir.into();
-        if dir.as_os_str().is_empty() || dir == Path::new("/") {
+        if dir.as_os_str().is_empty() || is_host_root(&dir) {
             Root::system()
         } else {
             Root { prefix: Some(dir) }
@@ -85,6 +89,19 @@ impl Root {
     }
 }
 
+/// Whether `dir` is the directory `/` is: the same canonical path, or the
+/// same device and inode (which a bind mount of `/` also has).
+fn is_host_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if dir.canonicalize().is_ok_and(|c| c == Path::new("/")) {
+        return true;
+    }
+    match (std::fs::metadata(dir), std::fs::metadata("/")) {
+        (Ok(d), Ok(r)) => (d.dev(), d.ino()) == (r.dev(), r.ino()),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +116,20 @@ mod tests {
             Root::at("/").host("/proc/modules"),
             Path::new("/proc/modules")
         );
+    }
+
+    #[test]
+    fn other_names_of_the_host_root_are_the_host_root() {
+        let t = tempfile::tempdir().unwrap();
+        let link = t.path().join("to-root");
+        std::os::unix::fs::symlink("/", &link).unwrap();
+        for dir in [Path::new("/.."), Path::new("//"), Path::new("/./"), &link] {
+            assert_eq!(Root::at(dir).prefix(), None, "{}", dir.display());
+        }
+        // A real directory, and one that does not exist (yet), stay roots.
+        assert_eq!(Root::at(t.path()).prefix(), Some(t.path()));
+        let missing = t.path().join("missing");
+        assert_eq!(Root::at(&missing).prefix(), Some(missing.as_path()));
     }
 
     #[test]

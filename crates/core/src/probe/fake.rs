@@ -31,6 +31,16 @@ use crate::Root;
 /// Names the call log; see the module documentation.
 pub const FAKE_KERNEL_ENV: &str = "MODUTILS_FAKE_KERNEL";
 
+/// The fake kernel's log file when the environment asks for the fake
+/// kernel ([`FAKE_KERNEL_ENV`]) and the root is relocated; `None` means the
+/// real kernel. The one place tools decide, so that the variable alone, or
+/// with a root that is `/` under another name, never stands in for the
+/// kernel.
+pub fn fake_kernel_log(root: &Root) -> Option<PathBuf> {
+    root.prefix()?;
+    std::env::var_os(FAKE_KERNEL_ENV).map(PathBuf::from)
+}
+
 /// Where the failure script lives, as a target path.
 pub const RULES: &str = "/fake-kernel.rules";
 

@@ -32,7 +32,7 @@ mod system;
 use std::path::Path;
 
 pub use command::expand_cmdline_opts;
-pub use fake::{Call, FakeSystem, FAKE_KERNEL_ENV};
+pub use fake::{fake_kernel_log, Call, FakeSystem, FAKE_KERNEL_ENV};
 pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
 pub use pool::{Engine, ModId};
