@@ -181,17 +181,11 @@ impl Context {
             .as_ref()
     }
 
-    /// A module given by its file path (relative paths are taken from the
-    /// working directory, and shown made absolute, as kmod does).
+    /// A module given by its file path (a relative path is taken from the
+    /// working directory and shown made absolute, as kmod does; see
+    /// [`Root::target_path`] for a relocated root).
     pub fn module_from_path(&self, path: &Path) -> std::io::Result<Module> {
-        let abs = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            let mut p = std::env::current_dir()?.into_os_string();
-            p.push("/");
-            p.push(path);
-            PathBuf::from(p)
-        };
+        let abs = self.root.target_path(path)?;
         std::fs::metadata(self.root.host(&abs))?;
         let name = name::modname_from_path(&abs);
         let deps = self
