@@ -194,11 +194,11 @@ fn show_config(ctx: &Context) -> bool {
 /// `--show-modversions` / `--show-exports` of the file named first.
 fn show_symbols(ctx: &Context, s: &Settings) -> bool {
     let arg = &s.operands[0];
-    let shown = arg.to_string_lossy();
+    let shown = arg.as_bytes();
     let module = match ctx.module_from_path(Path::new(arg)) {
         Ok(m) if !m.name.is_empty() => m,
         _ => {
-            fatal(s.all, &format!("Module {shown} not found."));
+            fatal(s.all, &[b"Module ", shown, b" not found."].concat());
             return false;
         }
     };
@@ -217,8 +217,9 @@ fn show_symbols(ctx: &Context, s: &Settings) -> bool {
             true
         }
         Err(errno) => {
-            let msg = format!("could not get {what} of {shown}: {}", strerror(errno));
-            fatal(s.all, &msg);
+            let why = strerror(errno);
+            let msg = [b"could not get ", what.as_bytes(), b" of ", shown, b": "];
+            fatal(s.all, &[&msg.concat(), why.as_bytes()].concat());
             false
         }
     }
@@ -269,30 +270,29 @@ fn probe_options(s: &Settings) -> ProbeOptions {
 /// The modules one argument names: a module file (`/…` or `./…`), or a
 /// name or alias; `None` after reporting that there is none.
 fn resolve(engine: &mut Engine, s: &Settings, arg: &OsStr) -> Option<Vec<ModId>> {
-    let shown = arg.to_string_lossy().into_owned();
     let bytes = arg.as_bytes();
     if bytes.starts_with(b"/") || bytes.starts_with(b"./") {
         match engine.from_path(Path::new(arg)) {
             Ok(id) => Some(vec![id]),
             Err(e) => {
-                let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
-                let msg = format!(
-                    "Failed to get module from path {shown}: {}",
-                    strerror(errno)
-                );
-                fatal(s.all, &msg);
+                let why = strerror(e.raw_os_error().unwrap_or(libc::ENOENT));
+                let msg = [
+                    b"Failed to get module from path ",
+                    bytes,
+                    b": ",
+                    why.as_bytes(),
+                ];
+                fatal(s.all, &msg.concat());
                 None
             }
         }
     } else {
-        match engine.lookup(&shown) {
+        match engine.lookup(bytes) {
             Ok(ids) if !ids.is_empty() => Some(ids),
             _ => {
-                let dir = engine.context().dirname().display().to_string();
-                fatal(
-                    s.all,
-                    &format!("Module {shown} not found in directory {dir}"),
-                );
+                let dir = engine.context().dirname().as_os_str().as_bytes();
+                let msg = [b"Module ", bytes, b" not found in directory ", dir];
+                fatal(s.all, &msg.concat());
                 None
             }
         }
@@ -329,7 +329,7 @@ fn insert_one(
     json: Option<&views::Collected>,
 ) -> bool {
     if s.resolve_alias {
-        out::print(format!("{}\n", engine.name(id)).as_bytes());
+        out::print(&[engine.name(id), b"\n"].concat());
         return true;
     }
     let result = engine.probe(id, opts, params);
@@ -339,13 +339,18 @@ fn insert_one(
     let Err(errno) = result else {
         return true;
     };
-    let name = engine.name(id);
     let why = match errno {
         libc::EEXIST => "Module already in kernel".to_string(),
         libc::ENOENT => "Unknown symbol in module, or unknown parameter (see dmesg)".to_string(),
         e => strerror(e),
     };
-    crate::error!("could not insert '{name}': {why}");
+    let msg = [
+        b"could not insert '",
+        engine.name(id),
+        b"': ",
+        why.as_bytes(),
+    ];
+    crate::log::log_bytes(Level::Err, &msg.concat());
     false
 }
 
@@ -362,12 +367,12 @@ fn remove_all(engine: &mut Engine, s: &Settings) -> bool {
     };
     let mut ok = true;
     for arg in &s.operands {
-        let name = arg.to_string_lossy();
+        let name = arg.as_bytes();
         // kmod fails without a word on a name it cannot normalise (`a[`);
         // we say it is not found, as loading says for the same name.
-        let ids = engine.lookup(&name).unwrap_or_default();
+        let ids = engine.lookup(name).unwrap_or_default();
         if ids.is_empty() {
-            fatal(s.all, &format!("Module {name} not found."));
+            fatal(s.all, &[b"Module ", name, b" not found."].concat());
             ok = false;
             continue;
         }

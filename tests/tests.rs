@@ -9,6 +9,7 @@ mod hostile_modinfo;
 mod kmod;
 mod modinfo;
 mod modprobe;
+mod modprobe_bytes;
 mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;

@@ -332,8 +332,8 @@ pub fn strip_for_force(image: &mut [u8], force: Force) -> (bool, bool) {
 /// Removes module `name` from the kernel. Never waits for its users to go
 /// (`O_NONBLOCK`: a module in use gives `EWOULDBLOCK`); `force` adds
 /// `O_TRUNC`, which kernels with `CONFIG_MODULE_FORCE_UNLOAD` honour.
-pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
-    let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+pub fn remove_module(name: impl AsRef<[u8]>, force: bool) -> Result<(), Errno> {
+    let name = CString::new(name.as_ref()).map_err(|_| Errno::EINVAL)?;
     let mut flags = DeleteModuleFlags::O_NONBLOCK;
     if force {
         flags |= DeleteModuleFlags::O_TRUNC;
