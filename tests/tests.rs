@@ -13,6 +13,7 @@ mod modprobe_bytes;
 mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
+mod readme;
 mod static_nodes;
 mod views;
 mod vm_sysroot;
