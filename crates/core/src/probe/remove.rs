@@ -266,6 +266,7 @@ impl Engine<'_> {
     }
 }
 
+/// libkmod's message for a failed `delete_module`.
 fn could_not_remove(name: &[u8], errno: i32) -> Vec<u8> {
     let why = strerror(errno);
     [b"could not remove '", name, b"': ", why.as_bytes()].concat()

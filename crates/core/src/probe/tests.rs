@@ -501,3 +501,33 @@ fn module_given_by_path_takes_dependencies_by_name() {
         format!("insmod {} \ninsmod /tmp/c.ko \n", ko("a"))
     );
 }
+
+#[test]
+fn names_that_are_not_utf8_match_byte_for_byte() {
+    let t = Tree::new(&["a"], &[], &[], "");
+    fs::write(
+        t.host("/etc/modprobe.d/test.conf"),
+        b"alias caf\xe9 a\ninstall inst\xe9 echo\nsoftdep a pre: inst\xe9\nremove rem\xe9 true\n",
+    )
+    .unwrap();
+    let ((found, lossy, removed), rec, calls) = with_engine(&t, |e| {
+        let found = e.lookup(b"caf\xe9").unwrap();
+        let lossy = e.lookup("caf\u{fffd}").unwrap();
+        e.probe(found[0], &ProbeOptions::default(), None).unwrap();
+        let rem = e.lookup(b"rem\xe9").unwrap()[0];
+        (
+            found.len(),
+            lossy.len(),
+            e.remove(rem, &RemoveOptions::default()),
+        )
+    });
+    assert_eq!((found, lossy, removed), (1, 0, Ok(())));
+    assert!(rec.messages.is_empty(), "{:?}", rec.messages);
+    let run = |module: &[u8], command: &[u8]| Call::Run {
+        module: module.to_vec(),
+        command: command.to_vec(),
+    };
+    assert_eq!(calls[0], run(b"inst\xe9", b"echo"));
+    assert!(matches!(&calls[1], Call::Insert { path, .. } if path == Path::new(&ko("a"))));
+    assert_eq!(calls[2], run(b"rem\xe9", b"true"));
+}
