@@ -211,9 +211,9 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
         error!("Module {name} is builtin.");
         return false;
     }
-    if let Err(e) = sys.initstate(name) {
+    if let Err(e) = sys.initstate(name.as_bytes()) {
         if let Some(line) = &e.log {
-            error!("{line}");
+            log::log_bytes(log::Level::Err, line);
         }
         error!("Module {name} is not currently loaded");
         static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -225,11 +225,11 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
         }
         return false;
     }
-    match sys.holders(name) {
+    match sys.holders(name.as_bytes()) {
         Ok(holders) if !holders.is_empty() => {
             let list: String = holders
                 .iter()
-                .map(|h| format!(" {}", normalize(h)))
+                .map(|h| format!(" {}", normalize(&String::from_utf8_lossy(h))))
                 .collect();
             error!("Module {name} is in use by:{list}");
             return false;
@@ -237,11 +237,11 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
         Ok(_) => {}
         Err(e) => {
             if let Some(line) = &e.log {
-                error!("{line}");
+                log::log_bytes(log::Level::Err, line);
             }
         }
     }
-    match sys.refcnt(name) {
+    match sys.refcnt(name.as_bytes()) {
         Ok(0) => true,
         Ok(_) => {
             error!("Module {name} is in use");
@@ -253,7 +253,7 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
         }
         Err(e) => {
             if let Some(line) = &e.log {
-                error!("{line}");
+                log::log_bytes(log::Level::Err, line);
             }
             false
         }
@@ -263,7 +263,7 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
 /// `delete_module` through the system, logging kmod's library line on
 /// failure.
 fn remove(sys: &mut dyn System, name: &str, force: bool) -> Result<(), i32> {
-    sys.remove(name, force).inspect_err(|&errno| {
+    sys.remove(name.as_bytes(), force).inspect_err(|&errno| {
         error!("could not remove '{name}': {}", strerror(errno));
     })
 }
@@ -295,16 +295,18 @@ fn autoclean(root: &Root, sys: &mut dyn System, opts: SweepOptions, verbose: boo
     };
     if verbose || opts.dry_run {
         for name in &outcome.removed {
-            println!("rmmod {name}");
+            print_line(&[b"rmmod ", &name[..], b"\n"].concat());
         }
     }
     if verbose {
         for name in &outcome.marked {
-            println!("mark {name}");
+            print_line(&[b"mark ", &name[..], b"\n"].concat());
         }
     }
     for (name, errno) in &outcome.failed {
-        error!("could not remove '{name}': {}", strerror(*errno));
+        let why = strerror(*errno);
+        let line = [b"could not remove '", &name[..], b"': ", why.as_bytes()].concat();
+        log::log_bytes(log::Level::Err, &line);
         if *errno == libc::EPERM {
             if let Some(s) = permission() {
                 error!("{s}");
@@ -312,4 +314,10 @@ fn autoclean(root: &Root, sys: &mut dyn System, opts: SweepOptions, verbose: boo
         }
     }
     i32::from(!outcome.failed.is_empty())
+}
+
+/// One line of bytes on standard output (module names need not be UTF-8).
+fn print_line(line: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(line);
 }

@@ -224,3 +224,38 @@ fn insmod_without_module_support_says_so_and_does_nothing() {
          insmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
     );
 }
+
+#[test]
+fn insmod_takes_relative_paths_from_the_working_directory() {
+    // No module support: insmod stops after finding the file, before any
+    // system call. A path resolved under the root would not be found.
+    let sys = FakeSystem::without_modules();
+    sys.write("/work/mod_a.ko", FakeModule::new("mod_a").build());
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("mod_a.ko"),
+        FakeModule::new("mod_a").build(),
+    )
+    .unwrap();
+    for (cwd, arg) in [
+        (sys.path("/work"), "./mod_a.ko"),
+        (sys.path("/"), "work/mod_a.ko"),
+        (outside.path().to_path_buf(), "mod_a.ko"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_insmod"))
+            .arg(arg)
+            .current_dir(&cwd)
+            .env("MODUTILS_SYSROOT", sys.root())
+            .env_remove("KMOD_LOG")
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "insmod: ERROR: could not insert module {arg}: Function not implemented\n\
+                 insmod: ERROR: the running kernel has no module support (it was built without CONFIG_MODULES)\n"
+            ),
+            "{arg} in {cwd:?}"
+        );
+    }
+}

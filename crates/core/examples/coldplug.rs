@@ -78,9 +78,10 @@ fn main() -> ExitCode {
                     format!("failed ({why})")
                 }
             };
-            println!("{what} {} for {alias}", r.module);
+            let module = String::from_utf8_lossy(&r.module);
+            println!("{what} {module} for {alias}");
             for (_, m) in r.messages {
-                eprintln!("coldplug: {}: {m}", r.module);
+                eprintln!("coldplug: {module}: {}", String::from_utf8_lossy(&m));
             }
         }
     }

@@ -332,8 +332,8 @@ pub fn strip_for_force(image: &mut [u8], force: Force) -> (bool, bool) {
 /// Removes module `name` from the kernel. Never waits for its users to go
 /// (`O_NONBLOCK`: a module in use gives `EWOULDBLOCK`); `force` adds
 /// `O_TRUNC`, which kernels with `CONFIG_MODULE_FORCE_UNLOAD` honour.
-pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
-    let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+pub fn remove_module(name: impl AsRef<[u8]>, force: bool) -> Result<(), Errno> {
+    let name = CString::new(name.as_ref()).map_err(|_| Errno::EINVAL)?;
     let mut flags = DeleteModuleFlags::O_NONBLOCK;
     if force {
         flags |= DeleteModuleFlags::O_TRUNC;
@@ -342,9 +342,11 @@ pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
 }
 
 /// Joins module parameters given as separate arguments into the one
-/// string the kernel takes, as kmod's tools do: single spaces between
-/// them, and `key=value with spaces` quoted as `key="value with spaces"`
-/// unless the value already starts with a quote.
+/// string the kernel takes, as kmod's tools do: each argument is preceded
+/// by a space once the string is not empty (so empty arguments before the
+/// first option vanish, later ones leave extra spaces), and
+/// `key=value with spaces` is quoted as `key="value with spaces"` unless
+/// the value already starts with a quote.
 pub fn join_params(args: &[OsString]) -> Vec<u8> {
     let mut out = Vec::new();
     for arg in args {
@@ -540,6 +542,11 @@ mod tests {
         assert_eq!(join_params(&os(&["name='single q'"])), b"name='single q'");
         assert_eq!(join_params(&os(&["no equals here"])), b"no equals here");
         assert_eq!(join_params(&os(&["k=v=w x"])), b"k=\"v=w x\"");
+        // kmod's separator depends on what is already there, not on the
+        // argument's position (checked against kmod's modprobe -n -v).
+        assert_eq!(join_params(&os(&["", "x=1"])), b"x=1");
+        assert_eq!(join_params(&os(&["", ""])), b"");
+        assert_eq!(join_params(&os(&["x=1", "", "y=2", ""])), b"x=1  y=2 ");
     }
 
     #[test]

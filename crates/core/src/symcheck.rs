@@ -404,7 +404,12 @@ pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String
     if let Ok(index) = Index::open(root.host(format!("{moddir}/modules.symbols.bin"))) {
         for sym in symbols {
             if let Ok(Some(module)) = index.lookup(format!("symbol:{sym}")) {
-                out.insert(sym.to_string(), module.to_string());
+                // Names the explanation shows; a module name is never
+                // looked up again from here.
+                out.insert(
+                    sym.to_string(),
+                    String::from_utf8_lossy(module).into_owned(),
+                );
             }
         }
         return out;

@@ -26,7 +26,7 @@ fn loading_tolerates_only_a_missing_builtin_alias_index() {
     // Sandbox writes no modules.builtin.alias.bin: still fine.
     ctx.load_indexes().unwrap();
     assert!(ctx.index(IndexKind::Dep).is_some());
-    assert_eq!(ctx.lookup("a").unwrap()[0].name, "a");
+    assert_eq!(ctx.lookup(b"a").unwrap()[0].name, b"a");
 
     ctx.unload_indexes();
     let moddir = dir.path().join("lib/modules/6.1.0-test");

@@ -12,11 +12,12 @@
 //! `11-autoclean`).
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::{Entry, Error, State};
 use crate::kernel::Syscall;
-use crate::name::modname_from_path;
+use crate::name::modname_from_path_bytes;
 use crate::probe::{Force, InitState, InsertError, SysError, System};
 use crate::Root;
 
@@ -57,7 +58,7 @@ fn process_flags(stat: &[u8]) -> Option<u64> {
 /// modules it inserted.
 pub struct Recorder<'a> {
     inner: &'a mut dyn System,
-    inserted: Vec<String>,
+    inserted: Vec<Vec<u8>>,
 }
 
 impl<'a> Recorder<'a> {
@@ -69,25 +70,25 @@ impl<'a> Recorder<'a> {
     }
 
     /// The modules inserted so far, in order.
-    pub fn inserted(&self) -> &[String] {
+    pub fn inserted(&self) -> &[Vec<u8>] {
         &self.inserted
     }
 }
 
 impl System for Recorder<'_> {
-    fn initstate(&mut self, name: &str) -> Result<InitState, SysError> {
+    fn initstate(&mut self, name: &[u8]) -> Result<InitState, SysError> {
         self.inner.initstate(name)
     }
 
-    fn refcnt(&mut self, name: &str) -> Result<i64, SysError> {
+    fn refcnt(&mut self, name: &[u8]) -> Result<i64, SysError> {
         self.inner.refcnt(name)
     }
 
-    fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError> {
+    fn holders(&mut self, name: &[u8]) -> Result<Vec<Vec<u8>>, SysError> {
         self.inner.holders(name)
     }
 
-    fn instance(&mut self, name: &str) -> Result<u64, SysError> {
+    fn instance(&mut self, name: &[u8]) -> Result<u64, SysError> {
         self.inner.instance(name)
     }
 
@@ -98,15 +99,16 @@ impl System for Recorder<'_> {
         force: Force,
     ) -> Result<Option<Syscall>, InsertError> {
         let syscall = self.inner.insert(path, options, force)?;
-        self.inserted.push(modname_from_path(path));
+        self.inserted
+            .push(modname_from_path_bytes(path.as_os_str().as_bytes()));
         Ok(syscall)
     }
 
-    fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {
+    fn remove(&mut self, name: &[u8], force: bool) -> Result<(), i32> {
         self.inner.remove(name, force)
     }
 
-    fn run(&mut self, command: &[u8], module: &str) -> Result<i32, i32> {
+    fn run(&mut self, command: &[u8], module: &[u8]) -> Result<i32, i32> {
         self.inner.run(command, module)
     }
 
@@ -122,7 +124,7 @@ impl System for Recorder<'_> {
 /// Records `names`, modules just loaded at the kernel's request, with the
 /// load each is now ([`System::instance`]); a module already gone again is
 /// left out. A module recorded before gets a new, unmarked record.
-pub fn record(root: &Root, sys: &mut dyn System, names: &[String]) -> Result<(), Error> {
+pub fn record(root: &Root, sys: &mut dyn System, names: &[Vec<u8>]) -> Result<(), Error> {
     let loads: Vec<Entry> = names
         .iter()
         .filter_map(|name| {

@@ -13,7 +13,8 @@ use crate::Root;
 /// One module loaded at the kernel's request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub name: String,
+    /// The module's name, bytes as the kernel has them.
+    pub name: Vec<u8>,
     /// Which load of the module this record is about
     /// ([`crate::probe::System::instance`]).
     pub instance: u64,
@@ -31,38 +32,43 @@ const HEADER: &str = "# Modules the kernel had modprobe load, for rmmod -a (auto
                       # NAME INSTANCE MARK; MARK is \"unused\" when the last sweep found it unused.\n";
 
 impl State {
-    /// Parses the file's text; `path` names it in errors.
-    pub fn parse(text: &str, path: &str) -> Result<State, Error> {
+    /// Parses the file's contents; `path` names it in errors.
+    pub fn parse(text: &[u8], path: &str) -> Result<State, Error> {
         let mut entries: Vec<Entry> = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        let lines = text.strip_suffix(b"\n").unwrap_or(text);
+        for (i, line) in lines.split(|&c| c == b'\n').enumerate() {
             let bad = |reason| Error::Format {
                 path: PathBuf::from(path),
                 line: i + 1,
                 reason,
             };
-            if line.is_empty() || line.starts_with('#') {
+            if line.is_empty() || line.starts_with(b"#") {
                 continue;
             }
-            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+            let fields: Vec<&[u8]> = line
+                .split(u8::is_ascii_whitespace)
+                .filter(|f| !f.is_empty())
+                .collect();
             let [name, instance, mark] = fields[..] else {
                 return Err(bad("expected NAME INSTANCE MARK"));
             };
-            if name.contains('/') || name.len() >= crate::name::PATH_MAX {
+            if name.contains(&b'/') || name.len() >= crate::name::PATH_MAX {
                 return Err(bad("not a module name"));
             }
-            let instance = instance
-                .parse()
-                .map_err(|_| bad("not an instance number"))?;
+            let instance = std::str::from_utf8(instance)
+                .ok()
+                .and_then(|i| i.parse().ok())
+                .ok_or_else(|| bad("not an instance number"))?;
             let unused = match mark {
-                "unused" => true,
-                "-" => false,
+                b"unused" => true,
+                b"-" => false,
                 _ => return Err(bad("the mark is neither \"unused\" nor \"-\"")),
             };
             if entries.iter().any(|e| e.name == name) {
                 return Err(bad("a module recorded twice"));
             }
             entries.push(Entry {
-                name: name.to_string(),
+                name: name.to_vec(),
                 instance,
                 unused,
             });
@@ -70,12 +76,13 @@ impl State {
         Ok(State { entries })
     }
 
-    /// The file's text.
-    pub fn to_text(&self) -> String {
-        let mut text = String::from(HEADER);
+    /// The file's contents.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut text = HEADER.as_bytes().to_vec();
         for e in &self.entries {
             let mark = if e.unused { "unused" } else { "-" };
-            text += &format!("{} {} {mark}\n", e.name, e.instance);
+            text.extend_from_slice(&e.name);
+            text.extend_from_slice(format!(" {} {mark}\n", e.instance).as_bytes());
         }
         text
     }
@@ -83,7 +90,7 @@ impl State {
     /// The state as last written; no file is an empty state. Takes no
     /// lock: the file is only ever replaced whole.
     pub fn read(root: &Root) -> Result<State, Error> {
-        match fs::read_to_string(root.host(STATE_FILE)) {
+        match fs::read(root.host(STATE_FILE)) {
             Ok(text) => State::parse(&text, STATE_FILE),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
             Err(e) => Err(Error::io("read", STATE_FILE)(e)),
@@ -127,7 +134,7 @@ impl State {
             .mode(0o644)
             .open(&temp)
             .map_err(Error::io("create", TEMP_FILE))?;
-        file.write_all(self.to_text().as_bytes())
+        file.write_all(&self.to_bytes())
             .and_then(|()| file.sync_all())
             .map_err(Error::io("write", TEMP_FILE))?;
         fs::rename(&temp, root.host(STATE_FILE)).map_err(Error::io("replace", STATE_FILE))

@@ -20,16 +20,16 @@ pub struct SweepOptions {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     /// Removed, in the order they went: users before the modules they use.
-    pub removed: Vec<String>,
+    pub removed: Vec<Vec<u8>>,
     /// Found unused for the first time: they go at the next sweep if they
     /// are still unused then.
-    pub marked: Vec<String>,
+    pub marked: Vec<Vec<u8>>,
     /// Records dropped because the module is gone, or was loaded again
     /// since (by someone else: that load is not the kernel's).
-    pub dropped: Vec<String>,
+    pub dropped: Vec<Vec<u8>>,
     /// Removals the kernel refused for another reason than use, with the
     /// errno. After `EPERM` nothing more is tried.
-    pub failed: Vec<(String, i32)>,
+    pub failed: Vec<(Vec<u8>, i32)>,
 }
 
 /// Sweeps the recorded modules (see the [module documentation](super)):
@@ -52,13 +52,13 @@ pub fn sweep(root: &Root, sys: &mut dyn System, opts: SweepOptions) -> Result<Ou
 /// A recorded module that is still the load its record names.
 struct Current {
     live: bool,
-    holders: Vec<String>,
+    holders: Vec<Vec<u8>>,
     refcnt: Option<i64>,
 }
 
 fn decide_and_apply(state: &mut State, sys: &mut dyn System, opts: SweepOptions) -> Outcome {
     let mut out = Outcome::default();
-    let mut current: HashMap<String, Current> = HashMap::new();
+    let mut current: HashMap<Vec<u8>, Current> = HashMap::new();
     state.entries.retain(|e| {
         let now = sys.initstate(&e.name).ok();
         let same = now.is_some() && sys.instance(&e.name).ok() == Some(e.instance);
@@ -77,14 +77,14 @@ fn decide_and_apply(state: &mut State, sys: &mut dyn System, opts: SweepOptions)
 
     // Unused: live, every reference a holder's, every holder itself a
     // recorded module that is unused.
-    let mut unused: HashSet<String> = current
+    let mut unused: HashSet<Vec<u8>> = current
         .iter()
         .filter(|(_, c)| c.live && c.refcnt == Some(c.holders.len() as i64))
         .map(|(name, _)| name.clone())
         .collect();
     close_under_holders(&mut unused, &current);
     // What goes: marked before (or --now), and every holder going too.
-    let mut going: HashSet<String> = state
+    let mut going: HashSet<Vec<u8>> = state
         .entries
         .iter()
         .filter(|e| unused.contains(&e.name) && (e.unused || opts.now))
@@ -93,8 +93,8 @@ fn decide_and_apply(state: &mut State, sys: &mut dyn System, opts: SweepOptions)
     close_under_holders(&mut going, &current);
 
     let order = removal_order(state, &going, &current);
-    let mut in_use: HashSet<String> = HashSet::new();
-    let mut gone: HashSet<String> = HashSet::new();
+    let mut in_use: HashSet<Vec<u8>> = HashSet::new();
+    let mut gone: HashSet<Vec<u8>> = HashSet::new();
     let mut stopped = false;
     for name in order {
         if opts.dry_run {
@@ -137,9 +137,9 @@ fn decide_and_apply(state: &mut State, sys: &mut dyn System, opts: SweepOptions)
 
 /// Removes from `set` every module with a holder outside it, until none
 /// is left: a module stays only if all its users are in the set too.
-fn close_under_holders(set: &mut HashSet<String>, current: &HashMap<String, Current>) {
+fn close_under_holders(set: &mut HashSet<Vec<u8>>, current: &HashMap<Vec<u8>, Current>) {
     loop {
-        let out: Vec<String> = set
+        let out: Vec<Vec<u8>> = set
             .iter()
             .filter(|m| current[*m].holders.iter().any(|h| !set.contains(h)))
             .cloned()
@@ -157,15 +157,15 @@ fn close_under_holders(set: &mut HashSet<String>, current: &HashMap<String, Curr
 /// holders; among those ready, the newest record first.
 fn removal_order(
     state: &State,
-    going: &HashSet<String>,
-    current: &HashMap<String, Current>,
-) -> Vec<String> {
-    let mut order: Vec<String> = Vec::new();
-    let mut left: Vec<&str> = state
+    going: &HashSet<Vec<u8>>,
+    current: &HashMap<Vec<u8>, Current>,
+) -> Vec<Vec<u8>> {
+    let mut order: Vec<Vec<u8>> = Vec::new();
+    let mut left: Vec<&[u8]> = state
         .entries
         .iter()
         .rev()
-        .map(|e| e.name.as_str())
+        .map(|e| e.name.as_slice())
         .filter(|n| going.contains(*n))
         .collect();
     while !left.is_empty() {
@@ -174,7 +174,7 @@ fn removal_order(
             .position(|m| current[*m].holders.iter().all(|h| order.contains(h)));
         // Holders never form a cycle; if they did, the rest would stay.
         let Some(i) = ready else { break };
-        order.push(left.remove(i).to_string());
+        order.push(left.remove(i).to_vec());
     }
     order
 }
