@@ -7,6 +7,7 @@ mod depmod;
 mod hostile;
 mod hostile_modinfo;
 mod kmod;
+mod libkmod;
 mod modinfo;
 mod modprobe;
 mod modprobe_corpus;

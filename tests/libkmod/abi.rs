@@ -1,0 +1,1 @@
+//! ABI check against real programs (filled in below).

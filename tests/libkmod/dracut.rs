@@ -1,0 +1,1 @@
+//! dracut-install with our library (filled in below).
