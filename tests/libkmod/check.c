@@ -320,6 +320,7 @@ static void check_new(void)
 	struct kmod_ctx *ctx = kmod_new(moddir, none);
 	kmod_set_log_priority(ctx, 12345);
 	printf("new.priority-any %d\n", kmod_get_log_priority(ctx));
+	kmod_set_log_priority(ctx, 3);
 	int token;
 	printf("new.userdata-default %s\n", kmod_get_userdata(ctx) ? "set" : "NULL");
 	kmod_set_userdata(ctx, &token);
@@ -745,7 +746,7 @@ static const char config_text[] =
 	"install sys_ok echo \"$MODPROBE_MODULE ok $CMDLINE_OPTS\" >> system.out\n"
 	"install sys_fail echo \"$MODPROBE_MODULE fail\" >> system.out; exit 3\n"
 	"install sys_signal kill -TERM $$\n"
-	"install cmd_opts cmd $CMDLINE_OPTS and $CMDLINE_OPTS\n"
+	"install cmd_opts true $CMDLINE_OPTS and $CMDLINE_OPTS\n"
 	"blacklist mod_c\n"
 	"weakdep w-one  z1 z-2 mod-b\n"
 	"weakdep w-two\n";
