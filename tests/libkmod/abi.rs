@@ -107,10 +107,16 @@ fn ours_exports_kmods_75_functions_and_nothing_else() {
     assert_eq!(expected.len(), 75);
     let missing: Vec<_> = expected.difference(&funcs).collect();
     let extra: Vec<_> = funcs.difference(&expected).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
     assert!(other.is_empty(), "other global symbols: {other:?}");
     let dynamic = readelf(&["-d", "-W"], &lib);
-    assert!(dynamic.contains("(SONAME)") && dynamic.contains("[libkmod.so.2]"), "{dynamic}");
+    assert!(
+        dynamic.contains("(SONAME)") && dynamic.contains("[libkmod.so.2]"),
+        "{dynamic}"
+    );
     // The node chain of kmod's symbol map: each node inherits the previous.
     let versions = readelf(&["-V", "-W"], &lib);
     for (node, parent) in [
@@ -124,7 +130,10 @@ fn ours_exports_kmods_75_functions_and_nothing_else() {
             .position(|l| l.contains(&format!("Name: {node}")))
             .unwrap_or_else(|| panic!("no version node {node}:\n{versions}"));
         let next = versions.lines().nth(def + 1).unwrap_or("");
-        assert!(next.contains(&format!("Parent 1: {parent}")), "{node} should inherit {parent}:\n{versions}");
+        assert!(
+            next.contains(&format!("Parent 1: {parent}")),
+            "{node} should inherit {parent}:\n{versions}"
+        );
     }
 }
 
@@ -141,7 +150,11 @@ fn every_debian_program_using_libkmod_resolves_against_ours() {
         if imports.is_empty() {
             continue;
         }
-        let name = f.strip_prefix(programs_dir()).unwrap().display().to_string();
+        let name = f
+            .strip_prefix(programs_dir())
+            .unwrap()
+            .display()
+            .to_string();
         for sym in &imports {
             if !ours.contains(sym) {
                 failures.push(format!("{name}: {sym}"));
@@ -158,12 +171,26 @@ fn every_debian_program_using_libkmod_resolves_against_ours() {
     );
     // bookworm's systemd-udevd is a link to udevadm, the one binary.
     let udevd = programs_dir().join("udev/lib/systemd/systemd-udevd");
-    assert_eq!(fs::read_link(&udevd).ok(), Some(PathBuf::from("/bin/udevadm")), "{}", udevd.display());
-    for required in ["udevadm", "libsystemd-shared-252.so", "lspci", "dracut-install"] {
+    assert_eq!(
+        fs::read_link(&udevd).ok(),
+        Some(PathBuf::from("/bin/udevadm")),
+        "{}",
+        udevd.display()
+    );
+    for required in [
+        "udevadm",
+        "libsystemd-shared-252.so",
+        "lspci",
+        "dracut-install",
+    ] {
         assert!(
             users.iter().any(|u| u.ends_with(&format!("/{required}"))),
             "{required} not found among the importers: {users:?}"
         );
     }
-    assert!(failures.is_empty(), "unresolved against ours:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "unresolved against ours:\n{}",
+        failures.join("\n")
+    );
 }

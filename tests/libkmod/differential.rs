@@ -45,11 +45,18 @@ fn compressed_modules_read_identically() {
     let mut input = String::new();
     let mut count = 0;
     for var in ["MODUTILS_TEST_TREE_XZ", "MODUTILS_TEST_TREE_ZST"] {
-        let dir = PathBuf::from(std::env::var_os(var).unwrap_or_else(|| panic!("{var} is not set: run tests/setup.sh")));
+        let dir = PathBuf::from(
+            std::env::var_os(var).unwrap_or_else(|| panic!("{var} is not set: run tests/setup.sh")),
+        );
         let mut files = Vec::new();
         collect_modules(&dir.join("kernel"), &mut files);
         files.sort();
-        assert!(files.len() > 4000, "{}: only {} modules", dir.display(), files.len());
+        assert!(
+            files.len() > 4000,
+            "{}: only {} modules",
+            dir.display(),
+            files.len()
+        );
         // Every 8th: decompressing all of them twice adds minutes.
         for f in files.iter().step_by(8) {
             input += &format!("{}\n", f.display());
@@ -104,7 +111,10 @@ fn probes_that_run_are_identical() {
         let exec = PathBuf::from("--exec");
         let mut args: Vec<&Path> = vec![&exec, &moddir];
         args.extend(s.configs.iter().map(PathBuf::as_path));
-        let what = format!("config --exec {}", s.dir.file_name().unwrap().to_string_lossy());
+        let what = format!(
+            "config --exec {}",
+            s.dir.file_name().unwrap().to_string_lossy()
+        );
         assert_identical(&what, "config", &args, input.as_bytes(), None);
     }
 }
@@ -126,9 +136,15 @@ fn index_dumps_are_identical() {
 fn run_check(lib: Lib) -> std::process::Output {
     let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libkmod-check");
     let _ = fs::remove_dir_all(&base);
-    build_moddir(&fixtures().join("modprobe/tree"), &base.join("lib/modules/1.0"));
+    build_moddir(
+        &fixtures().join("modprobe/tree"),
+        &base.join("lib/modules/1.0"),
+    );
     make_bad_elves(&base.join("elf"));
-    let fixtures = PathBuf::from(std::env::var_os("MODUTILS_FIXTURES").expect("MODUTILS_FIXTURES is not set: run tests/setup.sh"));
+    let fixtures = PathBuf::from(
+        std::env::var_os("MODUTILS_FIXTURES")
+            .expect("MODUTILS_FIXTURES is not set: run tests/setup.sh"),
+    );
     run_with(lib, "check", &[&base, &fixtures], b"", None)
 }
 
@@ -258,6 +274,10 @@ fn ours_is_the_library_loaded() {
         .lines()
         .find(|l| l.contains("libkmod.so.2"))
         .unwrap_or_else(|| panic!("no libkmod in {listing}"));
-    let loaded = line.split("=> ").nth(1).and_then(|r| r.split(" (").next()).unwrap();
+    let loaded = line
+        .split("=> ")
+        .nth(1)
+        .and_then(|r| r.split(" (").next())
+        .unwrap();
     assert_eq!(fs::canonicalize(loaded).unwrap(), ours, "{listing}");
 }

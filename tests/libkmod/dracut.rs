@@ -63,7 +63,16 @@ fn dracut_install_installs_the_same_modules_with_ours() {
     let ext4 = tree.join("kernel/fs/ext4/ext4.ko");
     let cases: Vec<Vec<OsString>> = vec![
         // Names with deep dependency chains and softdeps.
-        args(&["-m", "bttv", "e1000e", "ext4", "btrfs", "nvme", "snd-hda-intel", "xfs"]),
+        args(&[
+            "-m",
+            "bttv",
+            "e1000e",
+            "ext4",
+            "btrfs",
+            "nvme",
+            "snd-hda-intel",
+            "xfs",
+        ]),
         // A kernel subdirectory.
         args(&["-m", "=drivers/hid"]),
         // Symbol filter: dracut reads dependency symbols through
@@ -74,7 +83,12 @@ fn dracut_install_installs_the_same_modules_with_ours() {
         args(&["-N", "^snd-(hda|usb)", "-m", "=sound/pci"]),
         args(&["-p", "usb", "-P", "serial", "-m", "=drivers/usb"]),
         // A path, file-name suffixes, a missing optional module.
-        vec!["-m".into(), ext4.into_os_string(), "bttv.ko.xz".into(), "vfat.ko".into()],
+        vec![
+            "-m".into(),
+            ext4.into_os_string(),
+            "bttv.ko.xz".into(),
+            "vfat.ko".into(),
+        ],
         args(&["-o", "-m", "modutils_no_such_module", "bttv"]),
         // Missing and not optional: failure.
         args(&["-m", "modutils_no_such_module"]),
@@ -97,12 +111,22 @@ fn dracut_install_installs_the_same_modules_with_ours() {
             norm(text(&o.stderr), od.path()),
             "{what}: stderr"
         );
-        assert_eq!(norm(text(&k.stdout), kd.path()), norm(text(&o.stdout), od.path()), "{what}: stdout");
+        assert_eq!(
+            norm(text(&k.stdout), kd.path()),
+            norm(text(&o.stdout), od.path()),
+            "{what}: stdout"
+        );
         assert_eq!(k.status.code(), o.status.code(), "{what}: exit status");
         files += kl.len();
     }
-    assert!(files > 500, "only {files} files installed in all: the cases test little");
-    eprintln!("dracut-install: {} cases, {files} files, identical", cases.len());
+    assert!(
+        files > 500,
+        "only {files} files installed in all: the cases test little"
+    );
+    eprintln!(
+        "dracut-install: {} cases, {files} files, identical",
+        cases.len()
+    );
 }
 
 fn args(a: &[&str]) -> Vec<OsString> {

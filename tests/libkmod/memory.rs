@@ -13,7 +13,10 @@ use crate::util::{real_tree, text};
 fn valgrind(prog: &str, args: &[&Path], input: &[u8], cwd: Option<&Path>) {
     let mut cmd = Command::new("valgrind");
     cmd.args(["-q", "--error-exitcode=99", "--leak-check=full"])
-        .args(["--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect"])
+        .args([
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+        ])
         .arg(program(prog))
         .args(args)
         .env("LD_LIBRARY_PATH", our_library_dir())
@@ -42,7 +45,13 @@ fn valgrind_is_clean_on_the_real_tree() {
     let mut input = String::new();
     for line in dep.lines().step_by(40) {
         let path = line.split(':').next().unwrap();
-        let name = path.rsplit('/').next().unwrap().split(".ko").next().unwrap();
+        let name = path
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split(".ko")
+            .next()
+            .unwrap();
         input += &format!("{name}\n");
     }
     for var in ["MODUTILS_TEST_TREE_XZ", "MODUTILS_TEST_TREE_ZST"] {
@@ -67,7 +76,8 @@ fn valgrind_is_clean_on_the_checklist_and_corpus() {
         &base.join("lib/modules/1.0"),
     );
     super::differential::make_bad_elves(&base.join("elf"));
-    let fixtures = PathBuf::from(std::env::var_os("MODUTILS_FIXTURES").expect("run tests/setup.sh"));
+    let fixtures =
+        PathBuf::from(std::env::var_os("MODUTILS_FIXTURES").expect("run tests/setup.sh"));
     valgrind("check", &[&base, &fixtures], b"", None);
     for s in scenarios() {
         let tmp = tempfile::tempdir().unwrap();
@@ -86,6 +96,9 @@ fn valgrind_is_clean_on_the_checklist_and_corpus() {
 }
 
 fn which_valgrind() {
-    let ok = Command::new("valgrind").arg("--version").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     assert!(ok, "valgrind is missing: tests/setup.sh installs it");
 }

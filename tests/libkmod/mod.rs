@@ -92,7 +92,11 @@ pub fn our_library_dir() -> &'static Path {
             Some(p) => PathBuf::from(p),
             None => build_our_library(),
         };
-        assert!(lib.is_file(), "{}: our libkmod.so.2 is missing", lib.display());
+        assert!(
+            lib.is_file(),
+            "{}: our libkmod.so.2 is missing",
+            lib.display()
+        );
         // The loader looks for the SONAME's file name in the directory.
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("libkmod-ours");
         std::fs::create_dir_all(&dir).unwrap();
@@ -192,7 +196,10 @@ pub fn compare_blocks(kmod: &str, ours: &str, marker: &str) -> (usize, usize, St
     let mut report = String::new();
     let mut shown = 0;
     for i in 0..k.len().max(o.len()) {
-        let (kb, ob) = (k.get(i).copied().unwrap_or(""), o.get(i).copied().unwrap_or(""));
+        let (kb, ob) = (
+            k.get(i).copied().unwrap_or(""),
+            o.get(i).copied().unwrap_or(""),
+        );
         if kb == ob {
             same += 1;
         } else if shown < 5 {
@@ -239,7 +246,13 @@ pub fn first_difference(kmod: &str, ours: &str) -> String {
 
 /// Runs a program with both libraries (in parallel) and compares stdout
 /// by blocks and stderr whole; panics with the differences.
-pub fn assert_identical(what: &str, prog: &str, args: &[&Path], input: &[u8], cwd: Option<&Path>) -> usize {
+pub fn assert_identical(
+    what: &str,
+    prog: &str,
+    args: &[&Path],
+    input: &[u8],
+    cwd: Option<&Path>,
+) -> usize {
     let (k, o) = std::thread::scope(|s| {
         let k = s.spawn(|| run_with(Lib::Kmod, prog, args, input, cwd));
         let o = run_with(Lib::Ours, prog, args, input, cwd);
@@ -250,11 +263,22 @@ pub fn assert_identical(what: &str, prog: &str, args: &[&Path], input: &[u8], cw
 
 /// The comparison of [`assert_identical`], for outputs produced otherwise.
 pub fn check_outputs(what: &str, k: &Output, o: &Output) -> usize {
-    assert!(k.status.success(), "{what}: kmod's run failed: {:?}\n{}", k.status, text(&k.stderr));
-    let (ks, os) = (kmod30_as_34(&text(&k.stdout)), kmod30_as_34(&text(&o.stdout)));
+    assert!(
+        k.status.success(),
+        "{what}: kmod's run failed: {:?}\n{}",
+        k.status,
+        text(&k.stderr)
+    );
+    let (ks, os) = (
+        kmod30_as_34(&text(&k.stdout)),
+        kmod30_as_34(&text(&o.stdout)),
+    );
     let (same, total, report) = compare_blocks(&ks, &os, "== ");
     eprintln!("{what}: {same}/{total} blocks identical");
-    assert!(report.is_empty(), "{what}: {same}/{total} identical\n{report}");
+    assert!(
+        report.is_empty(),
+        "{what}: {same}/{total} identical\n{report}"
+    );
     assert_eq!(
         stderr_as_34(&k.stderr),
         text(&o.stderr),
