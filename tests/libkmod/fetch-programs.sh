@@ -9,10 +9,11 @@ out=$CACHE/programs
 # libkmod2's reverse dependencies in bookworm, less the heavy GUI and test
 # suites: udev and systemd (PID 1, systemd-udevd, libsystemd-shared),
 # lspci, dracut-install, ndctl/daxctl/cxl, libblockdev, open-iscsi,
-# stress-ng, ddcutil, lttng, tcmu-runner.
+# stress-ng, ddcutil, lttng, tcmu-runner; and libpci3, which lspci needs
+# (the VM suite runs lspci -k).
 packages=(systemd libsystemd-shared udev pciutils dracut-core libndctl6 libdaxctl1
     libcxl1 libblockdev-utils2 libopeniscsiusr open-iscsi stress-ng libddcutil4
-    lttng-tools tcmu-runner)
+    lttng-tools tcmu-runner libpci3)
 stamp=$out/.complete
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${packages[*]}" ]; then
     echo "$out"
