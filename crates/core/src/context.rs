@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::ModprobeConfig;
-use crate::index::Index;
+use crate::index::{Index, IndexError};
 use crate::modinfo::{self, Field};
 use crate::name;
 use crate::root::{Root, MODULE_DIRECTORY};
@@ -22,7 +22,8 @@ pub enum IndexKind {
 }
 
 impl IndexKind {
-    const ALL: [IndexKind; 5] = [
+    /// Every index, in the order this context keeps them.
+    pub const ALL: [IndexKind; 5] = [
         IndexKind::Dep,
         IndexKind::Alias,
         IndexKind::Symbols,
@@ -174,11 +175,52 @@ impl Context {
         &self.dirname
     }
 
-    fn index(&self, kind: IndexKind) -> Option<&Index> {
-        let slot = IndexKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        self.indexes[slot]
+    /// The index of `kind`, opened now if it is not open yet; `None` when
+    /// it cannot be opened (missing, unreadable, not an index).
+    pub fn index(&self, kind: IndexKind) -> Option<&Index> {
+        self.indexes[Self::slot(kind)]
             .get_or_init(|| Index::open(self.root.host(self.dirname.join(kind.file_name()))).ok())
             .as_ref()
+    }
+
+    /// Opens every index now and keeps it (libkmod's
+    /// `kmod_load_resources`): modules.dep, .alias, .symbols,
+    /// .builtin.alias and .builtin, in that order. A missing or bad
+    /// modules.builtin.alias.bin is tolerated (older depmods wrote none);
+    /// any other failure closes every index and is returned.
+    pub fn load_indexes(&mut self) -> Result<(), IndexError> {
+        const ORDER: [IndexKind; 5] = [
+            IndexKind::Dep,
+            IndexKind::Alias,
+            IndexKind::Symbols,
+            IndexKind::BuiltinAlias,
+            IndexKind::Builtin,
+        ];
+        for kind in ORDER {
+            let slot = Self::slot(kind);
+            if matches!(self.indexes[slot].get(), Some(Some(_))) {
+                continue;
+            }
+            let path = self.root.host(self.dirname.join(kind.file_name()));
+            match Index::open(path) {
+                Ok(index) => self.indexes[slot] = OnceCell::from(Some(index)),
+                Err(_) if kind == IndexKind::BuiltinAlias => {}
+                Err(e) => {
+                    self.unload_indexes();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every index; the next query opens what it needs again.
+    pub fn unload_indexes(&mut self) {
+        self.indexes = Default::default();
+    }
+
+    fn slot(kind: IndexKind) -> usize {
+        IndexKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
     }
 
     /// A module given by its file path (relative paths are taken from the

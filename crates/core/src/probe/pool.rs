@@ -145,6 +145,19 @@ impl<'a> Engine<'a> {
             .collect())
     }
 
+    /// The entry for a module the caller already knows (libkmod's module
+    /// objects live longer than one engine): what the caller learnt of it
+    /// — its file, whether it is built in, that it was found through an
+    /// install or remove command of its name — is kept, so the engine
+    /// plans with the caller's view of the module.
+    pub fn adopt(&mut self, m: Module, builtin: Option<bool>, from_commands: bool) -> ModId {
+        let id = self.intern(m, from_commands);
+        if builtin.is_some() {
+            self.e_mut(id).builtin = builtin;
+        }
+        id
+    }
+
     /// A module given by its file (`modprobe /path/m.ko`). Its
     /// dependencies still come from modules.dep, by its name.
     pub fn from_path(&mut self, path: &Path) -> io::Result<ModId> {
