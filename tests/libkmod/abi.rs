@@ -194,3 +194,53 @@ fn every_debian_program_using_libkmod_resolves_against_ours() {
         failures.join("\n")
     );
 }
+
+/// kmod 30, the libkmod Debian 12 builds programs against, defines
+/// `kmod_module_new_from_name_lookup` at LIBKMOD_5 (34.2: LIBKMOD_30). A
+/// program compiled on Debian 12 that calls it asks for
+/// `@LIBKMOD_5`, and must still start and find the module with ours.
+#[test]
+fn a_program_built_against_kmod_30_finds_name_lookup_in_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("name_lookup.c");
+    fs::write(
+        &src,
+        r#"#include <stdio.h>
+#include <libkmod.h>
+int main(int argc, char **argv)
+{
+    const char *none[] = { NULL };
+    struct kmod_ctx *ctx = kmod_new(argv[1], none);
+    struct kmod_module *mod = NULL;
+    int rc = kmod_module_new_from_name_lookup(ctx, argc > 2 ? argv[2] : "bttv", &mod);
+    printf("%d %s\n", rc, mod ? kmod_module_get_name(mod) : "(null)");
+    kmod_module_unref(mod);
+    kmod_unref(ctx);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.path().join("name_lookup");
+    // kmod's header and library: what a Debian 12 build uses.
+    let status = Command::new("cc")
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .arg("-lkmod")
+        .status()
+        .unwrap();
+    assert!(status.success(), "cc against libkmod-dev failed");
+    let wanted = kmod_imports(&exe);
+    assert!(wanted.contains("kmod_module_new_from_name_lookup@LIBKMOD_5"), "{wanted:?}");
+    let tree = crate::util::real_tree().moddir();
+    let out = Command::new(&exe)
+        .arg(&tree)
+        .env("LD_LIBRARY_PATH", our_library_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (text(&out.stdout), text(&out.stderr), out.status.code()),
+        ("0 bttv\n".to_string(), String::new(), Some(0))
+    );
+}

@@ -129,20 +129,20 @@ static void check_lookup_returns(struct kmod_ctx *ctx)
 	printf("lookup.null-alias %d\n", kmod_module_new_from_lookup(ctx, NULL, &list));
 	printf("lookup.null-list %d\n", kmod_module_new_from_lookup(ctx, "mod_a", NULL));
 	struct kmod_module *sentinel = (struct kmod_module *)&list, *m = sentinel;
-	rc = kmod_module_new_from_name_lookup(ctx, "no_such_thing", &m);
+	rc = lk_name_lookup(ctx, "no_such_thing", &m);
 	printf("lookup.name_lookup-miss %d %s\n", rc, m == sentinel ? "untouched" : "changed");
 	printf("lookup.name_lookup-null %d %d %d\n",
-	       kmod_module_new_from_name_lookup(NULL, "mod_a", &m),
-	       kmod_module_new_from_name_lookup(ctx, NULL, &m),
-	       kmod_module_new_from_name_lookup(ctx, "mod_a", NULL));
+	       lk_name_lookup(NULL, "mod_a", &m),
+	       lk_name_lookup(ctx, NULL, &m),
+	       lk_name_lookup(ctx, "mod_a", NULL));
 	m = NULL;
-	rc = kmod_module_new_from_name_lookup(ctx, "mod-b", &m);
+	rc = lk_name_lookup(ctx, "mod-b", &m);
 	printf("lookup.name_lookup-hit %d ", rc);
 	put_str(m ? kmod_module_get_name(m) : NULL);
 	putchar('\n');
 	kmod_module_unref(m);
 	m = NULL;
-	rc = kmod_module_new_from_name_lookup(ctx, "builtin_one", &m);
+	rc = lk_name_lookup(ctx, "builtin_one", &m);
 	printf("lookup.name_lookup-builtin %d %s\n", rc, m ? "set" : "NULL");
 	kmod_module_unref(m);
 	printf("lookup.new_from_name-null %d %d %d\n",
@@ -749,7 +749,7 @@ static const char config_text[] =
 	"install cmd_opts true $CMDLINE_OPTS and $CMDLINE_OPTS\n"
 	"blacklist mod_c\n"
 	"weakdep w-one  z1 z-2 mod-b\n"
-	"weakdep w-two\n";
+	"weakdep w-two \n";
 
 int main(int argc, char **argv)
 {

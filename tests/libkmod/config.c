@@ -150,7 +150,7 @@ static void one_name(struct kmod_ctx *ctx, const char *name, bool exec)
 	}
 	kmod_module_unref_list(list);
 	struct kmod_module *nl = NULL;
-	rc = kmod_module_new_from_name_lookup(ctx, name, &nl);
+	rc = lk_name_lookup(ctx, name, &nl);
 	printf("  name_lookup %d ", rc);
 	put_str(nl ? kmod_module_get_name(nl) : NULL);
 	putchar('\n');

@@ -97,25 +97,57 @@ fn config_corpus_is_identical() {
     eprintln!("config corpus: {blocks} blocks identical in all");
 }
 
-/// The same scenarios with probes that run: the module files are removed,
-/// so an insertion fails when it opens the file (no system call reaches
-/// the kernel), and install commands go to the run_install callback.
+/// The same scenarios with probes that run. Every module file is replaced
+/// by a directory: it still passes `stat` (a module made from its path
+/// exists) but cannot be read, so an insertion fails with -EISDIR before
+/// any system call reaches the kernel, while install commands go to the
+/// run_install callback.
 #[test]
 fn probes_that_run_are_identical() {
     for s in scenarios() {
         let tmp = tempfile::tempdir().unwrap();
         let modules = base_for(&s, tmp.path());
         let moddir = tmp.path().join("lib/modules/1.0");
+        unreadable_modules(&moddir.join("kernel"));
+        run_exec(&s, &moddir, &modules, "files unreadable");
+    }
+}
+
+/// And with the module files gone while modules.dep still lists them: a
+/// dependency that cannot be made from its path.
+#[test]
+fn dependencies_missing_on_disk_are_identical() {
+    for s in scenarios() {
+        let tmp = tempfile::tempdir().unwrap();
+        let modules = base_for(&s, tmp.path());
+        let moddir = tmp.path().join("lib/modules/1.0");
         fs::remove_dir_all(moddir.join("kernel")).unwrap();
-        let input = names(&s, &modules).join("\n") + "\n";
-        let exec = PathBuf::from("--exec");
-        let mut args: Vec<&Path> = vec![&exec, &moddir];
-        args.extend(s.configs.iter().map(PathBuf::as_path));
-        let what = format!(
-            "config --exec {}",
-            s.dir.file_name().unwrap().to_string_lossy()
-        );
-        assert_identical(&what, "config", &args, input.as_bytes(), None);
+        run_exec(&s, &moddir, &modules, "files missing");
+    }
+}
+
+fn run_exec(s: &crate::modprobe_corpus::Scenario, moddir: &Path, modules: &[String], how: &str) {
+    let input = names(s, modules).join("\n") + "\n";
+    let exec = PathBuf::from("--exec");
+    let mut args: Vec<&Path> = vec![&exec, moddir];
+    args.extend(s.configs.iter().map(PathBuf::as_path));
+    let what = format!(
+        "config --exec {} ({how})",
+        s.dir.file_name().unwrap().to_string_lossy()
+    );
+    assert_identical(&what, "config", &args, input.as_bytes(), None);
+}
+
+/// Replaces every file under `dir` by an empty directory of that name.
+pub(super) fn unreadable_modules(dir: &Path) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            unreadable_modules(&p);
+        } else {
+            fs::remove_file(&p).unwrap();
+            fs::create_dir(&p).unwrap();
+        }
     }
 }
 

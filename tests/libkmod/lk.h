@@ -2,8 +2,9 @@
  * printed as deterministic text (strings escaped, NULL as "(null)", pointer
  * identity as "same"/"different", never an address), so that one run
  * against kmod's libkmod.so.2 and one against ours can be compared byte for
- * byte. The two functions kmod 30 lacks (LIBKMOD_33) are looked up with
- * dlsym, so the programs link against either library. */
+ * byte. The two functions kmod 30 lacks (LIBKMOD_33) and the one whose
+ * version differs are looked up with dlsym, so the programs link against
+ * either library. */
 #ifndef LK_H
 #define LK_H
 #define _GNU_SOURCE
@@ -120,6 +121,17 @@ static inline lk_config_get_fn lk_config_get_weakdeps(void)
 static inline lk_get_weakdeps_fn lk_module_get_weakdeps(void)
 {
 	return (lk_get_weakdeps_fn)dlsym(RTLD_DEFAULT, "kmod_module_get_weakdeps");
+}
+
+/* Looked up by name too: kmod 30 defines it at LIBKMOD_5 and 34.2 at
+ * LIBKMOD_30, so a direct call binds one library's version only (the ABI
+ * test checks that ours also answers programs built against kmod 30). */
+typedef int (*lk_name_lookup_fn)(struct kmod_ctx *, const char *, struct kmod_module **);
+
+static inline int lk_name_lookup(struct kmod_ctx *ctx, const char *name, struct kmod_module **mod)
+{
+	lk_name_lookup_fn f = (lk_name_lookup_fn)dlsym(RTLD_DEFAULT, "kmod_module_new_from_name_lookup");
+	return f(ctx, name, mod);
 }
 
 /* stdout and the raw write(2) of kmod_dump_index share fd 1. */

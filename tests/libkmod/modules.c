@@ -244,7 +244,7 @@ static void one_module(struct kmod_ctx *ctx, const char *name)
 	show("options", kmod_module_get_options(mod));
 	show("install", kmod_module_get_install_commands(mod));
 	show("remove", kmod_module_get_remove_commands(mod));
-	rc = kmod_module_new_from_name_lookup(ctx, name, &nl);
+	rc = lk_name_lookup(ctx, name, &nl);
 	printf("name_lookup %d %s\n", rc, nl ? ident(nl, mod) : "(null)");
 	kmod_module_unref(nl);
 	const char *path = kmod_module_get_path(mod);
