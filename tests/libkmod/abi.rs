@@ -48,7 +48,11 @@ fn exports(lib: &Path) -> (BTreeSet<String>, Vec<String>) {
     let mut other = Vec::new();
     for l in readelf(&["--dyn-syms", "-W"], lib).lines() {
         let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() < 8 || f[6] == "UND" || !f[0].ends_with(':') || f[4] == "LOCAL" {
+        let numbered = f
+            .first()
+            .and_then(|n| n.strip_suffix(':'))
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        if f.len() < 8 || !numbered || f[6] == "UND" || f[4] == "LOCAL" {
             continue;
         }
         let sym = f[7].replace("@@", "@");
@@ -232,7 +236,10 @@ int main(int argc, char **argv)
         .unwrap();
     assert!(status.success(), "cc against libkmod-dev failed");
     let wanted = kmod_imports(&exe);
-    assert!(wanted.contains("kmod_module_new_from_name_lookup@LIBKMOD_5"), "{wanted:?}");
+    assert!(
+        wanted.contains("kmod_module_new_from_name_lookup@LIBKMOD_5"),
+        "{wanted:?}"
+    );
     let tree = crate::util::real_tree().moddir();
     let out = Command::new(&exe)
         .arg(&tree)

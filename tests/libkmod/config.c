@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 		one_name(ctx, name, exec);
 		fflush(stdout);
 	}
-	printf("kmod_unref %s\n", kmod_unref(ctx) ? "alive" : "freed");
+	/* Not printed: kmod's modules hold references on their dependencies,
+	 * so a dependency cycle (loop_a, loop_b with a softdep between them)
+	 * keeps kmod's context alive for ever, while ours is freed. Lifetimes
+	 * are compared in check.c; valgrind checks ours for leaks. */
+	kmod_unref(ctx);
 	return 0;
 }

@@ -203,7 +203,10 @@ pub fn kmod30_as_34(stdout: &str) -> String {
             }
             // check.c's ELF lines for files (not the built-in or the
             // module without a file).
-            _ if line.starts_with("elf.") && !line.starts_with("elf.builtin ") && !line.starts_with("elf.nowhere ") => {
+            _ if line.starts_with("elf.")
+                && !line.starts_with("elf.builtin ")
+                && !line.starts_with("elf.nowhere ") =>
+            {
                 out += &line
                     .replace(" info=-2 ", " info=-61 ")
                     .replace(" versions=-2 ", " versions=-61 ")
