@@ -130,13 +130,19 @@ pub(crate) use log;
 /// `KMOD_LOG`: a number (optionally followed by blanks), or a word that
 /// begins with `err`, `info` or `debug`; anything else is 0.
 fn priority_from_text(text: &[u8]) -> i32 {
-    let digits = text.iter().take_while(|c| c.is_ascii_digit()).count();
-    if digits > 0 && text[digits..].iter().all(u8::is_ascii_whitespace) {
-        let n: i64 = std::str::from_utf8(&text[..digits])
+    // strtol: leading blanks, a sign, digits; the number counts when the
+    // text ends there or a blank follows.
+    let start = text.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    let body = &text[start..];
+    let sign = usize::from(matches!(body.first(), Some(b'+' | b'-')));
+    let digits = body[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let end = sign + digits;
+    if digits > 0 && body.get(end).is_none_or(u8::is_ascii_whitespace) {
+        let n: i64 = std::str::from_utf8(&body[..end])
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(i64::MAX);
-        return i32::try_from(n).unwrap_or(i32::MAX);
+            .unwrap_or(if body[0] == b'-' { i64::MIN } else { i64::MAX });
+        return n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
     }
     if text.starts_with(b"err") {
         3
@@ -195,6 +201,8 @@ mod tests {
         assert_eq!(priority_from_text(b"err"), 3);
         assert_eq!(priority_from_text(b"bogus"), 0);
         assert_eq!(priority_from_text(b"7x"), 0);
+        assert_eq!(priority_from_text(b"7 and more"), 7);
+        assert_eq!(priority_from_text(b" -1"), -1);
         assert_eq!(priority_name(3), "ERROR");
         assert_eq!(priority_name(9), "L:9");
     }

@@ -1,4 +1,4 @@
-# Scenario 16, libkmod.so.2 under a real client: Debian 12's systemd-udevd
+# Scenario 17, libkmod.so.2 under a real client: Debian 12's systemd-udevd
 # (its binary and libraries from the archive, only the rule that loads
 # drivers, 80-drivers.rules) coldplugs QEMU's devices
 # (udevadm trigger --action=add, udevadm settle), once with kmod's
