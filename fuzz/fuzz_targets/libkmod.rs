@@ -20,8 +20,9 @@ use std::ptr::null_mut;
 use libfuzzer_sys::fuzz_target;
 use modutils_fuzz::scratch;
 
-// The library is linked in as an rlib; these are its C entry points.
-use modutils_libkmod as _;
+// The library (package modutils-libkmod, crate kmod) is linked in as an
+// rlib; these are its C entry points.
+use kmod as _;
 
 #[repr(C)]
 struct Opaque {
