@@ -66,8 +66,11 @@ impl InitState {
     }
 }
 
-/// The target path of a module's sysfs directory, or of an attribute in it.
-pub fn module_path(name: &str, attribute: Option<&str>) -> PathBuf {
+/// The target path of a module's sysfs directory, or of an attribute in
+/// it. The name is bytes, as the kernel takes it.
+pub fn module_path(name: impl AsRef<[u8]>, attribute: Option<&str>) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(name.as_ref());
     let mut p = PathBuf::from(SYS_MODULE).join(name);
     if let Some(a) = attribute {
         p.push(a);

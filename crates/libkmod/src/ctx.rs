@@ -11,7 +11,7 @@ use std::ptr;
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig, DEFAULT_DIRS};
 use modutils_core::context::{Context, IndexKind};
 use modutils_core::index::IndexError;
-use modutils_core::probe::{kernel_compression, FakeSystem, HostSystem, System, FAKE_KERNEL_ENV};
+use modutils_core::probe::{fake_kernel_log, kernel_compression, FakeSystem, HostSystem, System};
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
 
@@ -120,11 +120,11 @@ fn module_dir(root: &Root, dirname: Option<&[u8]>) -> Option<Vec<u8>> {
     }
 }
 
-/// The kernel to load into: the fake one when a relocated root and
-/// `MODUTILS_FAKE_KERNEL` are both set (as for modprobe), else the real.
+/// The kernel to load into: the fake one when the environment asks for it
+/// (the tools' rule, [`fake_kernel_log`]), else the real one.
 fn system_for(ctx_root: &Root, logger: &Logger) -> Box<dyn System> {
-    if let (Some(_), Some(log)) = (ctx_root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        return Box::new(FakeSystem::new(ctx_root.clone(), Some(log.into())));
+    if let Some(log) = fake_kernel_log(ctx_root) {
+        return Box::new(FakeSystem::new(ctx_root.clone(), Some(log)));
     }
     let (compression, complaint) = kernel_compression(ctx_root);
     if let Some(msg) = complaint {

@@ -144,10 +144,9 @@ pub(crate) unsafe extern "C" fn kmod_module_get_info(
             Err(e) => return e,
         };
         let fields = if module.is_builtin() {
-            let name = module.name_lossy();
             module
                 .ctx()
-                .with_core(|core| core.builtin_fields(&name))
+                .with_core(|core| core.builtin_fields(module.name_bytes()))
                 .map_err(|e| -e)
         } else {
             module.path().ok_or(-libc::ENOENT).and_then(|_| {

@@ -103,7 +103,6 @@ exports! {
     fn kmod_module_new_from_name(ctx: *mut Ctx, name: *const c_char, out: *mut *mut Module) -> c_int = module::kmod_module_new_from_name;
     fn kmod_module_new_from_path(ctx: *mut Ctx, path: *const c_char, out: *mut *mut Module) -> c_int = module::kmod_module_new_from_path;
     fn kmod_module_new_from_lookup(ctx: *mut Ctx, alias: *const c_char, out: *mut *mut KmodList) -> c_int = lookup::kmod_module_new_from_lookup;
-    fn kmod_module_new_from_name_lookup(ctx: *mut Ctx, name: *const c_char, out: *mut *mut Module) -> c_int = lookup::kmod_module_new_from_name_lookup;
     fn kmod_module_new_from_loaded(ctx: *mut Ctx, out: *mut *mut KmodList) -> c_int = lookup::kmod_module_new_from_loaded;
     fn kmod_module_ref(m: *mut Module) -> *mut Module = module::kmod_module_ref;
     fn kmod_module_unref(m: *mut Module) -> *mut Module = module::kmod_module_unref;
@@ -152,4 +151,68 @@ exports! {
     fn kmod_module_insert_module(m: *mut Module, flags: u32, options: *const c_char) -> c_int = probe::kmod_module_insert_module;
     fn kmod_module_remove_module(m: *mut Module, flags: u32) -> c_int = probe::kmod_module_remove_module;
     fn kmod_module_probe_insert_module(m: *mut Module, flags: u32, extra: *const c_char, run_install: Option<RunInstall>, data: *const c_void, print_action: Option<PrintAction>) -> c_int = probe::kmod_module_probe_insert_module;
+}
+
+// kmod_module_new_from_name_lookup is LIBKMOD_30's, but Debian 12's kmod
+// 30 exported it in LIBKMOD_5 (upstream moved it later), so programs built
+// on Debian 12 may ask for either: both versions are defined, LIBKMOD_30
+// the default.
+const _: unsafe extern "C" fn(*mut Ctx, *const c_char, *mut *mut Module) -> c_int =
+    lookup::kmod_module_new_from_name_lookup;
+
+#[cfg(target_arch = "x86_64")]
+macro_rules! versioned_stub {
+    ($local:literal, $versioned:literal, $imp:path) => {
+        std::arch::global_asm!(
+            ".text",
+            concat!(".globl ", $local),
+            concat!(".type ", $local, ",@function"),
+            concat!(".symver ", $local, ", ", $versioned),
+            ".p2align 4",
+            concat!($local, ":"),
+            "jmp {f}@PLT",
+            concat!(".size ", $local, ", . - ", $local),
+            f = sym $imp,
+        );
+    };
+}
+
+#[cfg(target_arch = "aarch64")]
+macro_rules! versioned_stub {
+    ($local:literal, $versioned:literal, $imp:path) => {
+        std::arch::global_asm!(
+            ".text",
+            concat!(".globl ", $local),
+            concat!(".type ", $local, ",%function"),
+            concat!(".symver ", $local, ", ", $versioned),
+            ".p2align 2",
+            concat!($local, ":"),
+            "b {f}",
+            concat!(".size ", $local, ", . - ", $local),
+            f = sym $imp,
+        );
+    };
+}
+
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+versioned_stub!(
+    "kmod_name_lookup_v30",
+    "kmod_module_new_from_name_lookup@@LIBKMOD_30",
+    lookup::kmod_module_new_from_name_lookup
+);
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+versioned_stub!(
+    "kmod_name_lookup_v5",
+    "kmod_module_new_from_name_lookup@LIBKMOD_5",
+    lookup::kmod_module_new_from_name_lookup
+);
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[no_mangle]
+pub unsafe extern "C" fn kmod_module_new_from_name_lookup(
+    ctx: *mut Ctx,
+    name: *const c_char,
+    out: *mut *mut Module,
+) -> c_int {
+    // SAFETY: the same contract as the implementation.
+    unsafe { lookup::kmod_module_new_from_name_lookup(ctx, name, out) }
 }

@@ -38,3 +38,20 @@ pub(crate) fn neg_errno(e: &std::io::Error) -> i32 {
 pub(crate) fn strerror(errno: i32) -> String {
     modutils_core::config::strerror(errno)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_fallback() {
+        assert_eq!(guard(-5, || -> i32 { panic!("a bug") }), -5);
+        assert_eq!(guard(-5, || 3), 3);
+    }
+
+    #[test]
+    fn c_strings_end_at_the_first_nul() {
+        assert_eq!(c_string(b"ab\0cd").as_bytes(), b"ab");
+        assert_eq!(c_string(b"\xff\xfe").as_bytes(), b"\xff\xfe");
+    }
+}

@@ -28,7 +28,7 @@ impl Module {
             return BUILTIN;
         }
         let ctx = self.ctx();
-        let state = ctx.system.borrow_mut().initstate(&self.name_lossy());
+        let state = ctx.system.borrow_mut().initstate(self.name_bytes());
         match state {
             Ok(InitState::Builtin) => BUILTIN,
             Ok(InitState::Live) => LIVE,
@@ -36,6 +36,7 @@ impl Module {
             Ok(InitState::Going) => GOING,
             Err(e) => {
                 if let Some(msg) = e.log {
+                    let msg = String::from_utf8_lossy(&msg);
                     log!(ctx, LOG_ERR, "kmod_module_get_initstate", "{msg}\n");
                 }
                 -e.errno
@@ -113,11 +114,12 @@ pub(crate) unsafe extern "C" fn kmod_module_get_refcnt(m: *const Module) -> c_in
             return -libc::ENOENT;
         };
         let ctx = module.ctx();
-        let count = ctx.system.borrow_mut().refcnt(&module.name_lossy());
+        let count = ctx.system.borrow_mut().refcnt(module.name_bytes());
         match count {
             Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
             Err(e) => {
                 if let Some(msg) = e.log {
+                    let msg = String::from_utf8_lossy(&msg);
                     log!(ctx, LOG_ERR, "kmod_module_get_refcnt", "{msg}\n");
                 }
                 -e.errno
@@ -133,16 +135,17 @@ pub(crate) unsafe extern "C" fn kmod_module_get_holders(m: *const Module) -> *mu
             return ptr::null_mut();
         };
         let ctx = module.ctx();
-        let holders = ctx.system.borrow_mut().holders(&module.name_lossy());
+        let holders = ctx.system.borrow_mut().holders(module.name_bytes());
         match holders {
             Ok(names) => module_list(
                 names
                     .iter()
-                    .map(|n| get_or_create(ctx, &modname_normalize(n.as_bytes()), None))
+                    .map(|n| get_or_create(ctx, &modname_normalize(n), None))
                     .collect(),
             ),
             Err(e) => {
                 if let Some(msg) = e.log {
+                    let msg = String::from_utf8_lossy(&msg);
                     log!(ctx, LOG_ERR, "kmod_module_get_holders", "{msg}\n");
                 }
                 ptr::null_mut()

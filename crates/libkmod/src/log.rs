@@ -135,7 +135,10 @@ fn priority_from_text(text: &[u8]) -> i32 {
     let start = text.iter().take_while(|c| c.is_ascii_whitespace()).count();
     let body = &text[start..];
     let sign = usize::from(matches!(body.first(), Some(b'+' | b'-')));
-    let digits = body[sign..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = body[sign..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
     let end = sign + digits;
     if digits > 0 && body.get(end).is_none_or(u8::is_ascii_whitespace) {
         let n: i64 = std::str::from_utf8(&body[..end])

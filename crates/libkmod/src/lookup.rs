@@ -15,11 +15,7 @@ use crate::module::{get_or_create, module_list, Module};
 
 /// The object for a core lookup result, with what the lookup learnt.
 fn adopt(ctx: &Ctx, found: Found, from_commands: bool) -> *mut Module {
-    let m = get_or_create(
-        ctx,
-        found.name.as_bytes(),
-        found.alias.as_deref().map(str::as_bytes),
-    );
+    let m = get_or_create(ctx, &found.name, found.alias.as_deref());
     // SAFETY: just made or found, with our reference.
     let module = unsafe { &*m };
     if found.builtin {

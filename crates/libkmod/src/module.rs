@@ -92,8 +92,9 @@ impl Module {
         if let Some(b) = self.builtin.get() {
             return b;
         }
-        let name = self.name_lossy();
-        let b = self.ctx().with_core(|core| core.is_builtin(&name));
+        let b = self
+            .ctx()
+            .with_core(|core| core.is_builtin(self.name_bytes()));
         self.builtin.set(Some(b));
         b
     }
@@ -127,10 +128,7 @@ impl Module {
     fn parse_dep_line(&self) {
         let ctx = self.ctx();
         let pending = self.pending_dep_line.borrow_mut().take();
-        let line = pending.or_else(|| {
-            let name = self.name_lossy();
-            ctx.with_core(|core| core.dependencies(&name))
-        });
+        let line = pending.or_else(|| ctx.with_core(|core| core.dependencies(self.name_bytes())));
         let Some((path, dep_paths)) = line else {
             return;
         };

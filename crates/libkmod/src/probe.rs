@@ -59,7 +59,7 @@ impl Module {
             .borrow_mut()
             .insert(&path, options, force_of(flags));
         match result {
-            Ok(()) => 0,
+            Ok(_) => 0,
             Err(e) => {
                 if e.from_kernel {
                     log!(
@@ -109,7 +109,7 @@ pub(crate) unsafe extern "C" fn kmod_module_remove_module(m: *mut Module, flags:
         };
         let ctx = module.ctx();
         let force = flags & libc::O_TRUNC as u32 != 0;
-        let result = ctx.system.borrow_mut().remove(&module.name_lossy(), force);
+        let result = ctx.system.borrow_mut().remove(module.name_bytes(), force);
         match result {
             Ok(()) => 0,
             Err(errno) => {
@@ -135,7 +135,8 @@ struct PlanLog<'a>(&'a Ctx);
 impl Report for PlanLog<'_> {
     fn show(&mut self, _action: Action<'_>) {}
 
-    fn log(&mut self, level: Level, message: &str) {
+    fn log(&mut self, level: Level, message: &[u8]) {
+        let message = String::from_utf8_lossy(message);
         log!(
             self.0,
             level as i32,
@@ -144,10 +145,14 @@ impl Report for PlanLog<'_> {
         );
     }
 
-    fn fatal(&mut self, message: &str) {
+    fn fatal(&mut self, message: &[u8]) {
         self.log(Level::Err, message);
     }
 }
+
+/// One planned entry as the core names it: name, alias, whether to
+/// ignore its command, whether it is required.
+type Named = (Vec<u8>, Option<Vec<u8>>, bool, bool);
 
 /// One entry of the load list, as a module object of the context.
 struct Step {
@@ -159,15 +164,14 @@ struct Step {
 /// The load list of `target`, each entry holding a reference.
 fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
     let ctx = target.ctx();
-    let named: Vec<(String, Option<String>, bool, bool)> = ctx.with_core(|core| {
+    let named: Vec<Named> = ctx.with_core(|core| {
         let mut system = ctx.system.borrow_mut();
         let mut report = PlanLog(ctx);
         let mut engine = Engine::new(core, system.as_mut(), &mut report);
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let id = engine.adopt(
             Found {
-                name: target.name_lossy(),
-                alias: target.alias.as_deref().map(lossy),
+                name: target.name_bytes().to_vec(),
+                alias: target.alias.as_deref().map(<[u8]>::to_vec),
                 path: target.path_buf(),
                 builtin: target.builtin.get() == Some(true),
                 deps: None,
@@ -179,9 +183,9 @@ fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
             .plan(id, ignore_command)
             .into_iter()
             .map(|s| {
-                let alias = engine.alias(s.module).map(str::to_string);
+                let alias = engine.alias(s.module).map(<[u8]>::to_vec);
                 (
-                    engine.name(s.module).to_string(),
+                    engine.name(s.module).to_vec(),
                     alias,
                     s.ignore_command,
                     s.required,
@@ -192,14 +196,13 @@ fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
     named
         .into_iter()
         .map(|(name, alias, ignore_command, required)| {
-            let module = if name.as_bytes() == target.name_bytes()
-                && alias.as_deref().map(str::as_bytes) == target.alias.as_deref()
-            {
-                target.add_ref();
-                (target as *const Module).cast_mut()
-            } else {
-                get_or_create(ctx, name.as_bytes(), alias.as_deref().map(str::as_bytes))
-            };
+            let module =
+                if name == target.name_bytes() && alias.as_deref() == target.alias.as_deref() {
+                    target.add_ref();
+                    (target as *const Module).cast_mut()
+                } else {
+                    get_or_create(ctx, &name, alias.as_deref())
+                };
             Step {
                 module,
                 ignore_command,
@@ -229,7 +232,7 @@ fn run_command(m: &Module, cmd: &[u8]) -> c_int {
     let ctx = m.ctx();
     let name = m.name_lossy();
     let shown = String::from_utf8_lossy(cmd);
-    let status = ctx.system.borrow_mut().run(cmd, &name);
+    let status = ctx.system.borrow_mut().run(cmd, m.name_bytes());
     match status {
         Err(errno) => {
             log!(

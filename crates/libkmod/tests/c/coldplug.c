@@ -4,7 +4,7 @@
  * the rest with the blacklist applied (systemd's module_load_and_warn).
  * `-n` probes as a dry run. One line per module:
  *   loaded|would load|present|builtin|blacklisted|failed NAME for ALIAS
- * Used by the VM suite (scenario 16-libkmod) with our library and with
+ * Used by the VM suite (scenario 17-libkmod) with our library and with
  * kmod's.
  */
 #include <errno.h>

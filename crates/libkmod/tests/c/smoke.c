@@ -343,7 +343,12 @@ static void resources(struct kmod_ctx *ctx, const char *root)
 	CHECK(kmod_validate_resources(ctx) == KMOD_RESOURCES_OK, "after unload: OK");
 	snprintf(path, sizeof(path), "%s/etc/modprobe.d/new.conf", root);
 	close(open(path, O_CREAT | O_WRONLY, 0644));
+	/* The directory's new mtime could fall in the same clock tick as
+	 * kmod_new's stamp: move it clearly later, as time would. */
+	snprintf(path, sizeof(path), "%s/etc/modprobe.d", root);
+	utimes(path, tv);
 	CHECK(kmod_validate_resources(ctx) == KMOD_RESOURCES_MUST_RECREATE, "new config file: MUST_RECREATE");
+	snprintf(path, sizeof(path), "%s/etc/modprobe.d/new.conf", root);
 	unlink(path);
 }
 
