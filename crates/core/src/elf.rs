@@ -23,7 +23,7 @@ use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
-use crate::fasthash::FastMap;
+use rustc_hash::FxHashMap as FastMap;
 
 /// Why an ELF image could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +48,8 @@ const THIS_MODULE: &str = ".gnu.linkonce.this_module";
 const SYMTAB: &str = ".symtab";
 const STRTAB: &str = ".strtab";
 
+/// The section flag `--force-modversion` clears in `__versions`.
+pub(crate) const SHF_ALLOC: u64 = 2;
 const SHN_UNDEF: u16 = 0;
 const SHN_ABS: u16 = 0xfff1;
 const STB_WEAK: u8 = 2;
@@ -280,7 +282,6 @@ impl<'a> Elf<'a> {
     /// Where `--force-modversion` patches the image: the file offset of the
     /// byte holding `SHF_ALLOC` in `__versions`' header, if there is one.
     pub fn versions_alloc_flag_byte(&self) -> Option<usize> {
-        const SHF_ALLOC: u64 = 2;
         let s = &self.sections[self.section(VERSIONS)?];
         if s.flags & SHF_ALLOC == 0 {
             return None;

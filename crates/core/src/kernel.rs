@@ -319,7 +319,7 @@ pub fn strip_for_force(image: &mut [u8], force: Force) -> (bool, bool) {
     };
     let mut stripped = (false, false);
     if let Some(at) = alloc_byte.filter(|&at| at < image.len()) {
-        image[at] &= !(object::elf::SHF_ALLOC.0 as u8);
+        image[at] &= !(crate::elf::SHF_ALLOC as u8);
         stripped.0 = true;
     }
     if let Some(range) = vermagic.filter(|r| r.end <= image.len()) {

@@ -30,7 +30,6 @@ pub mod context;
 pub mod depmod;
 pub mod devname;
 pub mod elf;
-mod fasthash;
 pub mod fnmatch;
 pub mod index;
 pub mod kernel;

@@ -169,6 +169,17 @@ pub(crate) unsafe extern "C" fn kmod_module_get_sections(m: *const Module) -> *m
                     .map(|(name, addr)| record(&(*addr as c_ulong).to_ne_bytes(), name))
                     .collect(),
             ),
+            Err(sysfs::Error::Io { path, source }) => {
+                let reason = strerror(source.raw_os_error().unwrap_or(libc::EIO));
+                let path = path.display();
+                log!(
+                    ctx,
+                    LOG_ERR,
+                    "kmod_module_get_sections",
+                    "could not open '{path}': {reason}\n"
+                );
+                ptr::null_mut()
+            }
             Err(e) => {
                 log!(ctx, LOG_ERR, "kmod_module_get_sections", "{e}\n");
                 ptr::null_mut()

@@ -32,8 +32,6 @@ pub struct Module {
     pub(crate) alias: Option<Vec<u8>>,
     /// Set once, then never changed: clients hold the pointer.
     path: OnceCell<CString>,
-    /// The modules.dep line a lookup already read: (path, dependencies).
-    pending_dep_line: RefCell<Option<(PathBuf, Vec<PathBuf>)>>,
     /// Dependencies in load order (deepest first), each holding a
     /// reference; `None` until parsed.
     deps: RefCell<Option<Vec<*mut Module>>>,
@@ -77,11 +75,13 @@ impl Module {
         let _ = self.path.set(c_string(path.as_os_str().as_bytes()));
     }
 
-    /// Remembers a modules.dep line a lookup read, for later.
+    /// Takes in the modules.dep line a lookup read. libkmod parses it at
+    /// once, so a dependency file that is missing is logged by the lookup,
+    /// not by a later query.
     pub(crate) fn offer_dep_line(&self, path: Option<PathBuf>, deps: Option<Vec<PathBuf>>) {
         if let (Some(p), Some(d)) = (path, deps) {
             if self.deps.borrow().is_none() {
-                *self.pending_dep_line.borrow_mut() = Some((p, d));
+                self.parse_dep_line(Some((p, d)));
             }
         }
     }
@@ -102,7 +102,7 @@ impl Module {
     /// The module's path, reading its modules.dep line if needed.
     pub(crate) fn path(&self) -> Option<&CString> {
         if self.path.get().is_none() && self.deps.borrow().is_none() {
-            self.parse_dep_line();
+            self.parse_dep_line(None);
         }
         self.path.get()
     }
@@ -111,7 +111,7 @@ impl Module {
     /// modules.dep line on first use.
     pub(crate) fn dependencies(&self) -> Vec<*mut Module> {
         if self.deps.borrow().is_none() {
-            self.parse_dep_line();
+            self.parse_dep_line(None);
         }
         let deps = self.deps.borrow();
         let deps = deps.as_deref().unwrap_or_default();
@@ -125,10 +125,9 @@ impl Module {
     /// Reads the module's modules.dep line: its path (unless known) and
     /// its dependencies as objects made from their files. If one cannot be
     /// made, nothing is kept and the next call tries again.
-    fn parse_dep_line(&self) {
+    fn parse_dep_line(&self, given: Option<(PathBuf, Vec<PathBuf>)>) {
         let ctx = self.ctx();
-        let pending = self.pending_dep_line.borrow_mut().take();
-        let line = pending.or_else(|| ctx.with_core(|core| core.dependencies(self.name_bytes())));
+        let line = given.or_else(|| ctx.with_core(|core| core.dependencies(self.name_bytes())));
         let Some((path, dep_paths)) = line else {
             return;
         };
@@ -136,7 +135,9 @@ impl Module {
             self.set_path(&path);
         }
         let mut deps = Vec::with_capacity(dep_paths.len());
-        for p in dep_paths.iter().rev() {
+        // In the line's order, as libkmod makes them (the first missing
+        // file is the one logged); kept deepest first.
+        for p in &dep_paths {
             match new_from_path(ctx, p.as_os_str().as_bytes()) {
                 Ok(m) => deps.push(m),
                 Err(e) => {
@@ -157,6 +158,7 @@ impl Module {
                 }
             }
         }
+        deps.reverse();
         *self.deps.borrow_mut() = Some(deps);
     }
 
@@ -234,7 +236,6 @@ pub(crate) fn get_or_create(ctx: &Ctx, name: &[u8], alias: Option<&[u8]>) -> *mu
         name: c_string(name),
         alias: alias.map(<[u8]>::to_vec),
         path: OnceCell::new(),
-        pending_dep_line: RefCell::new(None),
         deps: RefCell::new(None),
         builtin: Cell::new(None),
         options: OnceCell::new(),
@@ -278,7 +279,7 @@ pub(crate) fn new_from_path(ctx: &Ctx, path: &[u8]) -> Result<*mut Module, c_int
                 ctx,
                 LOG_ERR,
                 "kmod_module_new_from_path",
-                "kmod_module '{}' already exists with different path: new path='{}' old path='{}'\n",
+                "kmod_module '{}' already exists with different path: new-path='{}' old-path='{}'\n",
                 module.name_lossy(),
                 abs_path.display(),
                 String::from_utf8_lossy(p.to_bytes())

@@ -136,13 +136,15 @@ impl Report for PlanLog<'_> {
     fn show(&mut self, _action: Action<'_>) {}
 
     fn log(&mut self, level: Level, message: &[u8]) {
+        // libkmod names the function that logs: a soft dependency that
+        // cannot be looked up is reported by its lookup_dep.
+        let function = if message.starts_with(b"failed to lookup dependency") {
+            "lookup_dep"
+        } else {
+            "kmod_module_probe_insert_module"
+        };
         let message = String::from_utf8_lossy(message);
-        log!(
-            self.0,
-            level as i32,
-            "kmod_module_probe_insert_module",
-            "{message}\n"
-        );
+        log!(self.0, level as i32, function, "{message}\n");
     }
 
     fn fatal(&mut self, message: &[u8]) {

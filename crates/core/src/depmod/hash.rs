@@ -5,7 +5,7 @@
 //! sorted with `strcmp`, and buckets are visited in ascending order, so the
 //! order is fully determined by the key set: sort by (bucket, key bytes).
 
-pub(crate) use crate::fasthash::FastMap;
+pub(crate) use rustc_hash::FxHashMap as FastMap;
 
 /// Buckets of kmod's module-name table.
 pub(crate) const MODULE_BUCKETS: u32 = 512;
