@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 S=fuzz/seeds
 rm -rf "$S"
-mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip,kver} fuzz/data
+mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip,kver,libkmod} fuzz/data/libkmod
 
 k61=$(ls -d "$CACHE"/trees/6.1.0-*-amd64 | head -1)
 k612=$(ls -d "$CACHE"/trees/6.12.*-amd64 | head -1)
@@ -63,6 +63,40 @@ key_index "pci:v00001234d00005678sv00000000sd00000000bc00sc00i00" \
 key_index symbol:mod_a_value "$tmp/lib/modules/6.1.0-fuzz/modules.symbols.bin" "$S/index/symbols"
 key_index ext4 "$MODUTILS_TEST_TREE/modules.builtin.bin" "$S/index/builtin"
 key_index "fs-ext4" "$MODUTILS_TEST_TREE/modules.builtin.alias.bin" "$S/index/builtin_alias"
+
+# libkmod: the fixture indexes are also the target's module directory
+# (fuzz/data/libkmod; the built-in ones from the modprobe test tree's text,
+# which `tests/libkmod` builds into target/tmp/libkmod-check). A seed is a
+# selector byte (the slot the blob replaces, bit 7 = load the indexes), a
+# modprobe.d text, then 0xff-separated the blob and the names to look up.
+L=$tmp/lib/modules/6.1.0-fuzz
+cp "$L"/modules.{dep,alias,symbols}.bin "$L/modules.softdep" fuzz/data/libkmod/
+built=target/tmp/libkmod-check/lib/modules/1.0
+[ -f "$built/modules.builtin.bin" ] ||
+    cargo test -q -p modutils --test tests libkmod::differential::checklist >/dev/null 2>&1 || true
+cp "$built"/modules.builtin{,.alias}.bin fuzz/data/libkmod/
+lk_conf='options mod_a x=1
+alias pat* mod_c
+softdep mod_c pre: mod_a post: mod_b
+weakdep mod_c mod_a
+blacklist mod_b
+install mod_b /bin/true $CMDLINE_OPTS
+remove mod_c /bin/false'
+lk_seed() {
+    local name=$1 sel=$2 blob=$3
+    shift 3
+    { printf "\\x$sel"; printf '%s\xff' "$lk_conf"; cat "$blob"
+      for n in "$@"; do printf '\xff%s' "$n"; done; } >"$S/libkmod/$name"
+}
+lk_names=(mod_c mod-a pat1 mod_softdep symbol:mod_a_value builtin_one bi-alias
+    "pci:v00001234d00005678sv00000000sd00000000bc00sc00i00" 'bad]' /etc/passwd)
+i=0
+for f in dep alias symbols builtin.alias builtin; do
+    lk_seed "$f" "8$i" "fuzz/data/libkmod/modules.$f.bin" "${lk_names[@]:0:8}"
+    lk_seed "$f-unloaded" "0$i" "fuzz/data/libkmod/modules.$f.bin" "${lk_names[@]:2:8}"
+    i=$((i + 1))
+done
+lk_seed module 85 fuzz/data/mod_c.ko mod_c mod_b mod_softdep
 
 # modprobe_conf: the modprobe.d corpus (files up to 4 KiB) and this host's.
 find fixtures/modprobe.d-corpus fixtures/modprobe/corpus /lib/modprobe.d /etc/modprobe.d \

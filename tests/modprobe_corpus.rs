@@ -14,13 +14,13 @@ use crate::modprobe::kmod30_as_34;
 use crate::modprobe_tree::{build_moddir, concrete, fixtures};
 use crate::util::{oracle, ours, run, text};
 
-struct Scenario {
-    dir: PathBuf,
+pub(crate) struct Scenario {
+    pub dir: PathBuf,
     /// `-C` paths (absolute).
-    configs: Vec<PathBuf>,
+    pub configs: Vec<PathBuf>,
 }
 
-fn scenarios() -> Vec<Scenario> {
+pub(crate) fn scenarios() -> Vec<Scenario> {
     let mut out = Vec::new();
     for corpus in ["modprobe.d-corpus", "modprobe/corpus"] {
         let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures().join(corpus))
@@ -61,7 +61,7 @@ fn config_files(paths: &[PathBuf], out: &mut Vec<PathBuf>) {
 /// The tree's modules, then every word of the scenario's configuration
 /// after the first of its line that could be a module name or an alias
 /// (paths and `$VARIABLES` left out), patterns made concrete.
-fn names(s: &Scenario, tree_modules: &[String]) -> Vec<String> {
+pub(crate) fn names(s: &Scenario, tree_modules: &[String]) -> Vec<String> {
     let mut names: Vec<String> = tree_modules.to_vec();
     let mut files = Vec::new();
     config_files(&s.configs, &mut files);
@@ -118,7 +118,7 @@ fn compare(what: &str, args: &[OsString]) -> Option<String> {
 
 /// The scenario's module directory: the test tree, with the scenario's
 /// own `lib/modules/1.0` files (its `modules.softdep`) on top.
-fn base_for(s: &Scenario, tmp: &Path) -> Vec<String> {
+pub(crate) fn base_for(s: &Scenario, tmp: &Path) -> Vec<String> {
     let moddir = tmp.join("lib/modules/1.0");
     let modules = build_moddir(&fixtures().join("modprobe/tree"), &moddir);
     let own = s.dir.join("lib/modules/1.0");

@@ -10,11 +10,13 @@ export MODUTILS_CACHE=$CACHE
 
 # Debian packages: kmod is the oracle; the others unpack and compress trees
 # (fixtures/build-modules.sh installs the compiler it needs itself); man-db
-# and groff-base render the installed man pages (man -l),
-# python3-jsonschema validates the --json output against docs/schema, and
-# gcc, binutils and valgrind build, inspect and check libkmod.so.2's C tests.
+# and groff-base render the installed man pages (man -l), and
+# python3-jsonschema validates the --json output against docs/schema;
+# libkmod-dev (kmod's libkmod.so and header), gcc, valgrind and binutils
+# build, check and inspect the libkmod test programs (tests/libkmod).
 need=()
-for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema valgrind binutils gcc; do
+for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema \
+    libkmod-dev gcc valgrind binutils; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # kmod's modinfo reads signatures through libssl3, whose parser changes with
@@ -93,9 +95,13 @@ compressed() {
 xz_tree=$(compressed xz)
 zst_tree=$(compressed zst)
 
+# Debian's programs that import from libkmod.so.2 (unpacked, not installed).
+programs=$(tests/libkmod/fetch-programs.sh | tail -n 1)
+
 echo "MODUTILS_TEST_TREE=$dst"
 # Exported, so that `eval "$(tests/setup.sh)"` passes them to the tests.
 printf 'export MODUTILS_FIXTURES=%q\n' "$fixtures"
 printf 'export MODUTILS_TEST_SYMVERS=%q\n' "$symvers"
 printf 'export MODUTILS_TEST_TREE_XZ=%q\n' "$xz_tree"
 printf 'export MODUTILS_TEST_TREE_ZST=%q\n' "$zst_tree"
+printf 'export MODUTILS_PROGRAMS=%q\n' "$programs"

@@ -9,6 +9,7 @@ mod hostile;
 mod hostile_modinfo;
 mod insmod;
 mod kmod;
+mod libkmod;
 mod modinfo;
 mod modprobe;
 mod modprobe_bytes;
