@@ -6,7 +6,7 @@
 //! One deliberate difference: a module in use is reported on one line,
 //! `Module X is in use by: h1 h2`, as kmod 30–33 and kmod's development
 //! head print it; kmod 34.0–34.2 garble that line (each piece gets its own
-//! `rmmod: ERROR: ` prefix, reference section 1.2).
+//! `rmmod: ERROR: ` prefix; docs/compat.md, "rmmod's in-use list").
 
 use std::ffi::OsString;
 use std::path::Path;

@@ -4,17 +4,17 @@
 //! * `real`: the real 6.1 tree, uncompressed, xz and zstd: text outputs
 //!   byte for byte; the indexes through kmod's own modprobe (`-c`, and `-D`
 //!   for every module) reading ours and kmod's, and byte for byte up to the
-//!   node order (§11).
+//!   node order (docs/compat.md, "kmod 30 and 34.2").
 //! * `fixtures`: scenario trees of the real fixture modules
 //!   (MODUTILS_FIXTURES): the article's stack, softdep, weakdep, devname,
 //!   aliases, naming, cycles, depmod.d and the options.
 //! * `crash`: SIGKILL at many points of a run, and a full disk: every output
 //!   is its complete old or complete new version.
 //!
-//! Allowed differences from kmod 30 (kmod-behaviour §11): the index node
-//! order (kmod 34 writes pre-order), modules.weakdep (kmod 33+), `-o` (31+)
-//! and `-m` (34); where they matter the expectation is derived from the
-//! reference and says so.
+//! Allowed differences from kmod 30 (docs/compat.md, "kmod 30 and 34.2"):
+//! the index node order (kmod 34 writes pre-order), modules.weakdep (kmod
+//! 33+), `-o` (31+) and `-m` (34); where they matter the expectation is
+//! derived from kmod 34.2's rules and says so.
 
 mod crash;
 mod fixtures;
@@ -212,7 +212,7 @@ pub fn index_entries(name: &str, bytes: &[u8]) -> Result<Vec<IndexEntry>, String
 
 /// Our index against kmod 30's: the same entries, our bytes exactly kmod
 /// 34's pre-order layout of them and kmod 30's bytes exactly the post-order
-/// layout (§4.5, §11) — so the files are identical up to the node order.
+/// layout — so the files are identical up to the node order.
 /// Returns the number of entries.
 pub fn check_index(name: &str, ours: &[u8], kmod30: &[u8]) -> Result<usize, String> {
     if ours.is_empty() || kmod30.is_empty() {
@@ -286,7 +286,7 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> String {
 
 /// Compares our output files with kmod 30's: the text files byte for byte,
 /// the indexes with [`check_index`], and modules.weakdep (which kmod 30 does
-/// not write) against `weakdep`, the entries derived from §3.5. Returns the
+/// not write) against `weakdep`, the entries in kmod 34's format. Returns the
 /// problems and a tally (lines or entries per file).
 pub fn compare_files(
     ours: &BTreeMap<String, Vec<u8>>,

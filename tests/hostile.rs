@@ -834,7 +834,7 @@ fn unreadable_configuration_files() {
     );
     assert!(mine.stderr.contains(&line), "{}", mine.stderr);
     assert!(theirs.stderr.contains(&line), "kmod: {}", theirs.stderr);
-    // kmod 30 has no modules.weakdep section (behaviour reference §11).
+    // kmod 30 has no modules.weakdep section (docs/compat.md, "kmod 30 and 34.2").
     let mine_30 = mine.stdout.replace(
         "# Weak dependencies extracted from modules themselves.\n",
         "",

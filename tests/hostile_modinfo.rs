@@ -106,7 +106,7 @@ fn mutate(m: &[u8], rng: &mut Rng) -> (Vec<u8>, String) {
     (b, what)
 }
 
-/// kmod 30's output as 34.2 would print it (behaviour reference §7.2, §11):
+/// kmod 30's output as 34.2 would print it (docs/compat.md, "kmod 30 and 34.2"):
 /// a key longer than 15 bytes is followed by |15 - len| spaces in 30 and by
 /// none in 34; a missing section is ENOENT in 30 and ENODATA in 34.
 fn as_34(kmod_out: &str, our_out: &str) -> String {
@@ -169,7 +169,7 @@ fn known_delta(kmod_out: &str, our_out: &str) -> Option<&'static str> {
         .map(str::trim);
     // kmod 30 knows a fixed list of digests and shows no signature for any
     // other; 34.2 prints what OpenSSL calls the OID, dotted when it has no
-    // name (behaviour reference §7.3), and so do we. A mutated digest OID
+    // name, and so do we. A mutated digest OID
     // makes the difference.
     const KMOD30_HASHES: [&str; 9] = [
         "md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3",

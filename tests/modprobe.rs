@@ -35,7 +35,7 @@ fn differences(args: &[OsString]) -> Option<String> {
 /// kmod 30's stderr as kmod 34.2 prints it. Its debug build puts the
 /// source location in libkmod's messages (`libkmod: ERROR file.c:N fn: `
 /// from the library's logger, `modprobe: ERROR: file.c:N fn() ` through
-/// modprobe's; reference §0.1), and 34.2 renamed one message: kmod 33's
+/// modprobe's), and 34.2 renamed one message: kmod 33's
 /// weak dependencies made "soft dependency" there plain "dependency".
 pub fn kmod30_as_34(stderr: &[u8]) -> String {
     normalize_libkmod_30(&text(stderr))
@@ -227,8 +227,8 @@ fn show_config_with_the_real_indexes_is_identical() {
     }
 }
 
-/// kmod 34.2 reports a missing ELF section as ENODATA (reference §6.2,
-/// verified there); kmod 30 said ENOENT.
+/// kmod 34.2 reports a missing ELF section as ENODATA; kmod 30 said ENOENT
+/// (docs/compat.md, "kmod 30 and 34.2").
 fn enodata_as_in_34(stderr: &[u8]) -> Vec<u8> {
     text(stderr)
         .replace(": No such file or directory\n", ": No data available\n")

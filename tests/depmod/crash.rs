@@ -1,7 +1,7 @@
 //! Interrupted and failing runs on the real tree: our depmod killed with
 //! SIGKILL at many points, and writing onto a full disk. Each output file
 //! must afterwards be byte-equal to its complete old version or its
-//! complete new one (issue 3: "Safety").
+//! complete new one (docs/reliability.md, "Nothing lost").
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;

@@ -232,7 +232,7 @@ fn order(t: &Tree, sub: &str, names: &[&str]) {
 }
 
 /// What modules.weakdep must hold for the modules of `run`'s modules.dep
-/// (§3.5: `weakdep <module> <value>` for each `weakdep=` record, modules in
+/// (as kmod 34 writes it: `weakdep <module> <value>` for each `weakdep=` record, modules in
 /// array order, records in .modinfo order as kmod's modinfo lists them).
 fn derived_weakdep(t: &Tree, run: &Run) -> Vec<u8> {
     let mut out = String::new();
@@ -305,7 +305,7 @@ fn device_names_char_and_block() {
         devname.contains("mod_devname_blk mod-devname/blk b252:3\n"),
         "{devname}"
     );
-    // Without any devname module the file is empty (§3.5).
+    // Without any devname module the file is empty, as in kmod.
     let t = Tree::new();
     t.module("kernel", "mod_a");
     let (k, _) = compare(&t, &[], b"");
@@ -356,8 +356,8 @@ fn aliases() {
 
 #[test]
 fn weak_dependencies_derived_for_kmod_30() {
-    // kmod 30 has no weakdep (§11): its other outputs must match, and our
-    // modules.weakdep is derived from §3.5.
+    // kmod 30 has no weakdep: its other outputs must match, and our
+    // modules.weakdep is derived from kmod 34's format.
     let t = Tree::new();
     t.modules("kernel", &["mod_weakdep", "mod_a", "mod_b", "mod_c"]);
     let k = t.run(&kmod_depmod(), &[], &[]);
@@ -496,7 +496,7 @@ fn dependency_cycles_write_nothing() {
 }
 
 /// The same module under several directories: which copy wins follows
-/// `search` (§3.2), live against kmod for each configuration.
+/// `search`, live against kmod for each configuration.
 #[test]
 fn depmod_d_search() {
     let t = Tree::new();
@@ -888,7 +888,7 @@ fn command_line_errors() {
             o.show()
         );
         assert_eq!(text(&o.stderr), text(&k.stderr), "{args:?}");
-        // -n output: kmod 34 adds the modules.weakdep section (§3.5).
+        // -n output: kmod 34 adds the modules.weakdep section.
         let marker = b"# Aliases for symbols, used by symbol_request().\n";
         let want = match k.stdout.windows(marker.len()).position(|w| w == marker) {
             Some(at) => [&k.stdout[..at], WEAKDEP_HEADER, &k.stdout[at..]].concat(),
@@ -903,8 +903,8 @@ fn command_line_errors() {
 /// directory's modules.softdep (and, from kmod 33, modules.weakdep) as
 /// modprobe configuration: bad lines there are reported by libkmod's
 /// logger before anything else. kmod 30's library messages carry its debug
-/// prefix (normalised, §0.1, §11), and it does not read modules.weakdep:
-/// that file's message is derived from §2.1–§2.2.
+/// prefix (normalised; docs/compat.md, "kmod 30 and 34.2"), and it does not
+/// read modules.weakdep: that file's message is derived from kmod 34's.
 #[test]
 fn bad_lines_in_the_old_softdep_and_weakdep_files() {
     let t = Tree::new();

@@ -93,7 +93,7 @@ fn compare_real(kind: &str) {
     let (kfiles, ofiles) = (read_outputs(&kdir), read_outputs(&odir));
     assert_eq!(kfiles.len(), 10, "kmod 30 writes 10 files");
     // No 6.1 module declares a weak dependency (MODULE_WEAKDEP is 6.11+):
-    // modules.weakdep is its header alone (§3.5).
+    // modules.weakdep is its header alone, as kmod 34 writes it.
     let (problems, tally) = compare_files(&ofiles, &kfiles, b"");
     assert!(problems.is_empty(), "{kind}: {}", problems.join("\n"));
     assert!(
@@ -201,7 +201,7 @@ fn real_tree_zstd() {
 }
 
 /// `-n -e -E Module.symvers` on the real tree: the text outputs on stdout
-/// (kmod 34 adds the modules.weakdep section, §3.5 and §11) and the
+/// (kmod 34 adds the modules.weakdep section) and the
 /// symbol warnings, with the kernel's own Module.symvers and with a copy
 /// that misses some symbols and has some CRCs changed.
 #[test]

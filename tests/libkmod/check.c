@@ -1,5 +1,5 @@
 /* The subtle behaviours of libkmod's contract, one labelled line each
- * (libkmod-abi.md §5): lists, lookup returns, lifetimes, identity, paths,
+ * (kmod 34.2's, see docs/libkmod.md): lists, lookup returns, lifetimes, identity, paths,
  * kmod_new, logging, resources, iterators, /sys, config strings, ELF
  * getters, probe and insert/remove codes that need no kernel.
  * Usage: check BASE FIXTURES

@@ -1,6 +1,6 @@
 //! The differential runs: the real Debian tree module by module, the
 //! modprobe.d corpus through the iterators and probes, every index dump,
-//! and the checklist of subtle behaviours (libkmod-abi.md §5).
+//! and the checklist of subtle behaviours of libkmod's contract (`check.c`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -251,8 +251,8 @@ fn check_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// kmod 30 has no weak dependencies and crashes on `free_iter(NULL)`:
-/// ours are checked against the
-/// reference (libkmod-abi.md §3.3, §3.6). `weakdep w-one  z1 z-2 mod-b`
+/// ours are checked against kmod 34.2's rules (docs/compat.md, "kmod 30
+/// and 34.2"). `weakdep w-one  z1 z-2 mod-b`
 /// keeps one leading blank on its first token (two separators after the
 /// name); `weakdep w-two` has none; values are tokens joined by spaces.
 #[test]

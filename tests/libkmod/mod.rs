@@ -168,12 +168,12 @@ const SOFTDEP_34: &str = "lookup_dep: failed to lookup dependency '";
 ///   (each starts with `weakdep`) is dropped from both outputs, as are the
 ///   lines of the checks kmod 30 fails (they start with `k34`: it crashes
 ///   on `kmod_config_iter_free_iter(NULL)` and `kmod_get_dirname(NULL)`);
-///   ours are checked against the reference instead
+///   ours are checked against kmod 34.2's rules instead
 ///   (`weakdeps_follow_the_reference`);
 /// * a module file without the ELF section asked for (`.modinfo`,
 ///   `__versions`, exports): kmod 30 returns -ENOENT from `get_info`,
-///   `get_versions` and `get_symbols`, 34.2 -ENODATA (libkmod-abi.md
-///   §3.7); kmod's -2 becomes -61 where the module has a file;
+///   `get_versions` and `get_symbols`, 34.2 -ENODATA (docs/compat.md,
+///   "kmod 30 and 34.2"); kmod's -2 becomes -61 where the module has a file;
 /// * kmod 33 renamed `lookup_softdep` to `lookup_dep` and its message
 ///   `failed to lookup soft dependency` to `failed to lookup dependency`;
 /// * the default logger's prefix, and kmod 30's errors for `weakdep`

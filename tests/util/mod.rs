@@ -122,8 +122,8 @@ where
     (run(&oracle(tool), args.clone()), run(&ours(tool), args))
 }
 
-/// kmod 30's default library log prefix differs from 34.2's (§11 of the
-/// reference): `libkmod: ERROR ../libkmod/file.c:NNN fn: ` becomes
+/// kmod 30's default library log prefix differs from 34.2's (docs/compat.md,
+/// "kmod 30 and 34.2"): `libkmod: ERROR ../libkmod/file.c:NNN fn: ` becomes
 /// `libkmod: ERROR: fn: `.
 pub fn normalize_libkmod_30(stderr: &str) -> String {
     stderr

@@ -136,7 +136,7 @@ expect_nothing_loaded() {
 
 # Debian 12's kmod 30 is a debug build: libkmod's messages that go through
 # the tool logger carry "../libkmod/file.c:NNN function() " after the level
-# (reference section 0.1); kmod 34.2 prints none of it.
+# (docs/compat.md, "kmod 30 and 34.2"); kmod 34.2 prints none of it.
 normalize_kmod30() {
     sed -i 's#^\([a-z]*: [A-Z]*: \)\.\./libkmod/[a-z-]*\.c:[0-9]* [a-z_]*() #\1#' "$1"
 }

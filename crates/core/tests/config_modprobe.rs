@@ -7,7 +7,8 @@
 //! the scenario, one per line) and its config trees; `lib/modules/1.0` is its
 //! module directory (kmod: `-d <scenario> -S 1.0`). Both sides read the real
 //! /proc/cmdline. The only difference allowed is the libkmod message prefix
-//! of kmod <= 33 debug builds (reference §11); scenarios avoid what kmod 30
+//! of kmod <= 33 debug builds (docs/compat.md, "kmod 30 and 34.2");
+//! scenarios avoid what kmod 30
 //! parses differently (weakdep, *.alias files, a backslash at end of file).
 
 use std::ffi::OsStr;

@@ -1,7 +1,7 @@
 //! Dependency cycles: kmod's report (every cycle line and the count), exit
 //! status 1 and no files written, checked against kmod's depmod on
 //! generated trees; shapes on which kmod 30 never finishes are checked
-//! against the reference algorithm instead.
+//! against kmod's walk made to terminate (see the last test) instead.
 
 use crate::depmod_common::lossy;
 use crate::depmod_common::scenario::*;
@@ -58,7 +58,7 @@ fn cycle_report_order_and_lone_starts() {
 #[test]
 fn cycles_kmod_never_finishes_on() {
     // x <-> a and x <-> b (hash order b, a, x): kmod 30 re-expands `x`
-    // forever from the second report on. Following kmod's walk (§3.6) but
+    // forever from the second report on. Following kmod's walk but
     // not re-entering a module already on the current path: from b, the
     // cycle b -> x -> b; `a` was visited by that walk, so it is reported
     // alone, as kmod does for such starts.

@@ -1,6 +1,7 @@
 //! Options and configuration on generated trees, against kmod's depmod:
 //! -n, -v, -e with -E/-F, -P, -A, explicit module files, -o, -m (the last
-//! two derived where kmod 30 lacks them, §11), depmod.d search, override,
+//! two derived where kmod 30 lacks them; docs/compat.md, "kmod 30 and
+//! 34.2"), depmod.d search, override,
 //! external and exclude, and duplicate module names.
 
 use crate::depmod_common::elfgen::Module;
@@ -176,7 +177,7 @@ fn explicit_files_with_the_same_module_name() {
     for pair in [[a_s, b_s], [a_s, a_s]] {
         let mut k = s.kmod(&[], &pair);
         // kmod 30 is a debug build: its library messages carry the source
-        // position, which 34.2's tool logger leaves out (§0.1).
+        // position, which 34.2's tool logger leaves out.
         let text = lossy(&k.out.stderr);
         let cleaned: String = text
             .lines()
@@ -196,7 +197,7 @@ fn explicit_files_with_the_same_module_name() {
 
 #[test]
 fn output_directory() {
-    // kmod 30 predates -o (31, §11): the files must be those of a plain
+    // kmod 30 predates -o (added in 31): the files must be those of a plain
     // run, in <outdir>/lib/modules/<version>, created as needed.
     let s = Scenario::new();
     stack(&s);
@@ -211,7 +212,7 @@ fn output_directory() {
 #[test]
 fn module_directory_option() {
     // kmod 30 ignores -m (the old --map); 34 takes it as the module
-    // directory under the base (§1.6), so this one is checked against a
+    // directory under the base (`--moduledir`), so this one is checked against a
     // default run of the same tree moved to the default place.
     let s = Scenario::new();
     stack(&s);

@@ -117,7 +117,7 @@ fn damaged_modules_read_as_kmod_reads_them() {
             let path = alone.dir().join("m.ko");
             std::fs::write(&path, v).unwrap();
             // 8-bit names are fatal in an index for kmod 34.2 but not for
-            // kmod 30 (§3.5): also left out.
+            // kmod 30 (docs/compat.md, "kmod 30 and 34.2"): also left out.
             let eight_bit = read_module(&path).is_ok_and(|m| {
                 let names = m
                     .exports

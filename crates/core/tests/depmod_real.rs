@@ -1,8 +1,8 @@
 //! Our depmod against kmod's on a real module tree (MODUTILS_TEST_TREE,
 //! the `lib/modules/<version>` directory of a distribution kernel).
 //!
-//! The oracle is Debian 12's kmod 30. Allowed differences (kmod-behaviour
-//! §11): kmod 30 writes the indexes in post-order (so indexes are compared
+//! The oracle is Debian 12's kmod 30. Allowed differences (docs/compat.md,
+//! "kmod 30 and 34.2"): kmod 30 writes the indexes in post-order (so indexes are compared
 //! entry by entry, not byte by byte) and predates modules.weakdep.
 
 use std::path::Path;

@@ -2,9 +2,10 @@
 //! kmod 30) and ours on the same directory, compared byte for byte: text
 //! outputs, index entries, stderr, stdout and exit status.
 //!
-//! Where kmod 30 and the target kmod 34.2 differ (kmod-behaviour §11:
-//! index node order, modules.weakdep, duplicate lines in modules.order,
-//! `-m`), the expectation is derived from the reference and says so.
+//! Where kmod 30 and the target kmod 34.2 differ (docs/compat.md, "kmod 30
+//! and 34.2": index node order, modules.weakdep, duplicate lines in
+//! modules.order, `-m`), the expectation is derived from 34.2's rules and
+//! says so.
 
 use crate::depmod_common::elfgen::Module;
 use crate::depmod_common::lossy;
@@ -30,7 +31,7 @@ fn modules_order_sorts_and_unlisted_keep_hash_order() {
 
 #[test]
 fn modules_order_duplicate_lines_first_wins() {
-    // kmod 30 lets the last line win; kmod 34 the first (§3.3, §11), so
+    // kmod 30 lets the last line win; kmod 34 the first, so
     // the expected order is written out here: top, mid-dash, base, then
     // the unlisted modules in hash order as kmod 30 prints them.
     let s = Scenario::new();
@@ -199,8 +200,8 @@ fn files_that_are_not_regular_or_lead_nowhere() {
 
 #[test]
 fn weak_dependencies() {
-    // kmod 30 knows no weakdep (§11): its other outputs must match, and
-    // modules.weakdep lists `weakdep <module> <value>` (§3.5).
+    // kmod 30 knows no weakdep: its other outputs must match, and
+    // modules.weakdep lists `weakdep <module> <value>`, as kmod 34 writes it.
     let s = Scenario::new();
     s.module(
         "kernel/a.ko",
@@ -221,7 +222,7 @@ fn weak_dependencies() {
 #[test]
 fn non_ascii_index_string_is_fatal() {
     // kmod 30 (signed char) writes a broken modules.alias.bin here; kmod
-    // 34.2 stops with FATAL (§3.5). Files before the alias index are
+    // 34.2 stops with FATAL. Files before the alias index are
     // already in place; the alias index and later ones are not.
     let s = Scenario::new();
     stack(&s);

@@ -1,4 +1,4 @@
-//! kmod 34.2's option tables (kmod-behaviour.md §1) with kmod's `val`s as
+//! kmod 34.2's option tables (see docs/compat.md, "What we match") with kmod's `val`s as
 //! ids, plus a synthetic table for corners kmod does not reach. Test data
 //! only: the front-ends own their real tables.
 

@@ -7,7 +7,7 @@ same_as_kmod modprobe -D bttv
 mkdir -p "$T/ours" "$T/kmod"
 $KMOD/depmod -n >"$T/kmod/depmod.out" 2>"$T/kmod/depmod.err"
 $OURS/depmod -n >"$T/ours/depmod.out" 2>"$T/ours/depmod.err"
-# kmod 30 predates modules.weakdep (added in kmod 33, reference section 11):
+# kmod 30 predates modules.weakdep (added in kmod 33, docs/compat.md):
 # that part of our output is the one allowed difference here.
 sed '/^# Weak dependencies extracted from modules themselves\.$/d; /^weakdep /d' \
     "$T/ours/depmod.out" >"$T/ours/depmod.kmod30"

@@ -116,7 +116,8 @@ fn ranking_default_search_is_updates() {
     let (c, _) = parsed("", "1.0");
     assert!(!wins(&c, "kernel/a.ko", "updates/a.ko"));
     assert!(wins(&c, "updates/a.ko", "kernel/a.ko"));
-    // No rank on either side: the module found first stays (issue #17).
+    // No rank on either side: the module found first stays, as in kmod
+    // (so between kernel/ and extra/ the directory order decides).
     assert!(wins(&c, "kernel/a.ko", "extra/a.ko"));
     assert!(wins(&c, "extra/a.ko", "kernel/a.ko"));
 }

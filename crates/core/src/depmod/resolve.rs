@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn reference_worked_example() {
         // top -> {mid1, mid2}, top2 -> {base, mid2}, mid1/mid2 -> base gives
-        // `top: mid2 mid1 base` (§3.4).
+        // `top: mid2 mid1 base`, as kmod's depmod writes it.
         let (top, top2, mid1, mid2, base) = (0u32, 1, 2, 3, 4);
         let deps = vec![
             vec![mid1, mid2],

@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn matches_kmod_34_example() {
-        // The two-module example of the behaviour reference (§4.5).
+        // Two modules, with the bytes kmod 34.2's depmod writes for them.
         let records = [
             e("mod_b", "kernel/mod_b.ko: kernel/x/mod-a.ko", 0),
             e("mod_a", "kernel/x/mod-a.ko:", 1),

@@ -1,8 +1,8 @@
-//! Building an index the way depmod does, down to the byte.
-//!
-//! [`IndexBuilder`] collects entries one at a time (and says which are
-//! duplicates); the file is written by [`super::build`], which depmod
-//! calls directly with its complete entry lists.
+//! Collecting an index's entries one at a time: [`IndexBuilder`] (which
+//! says which entries are duplicates), with the node [`Layout`] and the
+//! [`BuildError`] both ways of writing share. The bytes themselves are laid
+//! out by `build.rs` ([`super::build`]), which [`IndexBuilder::to_bytes`]
+//! calls and depmod calls directly with its complete entry lists.
 
 use std::collections::HashSet;
 

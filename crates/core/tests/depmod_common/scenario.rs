@@ -164,7 +164,7 @@ impl Scenario {
     }
 }
 
-/// kmod 30 predates modules.weakdep (kmod-behaviour §11): in `-n` output
+/// kmod 30 predates modules.weakdep (docs/compat.md, "kmod 30 and 34.2"): in `-n` output
 /// kmod 34 prints its header (and any entries) after the soft dependencies.
 pub fn with_weakdep_section(kmod30_stdout: &[u8], entries: &[u8]) -> Vec<u8> {
     let marker = b"# Aliases for symbols, used by symbol_request().\n";
