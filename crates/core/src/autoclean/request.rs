@@ -26,7 +26,7 @@ use crate::Root;
 pub const PF_KTHREAD: u64 = 0x0020_0000;
 
 /// The name the kernel asked for, when this process is the kernel's
-/// request: `args` (argv[0] first) are exactly `PROGRAM -q -- NAME`, and
+/// request: `args` (`argv[0]` first) are exactly `PROGRAM -q -- NAME`, and
 /// the parent process is a kernel thread (its `/proc/<ppid>/stat`, read
 /// through `root`).
 pub fn kernel_request(root: &Root, args: &[OsString]) -> Option<OsString> {
