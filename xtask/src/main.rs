@@ -9,6 +9,7 @@
 //! ones that parse the command line and print `--help`). See
 //! docs/install.md for the layout.
 
+mod commands;
 mod complete;
 mod man;
 
@@ -172,7 +173,7 @@ fn install(inst: &Install) -> Result<(), String> {
     }
 
     let man8 = inst.dir("share/man/man8");
-    for cmd in modutils::commands() {
+    for cmd in commands::commands() {
         let (name, page) = man::page(cmd)?;
         write_file(&inst.staged(&man8.join(format!("{name}.8"))), &page, 0o644)?;
     }
@@ -180,7 +181,7 @@ fn install(inst: &Install) -> Result<(), String> {
     let bash = inst.dir("share/bash-completion/completions");
     let zsh = inst.dir("share/zsh/vendor-completions");
     let fish = inst.dir("share/fish/vendor_completions.d");
-    for cmd in modutils::commands() {
+    for cmd in commands::commands() {
         let name = cmd.get_name().to_string();
         let scripts = complete::scripts(cmd, &kmod);
         write_file(&inst.staged(&bash.join(&name)), &scripts.bash, 0o644)?;
