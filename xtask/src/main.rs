@@ -8,9 +8,13 @@
 //! and completions are generated from the tools' own option tables (the
 //! ones that parse the command line and print `--help`). See
 //! docs/install.md for the layout.
+//!
+//! `cargo xtask deb` builds the Debian package that replaces kmod
+//! (deb.rs, docs/debian.md).
 
 mod commands;
 mod complete;
+mod deb;
 mod man;
 
 use std::ffi::OsString;
@@ -54,12 +58,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("deb") => match deb::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask deb: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            print!("{USAGE}\n{}", deb::USAGE);
             ExitCode::SUCCESS
         }
         _ => {
-            eprint!("{USAGE}");
+            eprint!("{USAGE}\n{}", deb::USAGE);
             ExitCode::FAILURE
         }
     }

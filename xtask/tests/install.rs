@@ -1,12 +1,16 @@
 //! `cargo xtask install` into temporary roots: the layout, every tool run
 //! by its usual name from there, man pages rendered by man(1), bash
-//! completions loaded and completing module names.
+//! completions loaded and completing module names; and `cargo xtask deb`
+//! (deb/package.rs).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use modutils_core::sandbox::Sandbox;
+
+#[path = "deb/package.rs"]
+mod deb;
 
 const TOOLS: [&str; 6] = ["depmod", "insmod", "lsmod", "modinfo", "modprobe", "rmmod"];
 
