@@ -12,9 +12,10 @@ export MODUTILS_CACHE=$CACHE
 # (fixtures/build-modules.sh installs the compiler it needs itself); man-db
 # and groff-base render the installed man pages (man -l),
 # python3-jsonschema validates the --json output against docs/schema, and
-# dpkg-dev and binutils make the Debian package (cargo xtask deb's tests).
+# gcc, binutils and valgrind build, inspect and check libkmod.so.2's C tests;
+# dpkg-dev makes the Debian package (cargo xtask deb's tests).
 need=()
-for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema dpkg-dev binutils; do
+for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema valgrind binutils gcc dpkg-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # kmod's modinfo reads signatures through libssl3, whose parser changes with

@@ -10,6 +10,7 @@ mod depmod_common;
 mod config_depmod;
 mod config_kcmdline;
 mod config_modprobe;
+mod context_resources;
 mod depmod_cycles;
 mod depmod_options;
 mod depmod_reader;
