@@ -1,10 +1,9 @@
 //! `cargo xtask deb`: the Debian package `modutils_<version>_<arch>.deb`,
-//! which takes the place of Debian's `kmod` (and, once `libkmod.so.2` is
-//! built, of `libkmod2` and `libkmod-dev`). Layout, control fields and
-//! build choices: docs/debian.md.
+//! which takes the place of Debian's `kmod`, `libkmod2` and `libkmod-dev`.
+//! Layout, control fields and build choices: docs/debian.md.
 //!
-//! The files are laid out by `cargo xtask install --prefix /usr` into a
-//! staging directory, then the tools move to `/bin` and `/sbin`: on a
+//! The files are laid out by `cargo xtask install --prefix /usr --libdir
+//! /usr/lib/<multiarch>` into a staging directory, then the tools move to `/bin` and `/sbin`: on a
 //! merged-/usr system `/bin/kmod` and `/usr/bin/kmod` are one file, and dpkg
 //! removes the paths the replaced package listed; had we listed
 //! `/usr/bin/kmod`, removing kmod's `/bin/kmod` would delete our binary.
@@ -12,25 +11,23 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{copy_file, install, parse_install, symlink, workspace, write_file};
+use crate::{install, parse_install, symlink, workspace, write_file, LIBRARY_FILE};
 
 /// The kmod release whose tools and library ours stand in for: the version
 /// our package provides `kmod`, `libkmod2` and `libkmod-dev` at. Debian 12
 /// asks for at most `libkmod2 (>= 30~)` and `kmod (>= 17-1~)`.
 const KMOD_VERSION: &str = "34.2";
-/// The library's file name; the SONAME `libkmod.so.2` links to it.
-const LIBRARY_FILE: &str = "libkmod.so.2.34.2";
 const PACKAGE: &str = "modutils";
 /// The package's version is the workspace's behind an epoch: Debian knew a
 /// `modutils` package before (Linux 2.4's module tools, up to 2.4.27), and
 /// binutils still conflicts with `modutils (<< 2.4.19-1)`.
 const EPOCH: &str = "1:";
-/// The crate that builds `libkmod.so.2`, when it exists.
-const LIBRARY_CRATE: &str = "crates/libkmod";
+/// The cargo package that builds `libkmod.so.2`.
+const LIBRARY_PACKAGE: &str = "modutils-libkmod";
 
 const PREINST: &str = include_str!("../debian/preinst");
 const POSTINST: &str = include_str!("../debian/postinst");
@@ -41,34 +38,29 @@ const MODPROBE_DEFAULTS: &str = include_str!("../debian/aliases.conf");
 const COPYRIGHT: &str = include_str!("../debian/copyright");
 
 pub const USAGE: &str = "\
-usage: cargo xtask deb [--out DIR] [--binary FILE [--library FILE] [--header FILE]]
+usage: cargo xtask deb [--out DIR] [--binary FILE --library FILE]
 
   --out DIR       where the .deb goes (default target/debian)
   --binary FILE   package FILE as kmod instead of building it
-  --library FILE  package FILE as libkmod.so.2 (with --binary)
-  --header FILE   package FILE as libkmod.h (with --library)
+  --library FILE  package FILE as libkmod.so.2 (goes with --binary)
 
-Without --binary, builds kmod (and libkmod.so.2 when crates/libkmod exists)
-with the `deb` profile: the system's liblzma, libzstd and zlib, linked
-dynamically, the unwinder linked in, stripped.
+Without them, builds kmod and libkmod.so.2 with the `deb` profile: the
+system's liblzma, libzstd and zlib, linked dynamically, the unwinder
+linked in, stripped.
 ";
 
 /// What goes into the package.
 struct Inputs {
     kmod: PathBuf,
-    library: Option<PathBuf>,
-    header: Option<PathBuf>,
+    library: PathBuf,
 }
 
 pub fn run(args: &[OsString]) -> Result<(), String> {
     let ws = workspace();
     let target = target_dir(&ws);
     let mut out = target.join("debian");
-    let mut given = Inputs {
-        kmod: PathBuf::new(),
-        library: None,
-        header: None,
-    };
+    let mut kmod = None;
+    let mut library = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || {
@@ -78,9 +70,8 @@ pub fn run(args: &[OsString]) -> Result<(), String> {
         };
         match a.to_str() {
             Some("--out") => out = value()?,
-            Some("--binary") => given.kmod = value()?,
-            Some("--library") => given.library = Some(value()?),
-            Some("--header") => given.header = Some(value()?),
+            Some("--binary") => kmod = Some(value()?),
+            Some("--library") => library = Some(value()?),
             _ => {
                 return Err(format!(
                     "unknown argument '{}'\n{USAGE}",
@@ -89,16 +80,10 @@ pub fn run(args: &[OsString]) -> Result<(), String> {
             }
         }
     }
-    let inputs = if given.kmod.as_os_str().is_empty() {
-        if given.library.is_some() || given.header.is_some() {
-            return Err("--library and --header go with --binary".into());
-        }
-        build(&ws, &target)?
-    } else {
-        if given.header.is_some() && given.library.is_none() {
-            return Err("--header goes with --library".into());
-        }
-        given
+    let inputs = match (kmod, library) {
+        (None, None) => build(&ws, &target)?,
+        (Some(kmod), Some(library)) => Inputs { kmod, library },
+        _ => return Err("--binary and --library go together".into()),
     };
     // The files are staged beside the package, so that two runs with
     // different outputs (tests) do not meet.
@@ -127,21 +112,6 @@ fn output(cmd: &mut Command) -> Result<String, String> {
 
 // --- the build -----------------------------------------------------------
 
-/// The name of the library crate's package, from its manifest.
-fn library_package(ws: &Path) -> Result<Option<String>, String> {
-    let manifest = ws.join(LIBRARY_CRATE).join("Cargo.toml");
-    let Ok(text) = fs::read_to_string(&manifest) else {
-        return Ok(None);
-    };
-    let name = text
-        .split("[package]")
-        .nth(1)
-        .and_then(|s| s.lines().find_map(|l| l.trim().strip_prefix("name")))
-        .and_then(|rest| rest.split('"').nth(1))
-        .ok_or(format!("no package name in {}", manifest.display()))?;
-    Ok(Some(name.to_string()))
-}
-
 /// Rust's standard library asks for the shared libgcc_s (its unwinder),
 /// which Debian's kmod does not need. The linker takes the first
 /// `libgcc_s` it finds on the search path: a directory where that name is
@@ -168,7 +138,6 @@ fn build(ws: &Path, target: &Path) -> Result<Inputs, String> {
         .collect();
     flags.push("-L".into());
     flags.push(format!("native={}", link_dir.display()));
-    let library = library_package(ws)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(ws)
@@ -176,30 +145,18 @@ fn build(ws: &Path, target: &Path) -> Result<Inputs, String> {
         .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
         .args(["build", "--profile", "deb", "--locked"])
         .args(["--features", "modutils-core/system-libs"])
-        .args(["-p", "modutils", "--bin", "kmod"]);
-    if let Some(name) = &library {
-        cmd.args(["-p", name, "--lib"]);
-    }
+        .args(["-p", "modutils", "--bin", "kmod"])
+        .args(["-p", LIBRARY_PACKAGE, "--lib"]);
     let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
     if !status.success() {
         return Err("cargo build --profile deb failed".into());
     }
     let dir = target.join("deb");
     let kmod = dir.join("kmod");
+    let library = dir.join("libkmod.so");
     check_needed(&kmod)?;
-    let (library, header) = match library {
-        None => (None, None),
-        Some(_) => {
-            let lib = find_soname(&dir, "libkmod.so.2")?;
-            check_needed(&lib)?;
-            (Some(lib), find_file(&ws.join(LIBRARY_CRATE), "libkmod.h"))
-        }
-    };
-    Ok(Inputs {
-        kmod,
-        library,
-        header,
-    })
+    check_needed(&library)?;
+    Ok(Inputs { kmod, library })
 }
 
 fn needed_and_soname(elf: &Path) -> Result<(Vec<String>, Option<String>), String> {
@@ -221,44 +178,23 @@ fn needed_and_soname(elf: &Path) -> Result<(Vec<String>, Option<String>), String
     Ok((needed, soname))
 }
 
-/// A package binary must ask for no library Debian's kmod does without.
+/// A package binary must ask for no library Debian's kmod does without,
+/// and carry its own unwinder: without one, the library's catch_unwind
+/// boundary could not stop a panic.
 fn check_needed(elf: &Path) -> Result<(), String> {
     let (needed, _) = needed_and_soname(elf)?;
     if let Some(bad) = needed.iter().find(|n| n.starts_with("libgcc_s")) {
         return Err(format!("{} needs {bad}", elf.display()));
     }
+    let imported = output(Command::new("nm").args(["-D", "--undefined-only"]).arg(elf))?;
+    if let Some(sym) = imported.lines().find(|l| l.contains("_Unwind_")) {
+        return Err(format!(
+            "{} takes its unwinder from elsewhere: {}",
+            elf.display(),
+            sym.trim()
+        ));
+    }
     Ok(())
-}
-
-/// The shared object in `dir` whose SONAME is `soname`.
-fn find_soname(dir: &Path, soname: &str) -> Result<PathBuf, String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let is_so = path.extension().is_some_and(|e| e == "so");
-        if is_so && needed_and_soname(&path)?.1.as_deref() == Some(soname) {
-            return Ok(path);
-        }
-    }
-    Err(format!(
-        "no library with SONAME {soname} in {}",
-        dir.display()
-    ))
-}
-
-fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
-    for entry in fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.file_name().is_some_and(|n| n == name) {
-            return Some(path);
-        }
-        if path.is_dir() && !path.ends_with("target") {
-            if let Some(found) = find_file(&path, name) {
-                return Some(found);
-            }
-        }
-    }
-    None
 }
 
 // --- the package ---------------------------------------------------------
@@ -273,12 +209,8 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
     }
     lay_out(inputs, &root)?;
 
-    let has_library = inputs.library.is_some();
-    let depends = shlib_depends(stage, &root, has_library)?;
-    let mut replaced = vec!["kmod"];
-    if has_library {
-        replaced.extend(["libkmod2", "libkmod-dev"]);
-    }
+    let depends = shlib_depends(stage, &root)?;
+    let replaced = ["kmod", "libkmod2", "libkmod-dev"];
     let provides: Vec<String> = replaced
         .iter()
         .map(|p| format!("{p} (= {KMOD_VERSION})"))
@@ -295,20 +227,15 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
          Replaces: {replaced}\n\
          Section: admin\n\
          Priority: important\n\
-         Description: Linux kernel module tools{lib_summary}, in Rust\n \
+         Description: Linux kernel module tools and libkmod, in Rust\n \
          insmod, rmmod, lsmod, modprobe, depmod, modinfo and the multicall kmod,\n \
-         compatible with kmod {KMOD_VERSION} in options, output and exit codes{lib_text}.\n \
+         compatible with kmod {KMOD_VERSION} in options, output and exit codes,\n \
+         and libkmod.so.2 with kmod's C interface, header and pkg-config file.\n \
          The package takes the place of Debian's {replaced_text}.\n",
         version = env!("CARGO_PKG_VERSION"),
         size = installed_size(&root)?,
         provides = provides.join(", "),
         replaced = replaced.join(", "),
-        lib_summary = if has_library { " and libkmod" } else { "" },
-        lib_text = if has_library {
-            ",\n and libkmod.so.2 with kmod's C interface, header and pkg-config file"
-        } else {
-            ""
-        },
         replaced_text = replaced.join(", "),
     );
     let debian = root.join("DEBIAN");
@@ -318,13 +245,10 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
     write_file(&debian.join("postinst"), POSTINST.as_bytes(), 0o755)?;
     write_file(&debian.join("postrm"), POSTRM.as_bytes(), 0o755)?;
     // The initramfs holds our kmod: rebuild it; ldconfig learns the library.
-    let mut triggers = String::from("activate-noawait update-initramfs\n");
-    if has_library {
-        triggers.push_str("activate-noawait ldconfig\n");
-        let shlibs = format!("libkmod 2 libkmod2 (>= {KMOD_VERSION})\n");
-        write_file(&debian.join("shlibs"), shlibs.as_bytes(), 0o644)?;
-    }
+    let triggers = "activate-noawait update-initramfs\nactivate-noawait ldconfig\n";
     write_file(&debian.join("triggers"), triggers.as_bytes(), 0o644)?;
+    let shlibs = format!("libkmod 2 libkmod2 (>= {KMOD_VERSION})\n");
+    write_file(&debian.join("shlibs"), shlibs.as_bytes(), 0o644)?;
     write_md5sums(&root)?;
 
     fs::create_dir_all(out).map_err(|e| format!("creating {}: {e}", out.display()))?;
@@ -343,10 +267,28 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
 
 /// The package's files under `root`.
 fn lay_out(inputs: &Inputs, root: &Path) -> Result<(), String> {
+    let multiarch = output(Command::new("dpkg-architecture").arg("-qDEB_HOST_MULTIARCH"))?;
+    let libdir = Path::new("/usr/lib").join(multiarch.trim());
     let mut args: Vec<OsString> = vec!["--prefix".into(), "/usr".into()];
+    args.extend(["--libdir".into(), libdir.as_os_str().to_owned()]);
     args.extend(["--destdir".into(), root.as_os_str().to_owned()]);
     args.extend(["--binary".into(), inputs.kmod.as_os_str().to_owned()]);
+    args.extend(["--library".into(), inputs.library.as_os_str().to_owned()]);
     install(&parse_install(&args)?)?;
+    check_library(&inputs.library)?;
+    // A shared library is not executable in a Debian package (dh_fixperms),
+    // and is stripped of what it does not export (dh_strip).
+    let lib = root
+        .join(libdir.strip_prefix("/").unwrap_or(&libdir))
+        .join(LIBRARY_FILE);
+    output(
+        Command::new("strip")
+            .args(["--remove-section=.comment", "--remove-section=.note"])
+            .arg("--strip-unneeded")
+            .arg(&lib),
+    )?;
+    fs::set_permissions(&lib, fs::Permissions::from_mode(0o644))
+        .map_err(|e| format!("{}: {e}", lib.display()))?;
 
     // Stripped as dh_strip strips (a no-op on the deb profile's build).
     output(
@@ -393,58 +335,17 @@ fn lay_out(inputs: &Inputs, root: &Path) -> Result<(), String> {
         0o755,
     )?;
     let doc = usr.join("share/doc").join(PACKAGE);
-    write_file(&doc.join("copyright"), COPYRIGHT.as_bytes(), 0o644)?;
-
-    if let Some(lib) = &inputs.library {
-        lay_out_library(inputs, lib, root)?;
-    }
-    Ok(())
+    write_file(&doc.join("copyright"), COPYRIGHT.as_bytes(), 0o644)
 }
 
-/// `libkmod.so.2` where Debian's libkmod2 has it, with the header and
-/// pkg-config file libkmod-dev has, unless the installer staged them.
-fn lay_out_library(inputs: &Inputs, lib: &Path, root: &Path) -> Result<(), String> {
+/// The library programs will load as `libkmod.so.2`.
+fn check_library(lib: &Path) -> Result<(), String> {
     let (_, soname) = needed_and_soname(lib)?;
     if soname.as_deref() != Some("libkmod.so.2") {
         return Err(format!(
             "{} has SONAME {soname:?}, not libkmod.so.2",
             lib.display()
         ));
-    }
-    let multiarch = output(Command::new("dpkg-architecture").arg("-qDEB_HOST_MULTIARCH"))?;
-    let libdir = Path::new("/usr/lib").join(multiarch.trim());
-    let staged = |p: &Path| root.join(p.strip_prefix("/").unwrap_or(p));
-    if !staged(&libdir.join("libkmod.so.2")).exists() {
-        let file = staged(&libdir.join(LIBRARY_FILE));
-        copy_file(lib, &file, 0o644)?;
-        output(
-            Command::new("strip")
-                .args(["--remove-section=.comment", "--remove-section=.note"])
-                .arg("--strip-unneeded")
-                .arg(&file),
-        )?;
-        symlink(
-            Path::new(LIBRARY_FILE),
-            &staged(&libdir.join("libkmod.so.2")),
-        )?;
-        symlink(
-            Path::new("libkmod.so.2"),
-            &staged(&libdir.join("libkmod.so")),
-        )?;
-    }
-    let header = Path::new("/usr/include/libkmod.h");
-    if let (Some(h), false) = (&inputs.header, staged(header).exists()) {
-        copy_file(h, &staged(header), 0o644)?;
-    }
-    let pc = libdir.join("pkgconfig/libkmod.pc");
-    if !staged(&pc).exists() {
-        let text = format!(
-            "prefix=/usr\nexec_prefix=${{prefix}}\nlibdir={}\nincludedir=${{prefix}}/include\n\n\
-             Name: libkmod\nDescription: Kernel module handling (modutils, kmod's interface)\n\
-             Version: {KMOD_VERSION}\nLibs: -L${{libdir}} -lkmod\nCflags: -I${{includedir}}\n",
-            libdir.display()
-        );
-        write_file(&staged(&pc), text.as_bytes(), 0o644)?;
     }
     Ok(())
 }
@@ -468,17 +369,14 @@ fn gzip_in_place(path: &Path) -> Result<(), String> {
 
 /// The package's dependencies on shared libraries, as dpkg-shlibdeps
 /// computes them from the symbols our binaries use.
-fn shlib_depends(stage: &Path, root: &Path, library: bool) -> Result<String, String> {
+fn shlib_depends(stage: &Path, root: &Path) -> Result<String, String> {
     let control = "Source: modutils\n\nPackage: modutils\nArchitecture: any\n";
     write_file(&stage.join("debian/control"), control.as_bytes(), 0o644)?;
     let mut cmd = Command::new("dpkg-shlibdeps");
     cmd.current_dir(stage).arg("-O").arg(root.join("bin/kmod"));
-    if library {
-        for path in files(root)? {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if name.starts_with("libkmod.so.2.") {
-                cmd.arg(&path);
-            }
+    for path in files(root)? {
+        if path.file_name().is_some_and(|n| n == LIBRARY_FILE) {
+            cmd.arg(&path);
         }
     }
     let out = output(&mut cmd).map_err(|e| format!("{e} (apt-get install dpkg-dev)"))?;

@@ -12,22 +12,21 @@ use std::process::Command;
 use super::{kmod_binary, ok, text};
 
 /// Debian's real libkmod.so.2 (libkmod2): a library with the right SONAME
-/// to package where ours will go, until crates/libkmod builds it.
+/// and exports, so that these tests need no build of ours (the package of
+/// our own build is checked by tests/debian-vm/run).
 const DEBIAN_LIBKMOD: &str = "/usr/lib/x86_64-linux-gnu/libkmod.so.2";
 
 /// Builds the package into `out` and unpacks it (files in `out/root`,
 /// control area in `out/control`).
-fn package(out: &Path, library: bool) -> PathBuf {
+fn package(out: &Path) -> PathBuf {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.arg("deb")
         .arg("--binary")
         .arg(kmod_binary())
         .arg("--out")
         .arg(out);
-    if library {
-        let lib = std::fs::canonicalize(DEBIAN_LIBKMOD).expect("libkmod2 is installed");
-        cmd.arg("--library").arg(lib);
-    }
+    let lib = std::fs::canonicalize(DEBIAN_LIBKMOD).expect("libkmod2 is installed");
+    cmd.arg("--library").arg(lib);
     let built = cmd.output().unwrap();
     ok(&built, "xtask deb");
     // The last line names the package.
@@ -74,7 +73,7 @@ fn lines(cmd: &mut Command) -> Vec<String> {
 #[test]
 fn the_package_has_every_file_of_debian_kmod_where_kmod_has_it() {
     let tmp = tempfile::tempdir().unwrap();
-    package(tmp.path(), false);
+    package(tmp.path());
     let root = tmp.path().join("root");
     let kmod_files = lines(Command::new("dpkg").args(["-L", "kmod"]));
     let mut missing = Vec::new();
@@ -134,11 +133,11 @@ fn the_package_has_every_file_of_debian_kmod_where_kmod_has_it() {
 
 /// Maintainer scripts where Debian's kmod has them, and no others; the
 /// same conffiles; the initramfs rebuilt after an installation, as kmod's
-/// triggers ask.
+/// triggers ask (and ldconfig, as libkmod2's do).
 #[test]
 fn control_area_follows_debian_kmod() {
     let tmp = tempfile::tempdir().unwrap();
-    package(tmp.path(), false);
+    package(tmp.path());
     let control = tmp.path().join("control");
     let info = Path::new("/var/lib/dpkg/info");
     for script in ["preinst", "postinst", "prerm", "postrm", "config"] {
@@ -164,10 +163,6 @@ fn control_area_follows_debian_kmod() {
         triggers.contains("activate-noawait update-initramfs\n"),
         "{triggers}"
     );
-    assert!(
-        !triggers.contains("ldconfig"),
-        "no library, no ldconfig: {triggers}"
-    );
     // Every file dpkg will check is in md5sums.
     let sums = std::fs::read_to_string(control.join("md5sums")).unwrap();
     assert!(
@@ -182,7 +177,7 @@ fn control_area_follows_debian_kmod() {
 #[test]
 fn provides_satisfy_the_archive_dependencies() {
     let tmp = tempfile::tempdir().unwrap();
-    let deb = package(tmp.path(), true);
+    let deb = package(tmp.path());
     let provides = field(&deb, "Provides");
     let provided: Vec<(String, String)> = provides
         .split(", ")
@@ -260,7 +255,7 @@ fn provides_satisfy_the_archive_dependencies() {
 #[test]
 fn apt_would_replace_kmod_and_libkmod2_and_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
-    let deb = package(tmp.path(), true);
+    let deb = package(tmp.path());
     let out = Command::new("apt-get")
         .args(["install", "--simulate", "--no-install-recommends"])
         .arg(&deb)
@@ -290,13 +285,13 @@ fn apt_would_replace_kmod_and_libkmod2_and_nothing_else() {
     );
 }
 
-/// With the library: where libkmod2 and libkmod-dev have their files, the
-/// dynamic linker's SONAME link, a pkg-config file, shlibs for packages
-/// built against it, and ldconfig triggered.
+/// The library where libkmod2 and libkmod-dev have their files, the
+/// dynamic linker's SONAME link, the header, a pkg-config file, shlibs for
+/// packages built against it, and ldconfig triggered.
 #[test]
 fn the_library_goes_where_libkmod2_has_it() {
     let tmp = tempfile::tempdir().unwrap();
-    package(tmp.path(), true);
+    package(tmp.path());
     let root = tmp.path().join("root");
     let libdir = root.join("usr/lib/x86_64-linux-gnu");
     let soname = std::fs::read_link(libdir.join("libkmod.so.2")).unwrap();
@@ -319,7 +314,17 @@ fn the_library_goes_where_libkmod2_has_it() {
         Path::new("libkmod.so.2")
     );
     let pc = std::fs::read_to_string(libdir.join("pkgconfig/libkmod.pc")).unwrap();
-    assert!(pc.contains("Libs: -L${libdir} -lkmod\n"), "{pc}");
+    assert!(pc.contains("Libs: -L${libdir} -lkmod"), "{pc}");
+    assert!(pc.contains("libdir=/usr/lib/x86_64-linux-gnu\n"), "{pc}");
+    assert!(root.join("usr/include/libkmod.h").is_file());
+    // A library, not a program: mode 0644 as Debian ships libkmod2's.
+    let mode = std::fs::metadata(libdir.join(&soname))
+        .unwrap()
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o644
+    );
     let control = tmp.path().join("control");
     let triggers = std::fs::read_to_string(control.join("triggers")).unwrap();
     assert!(
