@@ -86,15 +86,17 @@ END
     rm -f /etc/modprobe.d/mu-autoload.conf
 }
 
-# What an initramfs holds: its file list, and the checksums of its kmod and
-# libkmod.so.2 (to compare with what is installed).
+# What an initramfs holds: its file list as lsinitramfs prints it, and the
+# checksums of its kmod and libkmod.so.2 (to compare with what is
+# installed).
 record_initramfs() {
     local initrd=/boot/initrd.img-$KREL name=$1
+    lsinitramfs "$initrd" | sort >"$OUT/$name.list"
     rm -rf /run/mu/unpacked
     unmkinitramfs "$initrd" /run/mu/unpacked
     local root=/run/mu/unpacked
     [ -d "$root/main" ] && root=$root/main
-    (cd "$root" && find . -mindepth 1 | sed 's|^\./||' | sort >"$OUT/$name.list" &&
+    (cd "$root" &&
         sha256sum usr/bin/kmod "$(find usr/lib -name 'libkmod.so.2*' -type f | head -n 1)" \
             >"$OUT/$name.binaries" 2>&1)
     cp "$initrd" "$OUT/initrd.img"
