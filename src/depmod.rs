@@ -53,25 +53,9 @@ const OPTIONS: &[Opt<Id>] = &[
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
 ];
 
-/// depmod's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command(
-        "depmod",
-        "Generate modules.dep and the module index files",
-        OPTIONS,
-    )
-    .arg(
-        clap::Arg::new("kernel_version")
-            .value_name("VERSION")
-            .help("The kernel release (default: the running one)"),
-    )
-    .arg(
-        clap::Arg::new("files")
-            .value_name("FILE")
-            .num_args(0..)
-            .value_hint(clap::ValueHint::FilePath)
-            .help("Only these module files (absolute paths)"),
-    )
+/// The option table, for man pages and completions (`cargo xtask`).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
 }
 
 /// Sends the engine's messages to the logger (which applies the verbosity

@@ -46,19 +46,9 @@ const OPTIONS: &[Opt<Id>] = &[
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
 ];
 
-/// `kmod graph`'s options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command(
-        "graph",
-        "Print the module dependency graph in Graphviz DOT format",
-        OPTIONS,
-    )
-    .arg(
-        clap::Arg::new("module")
-            .value_name("MODULE")
-            .num_args(0..)
-            .help("Only these modules (names or aliases) and what they need"),
-    )
+/// The option table, for man pages and completions (`cargo xtask`).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
 }
 
 pub fn main(args: Vec<OsString>) -> i32 {

@@ -66,26 +66,10 @@ const OPTIONS: &[Opt<Id>] = &[
     .extension(),
 ];
 
-/// The option table (kmod's, then modutils' own).
+/// The option table (kmod's, then modutils' own), for man pages and
+/// completions (`cargo xtask`).
 pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
-}
-
-/// insmod's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command("insmod", "Insert a module file into the kernel", OPTIONS)
-        .arg(
-            clap::Arg::new("filename")
-                .value_name("FILENAME")
-                .value_hint(clap::ValueHint::FilePath)
-                .help("The module file (.ko, .ko.xz, .ko.zst, .ko.gz)"),
-        )
-        .arg(
-            clap::Arg::new("args")
-                .value_name("PARAM=VALUE")
-                .num_args(0..)
-                .help("Module parameters"),
-        )
 }
 
 /// insmod's wording for the errors of module insertion (kmod's

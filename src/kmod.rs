@@ -83,19 +83,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// kmod's options and commands, for man pages and completions. The tools
-/// themselves are documented by their own pages.
-pub fn command() -> clap::Command {
-    crate::cli::to_clap_command("kmod", "Manage Linux kernel modules", OPTIONS)
-        .disable_help_subcommand(true)
-        .subcommand(clap::Command::new("help").about("Print the help"))
-        .subcommand(
-            crate::lsmod::command()
-                .name("list")
-                .about("List the loaded modules (same as lsmod)"),
-        )
-        .subcommand(crate::static_nodes::command())
-        .subcommand(crate::graph::command())
+/// The option table, for man pages and completions (`cargo xtask`).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
 }
 
 /// The version lines scripts parse: the kmod release whose behaviour we

@@ -20,21 +20,6 @@ pub mod static_nodes;
 use std::ffi::OsString;
 use std::path::Path;
 
-/// Every program's command-line definition, built from the same option
-/// tables as parsing and `--help`: what man pages and shell completions
-/// are generated from (`cargo xtask install`).
-pub fn commands() -> Vec<clap::Command> {
-    vec![
-        kmod::command(),
-        insmod::command(),
-        rmmod::command(),
-        lsmod::command(),
-        modprobe::command(),
-        depmod::command(),
-        modinfo::command(),
-    ]
-}
-
 /// The basename of argv[0], which names the tool in every message.
 pub fn invocation_name(argv0: &OsString) -> String {
     Path::new(argv0)
@@ -60,17 +45,5 @@ pub fn strerror(e: &std::io::Error) -> String {
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),
         None => s,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// Man pages and completions are built from these; clap only checks a
-    /// definition when it is built, so a clash would first show in xtask.
-    #[test]
-    fn every_command_definition_is_valid() {
-        for cmd in super::commands() {
-            cmd.debug_assert();
-        }
     }
 }

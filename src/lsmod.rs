@@ -59,11 +59,6 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
-/// lsmod's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command("lsmod", "Show the modules loaded in the kernel", OPTIONS)
-}
-
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut verbose = log::Level::Err as i32;
     let mut syslog = false;

@@ -115,16 +115,6 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
-/// modinfo's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command("modinfo", "Show information about kernel modules", OPTIONS).arg(
-        clap::Arg::new("module")
-            .value_name("MODULE|FILE")
-            .num_args(1..)
-            .help("Module names, aliases or module files"),
-    )
-}
-
 struct Settings {
     field: Option<Vec<u8>>,
     separator: u8,

@@ -30,26 +30,6 @@ pub use args::options;
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};
 
-/// modprobe's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    crate::cli::to_clap_command(
-        "modprobe",
-        "Add or remove modules with their dependencies",
-        args::OPTIONS,
-    )
-    .arg(
-        clap::Arg::new("module")
-            .value_name("MODULE")
-            .help("A module name, alias or file (with -a, -r: several)"),
-    )
-    .arg(
-        clap::Arg::new("params")
-            .value_name("PARAM=VALUE")
-            .num_args(0..)
-            .help("Module parameters (or more modules with -a, -r)"),
-    )
-}
-
 pub fn main(argv: Vec<OsString>) -> i32 {
     // Told from the command line as the kernel gives it, before
     // MODPROBE_OPTIONS or anything else is added.

@@ -73,16 +73,6 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
-/// rmmod's options and operands, for man pages and completions.
-pub fn command() -> clap::Command {
-    cli::to_clap_command("rmmod", "Remove modules from the kernel", OPTIONS).arg(
-        clap::Arg::new("module")
-            .value_name("MODULE")
-            .num_args(0..)
-            .help("Loaded module names (or module files)"),
-    )
-}
-
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut verbose = log::Level::Err as i32;
     let mut syslog = false;

@@ -57,16 +57,14 @@ const FORMATS: [(&str, Format, &str); 3] = [
     ("devname", Format::Devname, "the modules.devname format"),
 ];
 
-/// `kmod static-nodes`'s options, for man pages and completions.
-pub fn command() -> clap::Command {
-    let formats = FORMATS.map(|(name, _, what)| clap::builder::PossibleValue::new(name).help(what));
-    let mut cmd = cli::to_clap_command(
-        "static-nodes",
-        "List the device nodes the running kernel's modules provide",
-        OPTIONS,
-    );
-    cmd = cmd.mut_arg("format", |a| a.value_parser(formats));
-    cmd.mut_arg("output", |a| a.value_hint(clap::ValueHint::FilePath))
+/// The option table, for man pages and completions (`cargo xtask`).
+pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
+    OPTIONS
+}
+
+/// The output formats and what each is for, for man pages and completions.
+pub fn formats() -> impl Iterator<Item = (&'static str, &'static str)> {
+    FORMATS.into_iter().map(|(name, _, what)| (name, what))
 }
 
 fn help() {

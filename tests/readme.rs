@@ -26,6 +26,18 @@ const SKIPPED: &[(&str, &str)] = &[
         "fuzzes every target for 10 minutes; tests/run fuzzes each for 10 seconds",
     ),
     ("scripts/fuzz.sh -t 3600 index", "fuzzes for an hour"),
+    (
+        "sudo apt-get install dpkg-dev gcc pkg-config liblzma-dev libzstd-dev zlib1g-dev",
+        "installs onto this very system; tests/debian-vm/run installs them itself",
+    ),
+    (
+        "cargo xtask deb",
+        "a fat-LTO build of its own; tests/debian-vm/run builds the package and boots it",
+    ),
+    (
+        "sudo apt-get install ./target/debian/modutils_*.deb",
+        "would swap this very system's kmod out; tests/debian-vm/run does it in a booted Debian",
+    ),
 ];
 
 /// Commands run from a scratch directory inside the workspace (cargo

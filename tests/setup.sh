@@ -10,13 +10,14 @@ export MODUTILS_CACHE=$CACHE
 
 # Debian packages: kmod is the oracle; the others unpack and compress trees
 # (fixtures/build-modules.sh installs the compiler it needs itself); man-db
-# and groff-base render the installed man pages (man -l), and
-# python3-jsonschema validates the --json output against docs/schema;
+# and groff-base render the installed man pages (man -l),
+# python3-jsonschema validates the --json output against docs/schema,
 # libkmod-dev (kmod's libkmod.so and header), gcc, valgrind and binutils
-# build, check and inspect the libkmod test programs (tests/libkmod).
+# build, check and inspect the libkmod test programs (tests/libkmod), and
+# dpkg-dev makes the Debian package (cargo xtask deb's tests).
 need=()
 for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema \
-    libkmod-dev gcc valgrind binutils; do
+    libkmod-dev gcc valgrind binutils dpkg-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # kmod's modinfo reads signatures through libssl3, whose parser changes with

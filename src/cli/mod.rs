@@ -1,14 +1,12 @@
 //! Command-line handling shared by the front-ends: one option table per
-//! tool, parsed with glibc `getopt_long` semantics, also turned into a
-//! `clap::Command` for man pages and completions.
+//! tool, parsed with glibc `getopt_long` semantics; the same tables give
+//! `--help` here, and man pages and completions in xtask.
 
-mod command;
 mod error;
 pub mod getopt;
 mod help;
 mod opt;
 
-pub use command::to_clap_command;
 pub use error::{ErrorKind, GetoptError};
 pub use getopt::{parse, Ordering, Parsed, Parser};
 pub use help::help_text;

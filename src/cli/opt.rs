@@ -1,5 +1,5 @@
 //! The option table every front-end declares once: it drives parsing
-//! (`getopt`), `--help`, man pages and completions (`command`).
+//! (`getopt`), `--help`, and in xtask man pages and completions.
 
 /// Whether an option takes a value, as glibc's `has_arg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,13 @@
 //! library: `LIBDIR/libkmod.so.2` (kmod's C interface, see docs/libkmod.md)
 //! with its development link, `PREFIX/include/libkmod.h` and
 //! `LIBDIR/pkgconfig/libkmod.pc`. See docs/install.md for the layout.
+//!
+//! `cargo xtask deb` builds the Debian package that replaces kmod and
+//! libkmod2 (deb.rs, docs/debian.md).
 
+mod commands;
 mod complete;
+mod deb;
 mod man;
 
 use std::ffi::OsString;
@@ -70,12 +75,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some("deb") => match deb::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("xtask deb: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            print!("{USAGE}\n{}", deb::USAGE);
             ExitCode::SUCCESS
         }
         _ => {
-            eprint!("{USAGE}");
+            eprint!("{USAGE}\n{}", deb::USAGE);
             ExitCode::FAILURE
         }
     }
@@ -213,7 +225,7 @@ fn install(inst: &Install) -> Result<(), String> {
     }
 
     let man8 = inst.dir("share/man/man8");
-    for cmd in modutils::commands() {
+    for cmd in commands::commands() {
         let (name, page) = man::page(cmd)?;
         write_file(&inst.staged(&man8.join(format!("{name}.8"))), &page, 0o644)?;
     }
@@ -221,7 +233,7 @@ fn install(inst: &Install) -> Result<(), String> {
     let bash = inst.dir("share/bash-completion/completions");
     let zsh = inst.dir("share/zsh/vendor-completions");
     let fish = inst.dir("share/fish/vendor_completions.d");
-    for cmd in modutils::commands() {
+    for cmd in commands::commands() {
         let name = cmd.get_name().to_string();
         let scripts = complete::scripts(cmd, &kmod);
         write_file(&inst.staged(&bash.join(&name)), &scripts.bash, 0o644)?;

@@ -264,17 +264,3 @@ fn optional_values_are_attached_only() {
     assert_eq!(opts, want);
     assert_eq!(operands, ["v", "w"]);
 }
-
-#[test]
-fn clap_command_builds() {
-    let cmd = crate::cli::to_clap_command("modprobe", "Add and remove modules", MODPROBE);
-    cmd.clone().debug_assert();
-    let show_config = cmd
-        .get_arguments()
-        .find(|a| a.get_id() == "showconfig")
-        .unwrap();
-    assert_eq!(show_config.get_short(), Some('c'));
-    let aliases = show_config.get_visible_aliases().unwrap();
-    assert_eq!(aliases, ["show-config"]);
-    crate::cli::to_clap_command("x", "", SYNTHETIC).debug_assert();
-}
