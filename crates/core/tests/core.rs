@@ -10,6 +10,8 @@ mod depmod_common;
 mod config_depmod;
 mod config_kcmdline;
 mod config_modprobe;
+mod depmod_cache;
+mod depmod_cache_format;
 mod depmod_cycles;
 mod depmod_options;
 mod depmod_reader;

@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::Path;
 
+use super::cache::FileStat;
 use super::report::{errno_of, strerror, text, Level, Reporter};
 use crate::config::DepmodConfig;
 use crate::name::modname_normalize;
@@ -34,10 +35,13 @@ pub(crate) struct Found {
     pub dir_len: usize,
     /// The module name: file name up to the first `.`, `-` made `_`.
     pub name: Vec<u8>,
+    /// The file's identity when it was found, for the cache (taken only
+    /// when a cache is in use).
+    pub stat: Option<FileStat>,
 }
 
 impl Found {
-    pub fn new(path: Vec<u8>) -> Found {
+    pub fn new(path: Vec<u8>, stat: Option<FileStat>) -> Found {
         let slash = path.iter().rposition(|&b| b == b'/');
         let name = modname_normalize(&path[slash.map_or(0, |i| i + 1)..]);
         let dir_len = slash.unwrap_or(0);
@@ -45,6 +49,7 @@ impl Found {
             path,
             dir_len,
             name,
+            stat,
         }
     }
 }
@@ -56,6 +61,8 @@ pub(crate) struct Scan<'r> {
     root: &'r Root,
     by_name: super::hash::FastMap<Vec<u8>, usize>,
     pub found: Vec<Option<Found>>,
+    /// Whether module files are stat'ed (for the cache).
+    pub stat: bool,
 }
 
 /// Why the walk of the module directory itself failed (kmod: FATAL).
@@ -70,6 +77,7 @@ impl<'r> Scan<'r> {
             root,
             by_name: Default::default(),
             found: Vec::new(),
+            stat: false,
         }
     }
 
@@ -138,7 +146,7 @@ impl<'r> Scan<'r> {
             path.extend_from_slice(name);
             let host = host(self.root, path);
             let kind = match entry.file_type() {
-                Ok(t) if t.is_file() => Kind::File,
+                Ok(t) if t.is_file() => Kind::File(None),
                 Ok(t) if t.is_dir() => Kind::Dir(None),
                 // Symbolic links (and unknown types) are followed.
                 _ => match fs::metadata(&host) {
@@ -155,7 +163,7 @@ impl<'r> Scan<'r> {
                         continue;
                     }
                     Ok(m) if m.is_dir() => Kind::Dir(Some((m.dev(), m.ino()))),
-                    Ok(m) if m.is_file() => Kind::File,
+                    Ok(m) if m.is_file() => Kind::File(Some(FileStat::of(&m))),
                     Ok(m) => {
                         let mode = format!("{:o}", m.mode() & libc::S_IFMT);
                         rep.log(
@@ -167,9 +175,19 @@ impl<'r> Scan<'r> {
                 },
             };
             match kind {
-                Kind::File => {
+                Kind::File(stat) => {
                     if is_module_name(name) {
-                        self.consider(path.clone());
+                        // Relative to the open directory: no path lookup.
+                        let stat = match stat {
+                            Some(stat) => Some(stat),
+                            None if self.stat => entry
+                                .metadata()
+                                .ok()
+                                .filter(|m| m.is_file())
+                                .map(|m| FileStat::of(&m)),
+                            None => None,
+                        };
+                        self.consider(path.clone(), stat.filter(|_| self.stat));
                     }
                 }
                 Kind::Dir(id) => {
@@ -215,8 +233,8 @@ impl<'r> Scan<'r> {
 
     /// Adds a module file, or lets it replace or lose to an earlier file of
     /// the same module name.
-    fn consider(&mut self, path: Vec<u8>) {
-        let new = Found::new(path);
+    fn consider(&mut self, path: Vec<u8>, stat: Option<FileStat>) {
+        let new = Found::new(path, stat);
         match self.by_name.get(&new.name) {
             None => {
                 self.by_name.insert(new.name.clone(), self.found.len());
@@ -237,8 +255,12 @@ impl<'r> Scan<'r> {
     /// Adds a module named on the command line. A second file with the
     /// same module name is refused, as kmod does: `Err` gives the module
     /// name and the path already added under it.
-    pub fn add_explicit(&mut self, path: Vec<u8>) -> Result<(), (Vec<u8>, Vec<u8>)> {
-        let new = Found::new(path);
+    pub fn add_explicit(
+        &mut self,
+        path: Vec<u8>,
+        stat: Option<FileStat>,
+    ) -> Result<(), (Vec<u8>, Vec<u8>)> {
+        let new = Found::new(path, stat);
         if let Some(&at) = self.by_name.get(&new.name) {
             let old = self.found[at]
                 .as_ref()
@@ -257,7 +279,8 @@ impl<'r> Scan<'r> {
 }
 
 enum Kind {
-    File,
+    /// A file, with its identity when a link had to be followed.
+    File(Option<FileStat>),
     /// A directory, with its identity when a link had to be followed.
     Dir(Option<(u64, u64)>),
 }
