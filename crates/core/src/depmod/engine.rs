@@ -14,6 +14,15 @@ use super::{cycles, order, output, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
 use crate::config::DepmodConfig;
 
+/// What a run has of the cache: where it goes, what was read, whether the
+/// outputs on disk are the memo's (being found out on another thread).
+struct Cache<'s, 'c> {
+    place: Option<cache::Place>,
+    loaded: Option<&'c cache::Loaded>,
+    unchanged: Option<std::thread::ScopedJoinHandle<'s, bool>>,
+    started: SystemTime,
+}
+
 impl Depmod {
     /// All stages after the depmod.d configuration, which the caller has
     /// loaded (`config` is ignored unless [`Depmod::scans_all`]).
@@ -25,6 +34,39 @@ impl Depmod {
     ) -> Result<Summary, Error> {
         let started = SystemTime::now();
         let place = self.cache_place();
+        let loaded = place.as_ref().and_then(cache::Place::load);
+        let memo = loaded
+            .as_ref()
+            .and_then(|l| l.memo.as_ref())
+            .filter(|_| !self.options.dry_run);
+        let outdir = scan::host(&self.options.root, &self.outdirname);
+        std::thread::scope(|scope| {
+            // Whether the outputs are still those the memo's run wrote does
+            // not depend on the scan: find out on the side.
+            let unchanged = memo.map(|m| scope.spawn(|| outputs_unchanged(m, &outdir)));
+            let cache = Cache {
+                place,
+                loaded: loaded.as_ref(),
+                unchanged,
+                started,
+            };
+            self.generate_with(kernel, config, cache, rep)
+        })
+    }
+
+    fn generate_with(
+        &self,
+        kernel: &KernelSymbols,
+        config: &DepmodConfig,
+        cache: Cache<'_, '_>,
+        rep: &mut dyn Reporter,
+    ) -> Result<Summary, Error> {
+        let Cache {
+            place,
+            loaded,
+            unchanged,
+            started,
+        } = cache;
         let found = self.find_modules(config, place.is_some(), rep)?;
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
@@ -56,12 +98,10 @@ impl Depmod {
         }
         .digest();
 
-        let loaded = place.as_ref().and_then(cache::Place::load);
-        let mut known = Known::new(loaded.as_ref(), &shown, &modules);
+        let mut known = Known::new(loaded, &shown, &modules);
         let memo = known.memo().filter(|m| !dry_run && m.inputs == inputs);
         if let Some(memo) = memo {
-            let outdir = scan::host(&self.options.root, &self.outdirname);
-            if outputs_unchanged(memo, &outdir) {
+            if unchanged.is_some_and(|u| u.join().unwrap_or(false)) {
                 cache::replay(&memo.events, rep);
                 return Ok(Summary {
                     modules: modules.len(),

@@ -162,7 +162,7 @@ pub(super) fn outputs_unchanged(memo: &Memo, outdir: &std::path::Path) -> bool {
             .par_iter()
             .zip(&memo.outputs)
             .all(|((name, _), want)| {
-                std::fs::read(outdir.join(name)).is_ok_and(|b| Digester::of(&b) == *want)
+                Digester::of_file(&outdir.join(name)).is_ok_and(|d| d == *want)
             })
 }
 

@@ -45,6 +45,7 @@ mod builtin;
 pub mod cache;
 mod cycles;
 mod devname;
+mod dirs;
 mod engine;
 mod hash;
 mod incremental;
@@ -55,6 +56,7 @@ mod parse;
 mod report;
 mod resolve;
 mod scan;
+mod walk;
 mod write;
 
 use std::ffi::OsStr;

@@ -85,12 +85,16 @@ pub struct Digest {
     pub mix: u64,
 }
 
-/// Builds a [`Digest`] from pieces.
+/// Builds a [`Digest`] from pieces. The hash runs four lanes over 32-byte
+/// blocks (so that the multiplications overlap); bytes are buffered until
+/// a block is complete, so how the input is cut into pieces does not
+/// matter.
 #[derive(Clone)]
 pub(crate) struct Digester {
     len: u64,
     crc: crc32fast::Hasher,
-    mix: u64,
+    lanes: [u64; 4],
+    pending: [u8; 32],
 }
 
 impl Default for Digester {
@@ -98,26 +102,47 @@ impl Default for Digester {
         Digester {
             len: 0,
             crc: crc32fast::Hasher::new(),
-            mix: 0x243f_6a88_85a3_08d3,
+            lanes: [
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
+            ],
+            pending: [0; 32],
         }
     }
 }
 
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
 impl Digester {
-    pub fn update(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        self.len += bytes.len() as u64;
+    pub fn update(&mut self, mut bytes: &[u8]) {
         self.crc.update(bytes);
-        let mut h = self.mix;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let v = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
-            h = (h ^ v).wrapping_mul(K).rotate_left(29);
+        let have = (self.len % 32) as usize;
+        self.len += bytes.len() as u64;
+        if have > 0 {
+            let take = bytes.len().min(32 - have);
+            self.pending[have..have + take].copy_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if have + take < 32 {
+                return;
+            }
+            let block = self.pending;
+            self.block(&block);
         }
-        for &b in chunks.remainder() {
-            h = (h ^ u64::from(b)).wrapping_mul(K).rotate_left(29);
+        let mut blocks = bytes.chunks_exact(32);
+        for b in &mut blocks {
+            self.block(b);
         }
-        self.mix = h;
+        let rest = blocks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+    }
+
+    fn block(&mut self, b: &[u8]) {
+        for (lane, word) in self.lanes.iter_mut().zip(b.chunks_exact(8)) {
+            let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            *lane = (*lane ^ v).wrapping_mul(MIX).rotate_left(29);
+        }
     }
 
     /// A piece with its length in front, so that concatenations of
@@ -128,10 +153,18 @@ impl Digester {
     }
 
     pub fn finish(self) -> Digest {
+        let rest = &self.pending[..(self.len % 32) as usize];
+        let mut h = self.len.wrapping_mul(MIX);
+        for (i, lane) in self.lanes.iter().enumerate() {
+            h = (h ^ lane.rotate_left(i as u32 * 16)).wrapping_mul(MIX);
+        }
+        for &b in rest {
+            h = (h ^ u64::from(b)).wrapping_mul(MIX).rotate_left(29);
+        }
         Digest {
             len: self.len,
             crc: self.crc.finalize(),
-            mix: self.mix.wrapping_mul(0xff51_afd7_ed55_8ccd) ^ (self.mix >> 33),
+            mix: h ^ (h >> 32),
         }
     }
 
@@ -139,6 +172,22 @@ impl Digester {
         let mut d = Digester::default();
         d.update(bytes);
         d.finish()
+    }
+
+    /// The digest of a file, read in pieces (no buffer its size).
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Digest> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut buf = [0u8; 64 * 1024];
+        let mut d = Digester::default();
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(d.finish()),
+                Ok(n) => d.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -556,5 +605,27 @@ impl<'a> Reader<'a> {
         } else {
             Err(FormatError::Malformed(what))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_does_not_depend_on_how_the_bytes_are_cut() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = Digester::of(&bytes);
+        for cut in [1, 3, 8, 31, 32, 33, 100, 999] {
+            let mut d = Digester::default();
+            for piece in bytes.chunks(cut) {
+                d.update(piece);
+            }
+            assert_eq!(d.finish(), whole, "pieces of {cut}");
+        }
+        let mut other = bytes.clone();
+        other[500] ^= 1;
+        assert_ne!(Digester::of(&other).mix, whole.mix);
+        assert_ne!(Digester::of(&bytes[..999]), whole);
     }
 }
