@@ -31,6 +31,10 @@ while getopts "t:lsh" opt; do
     case $opt in
         t) seconds=$OPTARG ;;
         s)
+            if [ ! -f "$cache/fuzz-runs.tsv" ]; then
+                echo "no fuzzing runs recorded yet ($cache/fuzz-runs.tsv)"
+                exit 0
+            fi
             awk -F'\t' '{ t[$2] += $3; e[$2] += $4; if ($5 != "ok") f[$2]++; T += $3; E += $4 }
                 END { for (k in t) printf "%-16s %7d s %14d execs %d failed runs\n", k, t[k], e[k], f[k]
                       printf "%-16s %7d s %14d execs\n", "total", T, E }' "$cache/fuzz-runs.tsv" | sort

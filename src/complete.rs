@@ -37,7 +37,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         "modprobe" if words.iter().any(|w| is_remove(w)) => loaded(&root),
         "modprobe" => {
             let dir = module_dir(&root, words, ('d', "dirname"), ('S', "set-version"));
-            Context::new(root, Some(dir)).module_names()
+            text(Context::new(root, Some(dir)).module_names())
         }
         "modinfo" => {
             let dir = module_dir(&root, words, ('b', "basedir"), ('k', "set-version"));
@@ -46,7 +46,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             names.extend(ctx.builtin_names());
             names.sort();
             names.dedup();
-            names
+            text(names)
         }
         _ => Vec::new(),
     };
@@ -108,6 +108,15 @@ fn option_value(words: &[String], (short, long): (char, &str)) -> Option<String>
         i += 1;
     }
     found
+}
+
+/// Completion candidates are shell words; a name that is not UTF-8 could
+/// not be typed back anyway, so it is left out.
+fn text(names: Vec<Vec<u8>>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter_map(|n| String::from_utf8(n).ok())
+        .collect()
 }
 
 #[cfg(test)]

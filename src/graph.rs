@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use modutils_core::context::Context;
@@ -92,6 +93,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         );
         return 1;
     }
+    // DOT is text: names that are not UTF-8 are shown with U+FFFD.
     let needs: BTreeMap<String, BTreeSet<String>> = all
         .iter()
         .map(|m| {
@@ -99,7 +101,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 .dependencies(m)
                 .map(|(_, deps)| deps.iter().map(modname_from_path).collect())
                 .unwrap_or_default();
-            (m.clone(), deps)
+            (String::from_utf8_lossy(m).into_owned(), deps)
         })
         .collect();
 
@@ -109,18 +111,18 @@ pub fn main(args: Vec<OsString>) -> i32 {
     } else {
         let mut set = BTreeSet::new();
         for arg in &parsed.operands {
-            let arg = arg.to_string_lossy();
-            match ctx.lookup(&arg) {
+            match ctx.lookup(arg.as_bytes()) {
                 Ok(found) if !found.is_empty() => {
                     for m in found {
-                        if let Some(deps) = needs.get(&m.name) {
+                        let name = String::from_utf8_lossy(&m.name).into_owned();
+                        if let Some(deps) = needs.get(&name) {
                             set.extend(deps.iter().cloned());
                         }
-                        set.insert(m.name);
+                        set.insert(name);
                     }
                 }
                 _ => {
-                    crate::error!("Module {arg} not found.");
+                    crate::error!("Module {} not found.", arg.to_string_lossy());
                     failed = true;
                 }
             }

@@ -190,18 +190,18 @@ fn view(root: &Root, names: &[String], json: bool) -> i32 {
         })
         .collect();
     let text = if json {
-        json_text(&rows)
+        json_text(&rows).into_bytes()
     } else {
         tree_text(&rows)
     };
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    let _ = out.write_all(&text).and_then(|()| out.flush());
     0
 }
 
 /// Roots are the modules nothing uses, in `/proc/modules` order; under
 /// each module, the modules it uses (those listing it as a holder).
-fn tree_text(rows: &[Row]) -> String {
+fn tree_text(rows: &[Row]) -> Vec<u8> {
     let uses = |i: usize| -> Vec<usize> {
         (0..rows.len())
             .filter(|&j| rows[j].holders.contains(&rows[i].name))
@@ -225,7 +225,7 @@ fn tree_text(rows: &[Row]) -> String {
         }
     }
     roots.extend((0..rows.len()).filter(|&i| !seen[i]));
-    crate::tree::render(&roots, |i| rows[i].name.clone(), uses)
+    crate::tree::render(&roots, |i| rows[i].name.as_bytes(), uses)
 }
 
 /// docs/json.md, `lsmod --json`.

@@ -228,27 +228,36 @@ fn by_path(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) ->
 }
 
 fn by_module_name(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) -> bool {
-    let name = arg.to_string_lossy();
-    match ctx.lookup_name(&name) {
+    let name = arg.as_bytes();
+    match ctx.lookup_name(name) {
         Ok(Some(module)) => show(ctx, s, out, &module),
         _ => {
-            error!("Module name {name} not found.");
+            crate::log::log_bytes(
+                crate::log::Level::Err,
+                &[b"Module name ", name, b" not found."].concat(),
+            );
             false
         }
     }
 }
 
 fn by_alias(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) -> bool {
-    let alias = arg.to_string_lossy();
-    let modules = match ctx.lookup(&alias) {
+    let alias = arg.as_bytes();
+    let modules = match ctx.lookup(alias) {
         Ok(m) => m,
         Err(_) => {
-            error!("Module alias {alias} not found.");
+            crate::log::log_bytes(
+                crate::log::Level::Err,
+                &[b"Module alias ", alias, b" not found."].concat(),
+            );
             return false;
         }
     };
     if modules.is_empty() {
-        error!("Module {alias} not found.");
+        crate::log::log_bytes(
+            crate::log::Level::Err,
+            &[b"Module ", alias, b" not found."].concat(),
+        );
         return false;
     }
     let mut ok = true;
@@ -275,8 +284,8 @@ fn show(ctx: &Context, s: &Settings, out: &mut impl Write, module: &Module) -> b
         Some(p) => p.as_os_str().as_bytes().to_vec(),
         None => {
             match field {
-                None => line(out, b"name:", module.name.as_bytes(), sep),
-                Some(b"name") => value(out, module.name.as_bytes(), sep),
+                None => line(out, b"name:", &module.name, sep),
+                Some(b"name") => value(out, &module.name, sep),
                 _ => {}
             }
             b"(builtin)".to_vec()
@@ -374,7 +383,7 @@ fn json_of(ctx: &Context, s: &Settings, module: &Module) -> Option<Json> {
         .as_ref()
         .map_or(Json::Null, |p| Json::bytes(p.as_os_str().as_bytes()));
     Some(Json::Obj(vec![
-        ("name", Json::str(&module.name)),
+        ("name", Json::bytes(&module.name)),
         ("filename", filename),
         ("builtin", Json::Bool(module.path.is_none())),
         ("fields", Json::Arr(field_list)),
@@ -384,12 +393,14 @@ fn json_of(ctx: &Context, s: &Settings, module: &Module) -> Option<Json> {
 
 /// kmod's message for a module whose information cannot be read.
 fn unreadable(module: &Module, errno: i32) {
-    let msg = io::Error::from_raw_os_error(errno);
-    error!(
-        "could not get modinfo from '{}': {}",
-        module.name,
-        crate::strerror(&msg)
-    );
+    let why = crate::strerror(&io::Error::from_raw_os_error(errno));
+    let msg = [
+        b"could not get modinfo from '",
+        &module.name[..],
+        b"': ",
+        why.as_bytes(),
+    ];
+    crate::log::log_bytes(crate::log::Level::Err, &msg.concat());
 }
 
 /// kmod's message for each `parm`/`parmtype` record without a `:`.

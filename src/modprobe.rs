@@ -12,15 +12,16 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use modutils_core::autoclean::{self, Recorder};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
 use modutils_core::context::Context;
 use modutils_core::index::Index;
-use modutils_core::module_file::Compression;
+use modutils_core::kernel;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
-    kernel_compression, BlacklistMode, Engine, FakeSystem, Force, HostSystem, ModId, ProbeOptions,
-    RemoveOptions, Report, System, FAKE_KERNEL_ENV,
+    kernel_compression, system_from_env, BlacklistMode, Engine, Force, ModId, ProbeOptions,
+    RemoveOptions, Report,
 };
 use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
@@ -50,6 +51,9 @@ pub fn command() -> clap::Command {
 }
 
 pub fn main(argv: Vec<OsString>) -> i32 {
+    // Told from the command line as the kernel gives it, before
+    // MODPROBE_OPTIONS or anything else is added.
+    let kernel_request = autoclean::kernel_request(&Root::from_env(), &argv).is_some();
     let s = match args::parse(argv) {
         Parsed::Exit(code) => return code,
         Parsed::Run(s) => s,
@@ -93,7 +97,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     } else if s.show_modversions || s.show_exports {
         show_symbols(&ctx, &s)
     } else {
-        let mut sys = system(&root, compression);
+        let mut sys = system_from_env(&root, compression);
+        let mut recorder = Recorder::new(sys.as_mut());
         let mut frontend = Frontend {
             show: (s.show && !s.tree && !s.json) || s.verbose > LOG_WARNING,
             all: s.all,
@@ -106,8 +111,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             }
             None => &mut frontend,
         };
-        let mut engine = Engine::new(&ctx, sys.as_mut(), report);
-        if s.remove {
+        let mut engine = Engine::new(&ctx, &mut recorder, report);
+        let ok = if s.remove {
             remove_all(&mut engine, &s)
         } else if s.tree {
             let names = if s.all {
@@ -127,15 +132,20 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             }
             ok
         } else {
-            let params = join_params(&s.operands[1..]);
+            // No parameters and an empty string make the same options.
+            let params = kernel::join_params(&s.operands[1..]);
             insert(
                 &mut engine,
                 &s,
                 &s.operands[0],
-                params.as_deref(),
+                Some(&params),
                 json.as_ref(),
             )
+        };
+        if kernel_request {
+            record_autoload(&root, &mut recorder);
         }
+        ok
     };
     if let Some(json) = json {
         out::print(json.document().as_bytes());
@@ -168,12 +178,13 @@ fn module_dir(s: &Settings, root: &Root) -> PathBuf {
     PathBuf::from(OsString::from_vec(dir))
 }
 
-/// The kernel, or the fake one for hermetic tests: only under a relocated
-/// root, so the variable alone can never make a real modprobe a no-op.
-fn system(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
-    match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Box::new(FakeSystem::new(root.clone(), Some(log.into()))),
-        _ => Box::new(HostSystem::new(root.clone(), compression)),
+/// Records for autoclean what a load the kernel asked for inserted
+/// (`rmmod -a` sweeps only those modules).
+fn record_autoload(root: &Root, recorder: &mut Recorder) {
+    let names = recorder.inserted().to_vec();
+    if let Err(e) = autoclean::record(root, recorder, &names) {
+        let names: Vec<_> = names.iter().map(|n| String::from_utf8_lossy(n)).collect();
+        crate::error!("could not record {} for autoclean: {e}", names.join(", "));
     }
 }
 
@@ -192,11 +203,11 @@ fn show_config(ctx: &Context) -> bool {
 /// `--show-modversions` / `--show-exports` of the file named first.
 fn show_symbols(ctx: &Context, s: &Settings) -> bool {
     let arg = &s.operands[0];
-    let shown = arg.to_string_lossy();
+    let shown = arg.as_bytes();
     let module = match ctx.module_from_path(Path::new(arg)) {
         Ok(m) if !m.name.is_empty() => m,
         _ => {
-            fatal(s.all, &format!("Module {shown} not found."));
+            fatal(s.all, &[b"Module ", shown, b" not found."].concat());
             return false;
         }
     };
@@ -215,8 +226,9 @@ fn show_symbols(ctx: &Context, s: &Settings) -> bool {
             true
         }
         Err(errno) => {
-            let msg = format!("could not get {what} of {shown}: {}", strerror(errno));
-            fatal(s.all, &msg);
+            let why = strerror(errno);
+            let msg = [b"could not get ", what.as_bytes(), b" of ", shown, b": "];
+            fatal(s.all, &[&msg.concat(), why.as_bytes()].concat());
             false
         }
     }
@@ -246,33 +258,6 @@ fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
     Ok(text)
 }
 
-/// kmod's `options_from_array`: parameters joined with spaces, a value
-/// with a space quoted unless it starts with a quote; none at all → None.
-fn join_params(params: &[OsString]) -> Option<Vec<u8>> {
-    if params.is_empty() {
-        return None;
-    }
-    let mut out = Vec::new();
-    for (i, p) in params.iter().enumerate() {
-        if i > 0 {
-            out.push(b' ');
-        }
-        let p = p.as_bytes();
-        match p.iter().position(|&c| c == b'=') {
-            Some(eq)
-                if !matches!(p.get(eq + 1), Some(b'"' | b'\'')) && p[eq + 1..].contains(&b' ') =>
-            {
-                out.extend_from_slice(&p[..=eq]);
-                out.push(b'"');
-                out.extend_from_slice(&p[eq + 1..]);
-                out.push(b'"');
-            }
-            _ => out.extend_from_slice(p),
-        }
-    }
-    Some(out)
-}
-
 fn probe_options(s: &Settings) -> ProbeOptions {
     ProbeOptions {
         ignore_loaded: s.ignore_loaded,
@@ -294,30 +279,29 @@ fn probe_options(s: &Settings) -> ProbeOptions {
 /// The modules one argument names: a module file (`/…` or `./…`), or a
 /// name or alias; `None` after reporting that there is none.
 fn resolve(engine: &mut Engine, s: &Settings, arg: &OsStr) -> Option<Vec<ModId>> {
-    let shown = arg.to_string_lossy().into_owned();
     let bytes = arg.as_bytes();
     if bytes.starts_with(b"/") || bytes.starts_with(b"./") {
         match engine.from_path(Path::new(arg)) {
             Ok(id) => Some(vec![id]),
             Err(e) => {
-                let errno = e.raw_os_error().unwrap_or(libc::ENOENT);
-                let msg = format!(
-                    "Failed to get module from path {shown}: {}",
-                    strerror(errno)
-                );
-                fatal(s.all, &msg);
+                let why = strerror(e.raw_os_error().unwrap_or(libc::ENOENT));
+                let msg = [
+                    b"Failed to get module from path ",
+                    bytes,
+                    b": ",
+                    why.as_bytes(),
+                ];
+                fatal(s.all, &msg.concat());
                 None
             }
         }
     } else {
-        match engine.lookup(&shown) {
+        match engine.lookup(bytes) {
             Ok(ids) if !ids.is_empty() => Some(ids),
             _ => {
-                let dir = engine.context().dirname().display().to_string();
-                fatal(
-                    s.all,
-                    &format!("Module {shown} not found in directory {dir}"),
-                );
+                let dir = engine.context().dirname().as_os_str().as_bytes();
+                let msg = [b"Module ", bytes, b" not found in directory ", dir];
+                fatal(s.all, &msg.concat());
                 None
             }
         }
@@ -354,7 +338,7 @@ fn insert_one(
     json: Option<&views::Collected>,
 ) -> bool {
     if s.resolve_alias {
-        out::print(format!("{}\n", engine.name(id)).as_bytes());
+        out::print(&[engine.name(id), b"\n"].concat());
         return true;
     }
     let result = engine.probe(id, opts, params);
@@ -364,13 +348,18 @@ fn insert_one(
     let Err(errno) = result else {
         return true;
     };
-    let name = engine.name(id);
     let why = match errno {
         libc::EEXIST => "Module already in kernel".to_string(),
         libc::ENOENT => "Unknown symbol in module, or unknown parameter (see dmesg)".to_string(),
         e => strerror(e),
     };
-    crate::error!("could not insert '{name}': {why}");
+    let msg = [
+        b"could not insert '",
+        engine.name(id),
+        b"': ",
+        why.as_bytes(),
+    ];
+    crate::log::log_bytes(Level::Err, &msg.concat());
     false
 }
 
@@ -387,12 +376,12 @@ fn remove_all(engine: &mut Engine, s: &Settings) -> bool {
     };
     let mut ok = true;
     for arg in &s.operands {
-        let name = arg.to_string_lossy();
+        let name = arg.as_bytes();
         // kmod fails without a word on a name it cannot normalise (`a[`);
         // we say it is not found, as loading says for the same name.
-        let ids = engine.lookup(&name).unwrap_or_default();
+        let ids = engine.lookup(name).unwrap_or_default();
         if ids.is_empty() {
-            fatal(s.all, &format!("Module {name} not found."));
+            fatal(s.all, &[b"Module ", name, b" not found."].concat());
             ok = false;
             continue;
         }

@@ -1,6 +1,7 @@
 //! `rmmod`: remove modules from the running kernel, with kmod 34's options,
 //! messages and exit codes; plus `-a/--all`, the 1999 article's
-//! "autoclean": remove every module nothing uses, until none is left.
+//! autoclean: a sweep over the modules the kernel had modprobe load
+//! (`modutils_core::autoclean`), never touching anything else.
 //!
 //! One deliberate difference: a module in use is reported on one line,
 //! `Module X is in use by: h1 h2`, as kmod 30–33 and kmod's development
@@ -10,10 +11,12 @@
 use std::ffi::OsString;
 use std::path::Path;
 
+use modutils_core::autoclean::{self, SweepOptions};
 use modutils_core::config::strerror;
 use modutils_core::index::Index;
 use modutils_core::kernel;
-use modutils_core::{name, procfs, sysfs, Root};
+use modutils_core::probe::{system_from_env, System};
+use modutils_core::{name, procfs, Root};
 
 use crate::cli::{self, Opt};
 use crate::lsmod::normalize;
@@ -27,6 +30,8 @@ enum Id {
     Version,
     Help,
     All,
+    DryRun,
+    Now,
 }
 
 const OPTIONS: &[Opt<Id>] = &[
@@ -44,7 +49,21 @@ const OPTIONS: &[Opt<Id>] = &[
         Id::All,
         Some('a'),
         &["all"],
-        "remove every module that nothing uses, repeatedly (autoclean)",
+        "autoclean: remove the modules the kernel had modprobe load, once two sweeps found them unused",
+    )
+    .extension(),
+    Opt::flag(
+        Id::DryRun,
+        Some('n'),
+        &["dry-run"],
+        "with -a: print what would be removed, change nothing",
+    )
+    .extension(),
+    Opt::flag(
+        Id::Now,
+        None,
+        &["now"],
+        "with -a: remove what is unused at once, without waiting for a second sweep",
     )
     .extension(),
 ];
@@ -69,6 +88,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let mut syslog = false;
     let mut force = false;
     let mut all = false;
+    let mut sweep = SweepOptions::default();
     let mut parser = cli::Parser::new(OPTIONS, args);
     for item in parser.by_ref() {
         match item {
@@ -76,6 +96,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::Syslog, _)) => syslog = true,
             Ok((Id::Verbose, _)) => verbose += 1,
             Ok((Id::All, _)) => all = true,
+            Ok((Id::DryRun, _)) => sweep.dry_run = true,
+            Ok((Id::Now, _)) => sweep.now = true,
             Ok((Id::Version, _)) => {
                 crate::kmod::version();
                 return 0;
@@ -102,17 +124,28 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let operands = parser.operands();
     let root = Root::from_env();
+    // Removal needs nothing of what the kernel decompresses.
+    let mut sys = system_from_env(&root, None);
     if all {
         log::set_threshold(verbose);
         if !operands.is_empty() {
-            error!("-a/--all removes every unused module: give no module names with it.");
+            error!("-a/--all sweeps the modules the kernel loaded: give no module names with it.");
             return 1;
         }
         if force {
             error!("-a/--all cannot be combined with -f/--force.");
             return 1;
         }
-        return autoclean(&root);
+        return autoclean(&root, sys.as_mut(), sweep, verbose > log::Level::Err as i32);
+    }
+    if sweep.dry_run || sweep.now {
+        let option = if sweep.dry_run {
+            "-n/--dry-run"
+        } else {
+            "--now"
+        };
+        error!("{option} goes with -a/--all only.");
+        return 1;
     }
     if operands.is_empty() {
         error!("missing module name.");
@@ -132,11 +165,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
             failures += 1;
             break;
         };
-        if !force && !may_remove(&root, &name) {
+        if !force && !may_remove(&root, sys.as_mut(), &name) {
             failures += 1;
             continue;
         }
-        if let Err(errno) = remove(&name, force) {
+        if let Err(errno) = remove(sys.as_mut(), &name, force) {
             error!(
                 "could not remove module {}: {}",
                 arg.to_string_lossy(),
@@ -171,61 +204,67 @@ fn module_name(root: &Root, arg: &OsString) -> Option<String> {
 }
 
 /// kmod's checks before removing without `--force`: not built in, loaded,
-/// no holders, use count 0. Each failure is reported.
-fn may_remove(root: &Root, name: &str) -> bool {
+/// no holders, use count 0. Each failure is reported, with the line
+/// libkmod logs for a file it could not read.
+fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
     if is_builtin(root, name) {
         error!("Module {name} is builtin.");
         return false;
     }
-    match sysfs::initstate(root, name) {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            error!("Module {name} is not currently loaded");
-            static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-            if procfs::module_support(root) == Some(false)
-                && !TOLD.swap(true, std::sync::atomic::Ordering::Relaxed)
-            {
-                error!("{}", kernel::NO_MODULE_SUPPORT);
-            }
-            return false;
+    if let Err(e) = sys.initstate(name.as_bytes()) {
+        if let Some(line) = &e.log {
+            log::log_bytes(log::Level::Err, line);
         }
-        Err(e) => {
-            error!("{e}");
-            error!("Module {name} is not currently loaded");
-            return false;
+        error!("Module {name} is not currently loaded");
+        static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if e.errno == libc::ENOENT
+            && procfs::module_support(root) == Some(false)
+            && !TOLD.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            error!("{}", kernel::NO_MODULE_SUPPORT);
         }
+        return false;
     }
-    match sysfs::holders(root, name) {
+    match sys.holders(name.as_bytes()) {
         Ok(holders) if !holders.is_empty() => {
             let list: String = holders
                 .iter()
-                .map(|h| format!(" {}", normalize(h)))
+                .map(|h| format!(" {}", normalize(&String::from_utf8_lossy(h))))
                 .collect();
             error!("Module {name} is in use by:{list}");
             return false;
         }
         Ok(_) => {}
-        Err(e) => error!("{e}"),
+        Err(e) => {
+            if let Some(line) = &e.log {
+                log::log_bytes(log::Level::Err, line);
+            }
+        }
     }
-    match sysfs::refcnt(root, name) {
+    match sys.refcnt(name.as_bytes()) {
         Ok(0) => true,
-        Err(e) if e.is_not_found() => {
+        Ok(_) => {
+            error!("Module {name} is in use");
+            false
+        }
+        Err(e) if e.errno == libc::ENOENT => {
             error!("Module unloading is not supported");
             false
         }
-        _ => {
-            error!("Module {name} is in use");
+        Err(e) => {
+            if let Some(line) = &e.log {
+                log::log_bytes(log::Level::Err, line);
+            }
             false
         }
     }
 }
 
-/// `delete_module`, logging kmod's library line on failure.
-fn remove(name: &str, force: bool) -> Result<(), i32> {
-    kernel::remove_module(name, force).map_err(|e| {
-        let errno = e as i32;
+/// `delete_module` through the system, logging kmod's library line on
+/// failure.
+fn remove(sys: &mut dyn System, name: &str, force: bool) -> Result<(), i32> {
+    sys.remove(name.as_bytes(), force).inspect_err(|&errno| {
         error!("could not remove '{name}': {}", strerror(errno));
-        errno
     })
 }
 
@@ -237,67 +276,48 @@ fn is_builtin(root: &Root, name: &str) -> bool {
     Index::open(path).is_ok_and(|index| matches!(index.lookup(name), Ok(Some(_))))
 }
 
-/// `rmmod -a`: removes every live module whose use count is 0 and that no
-/// other module holds, newest first, again and again until a pass removes
-/// nothing (removing a module can free the ones it used). Modules without
-/// an exit function (`[permanent]`) stay. Prints each module removed.
-fn autoclean(root: &Root) -> i32 {
-    let mut failures = 0;
-    let mut skip: Vec<String> = Vec::new();
-    loop {
-        let modules = match procfs::loaded_modules(root) {
-            Ok(m) => m,
-            Err(e) => {
-                error!(
-                    "could not open {}: {}",
-                    procfs::PROC_MODULES,
-                    strerror(e.errno())
-                );
-                if e.errno() == libc::ENOENT && procfs::module_support(root) == Some(false) {
-                    error!("{}", kernel::NO_MODULE_SUPPORT);
-                }
-                return 1;
-            }
-        };
-        let mut removed = 0;
-        for m in modules {
-            if m.permanent || m.state != procfs::ModuleState::Live || skip.contains(&m.name) {
-                continue;
-            }
-            let refcnt = sysfs::refcnt(root, &m.name).ok().or(m.refcnt);
-            let held = sysfs::holders(root, &m.name)
-                .map(|h| !h.is_empty())
-                .unwrap_or(!m.users.is_empty());
-            if refcnt != Some(0) || held {
-                continue;
-            }
-            match kernel::remove_module(&m.name, false) {
-                Ok(()) => {
-                    println!("removed {}", m.name);
-                    removed += 1;
-                }
-                // Taken or gone meanwhile: not ours to report.
-                Err(e) if matches!(e as i32, libc::EAGAIN | libc::EBUSY | libc::ENOENT) => {
-                    skip.push(m.name.clone());
-                }
-                Err(e) => {
-                    error!("could not remove '{}': {}", m.name, strerror(e as i32));
-                    if e as i32 == libc::EPERM {
-                        if let Some(s) =
-                            kernel::permission_sentence(kernel::permission(root), "remove")
-                        {
-                            error!("{s}");
-                        }
-                        return 1;
-                    }
-                    failures += 1;
-                    skip.push(m.name.clone());
+/// `rmmod -a`: one sweep (see `modutils_core::autoclean`). `-v` prints
+/// each removal (`rmmod NAME`) and each module found unused for the first
+/// time (`mark NAME`); `-n` prints the removals a sweep would make.
+fn autoclean(root: &Root, sys: &mut dyn System, opts: SweepOptions, verbose: bool) -> i32 {
+    let permission = || kernel::permission_sentence(kernel::permission(root), "remove");
+    let outcome = match autoclean::sweep(root, sys, opts) {
+        Ok(o) => o,
+        Err(e) => {
+            error!("{e}");
+            if matches!(e.errno(), libc::EACCES | libc::EPERM | libc::EROFS) {
+                if let Some(s) = permission() {
+                    error!("{s}");
                 }
             }
+            return 1;
         }
-        if removed == 0 {
-            break;
+    };
+    if verbose || opts.dry_run {
+        for name in &outcome.removed {
+            print_line(&[b"rmmod ", &name[..], b"\n"].concat());
         }
     }
-    i32::from(failures > 0)
+    if verbose {
+        for name in &outcome.marked {
+            print_line(&[b"mark ", &name[..], b"\n"].concat());
+        }
+    }
+    for (name, errno) in &outcome.failed {
+        let why = strerror(*errno);
+        let line = [b"could not remove '", &name[..], b"': ", why.as_bytes()].concat();
+        log::log_bytes(log::Level::Err, &line);
+        if *errno == libc::EPERM {
+            if let Some(s) = permission() {
+                error!("{s}");
+            }
+        }
+    }
+    i32::from(!outcome.failed.is_empty())
+}
+
+/// One line of bytes on standard output (module names need not be UTF-8).
+fn print_line(line: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(line);
 }

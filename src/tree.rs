@@ -4,13 +4,14 @@
 /// with box characters. A module used by several others appears under
 /// each of them, its subtree repeated. A node that would repeat one of its
 /// ancestors (a cycle, which the kernel never reports) is shown once more,
-/// marked, and not descended into.
-pub fn render<T: Copy + PartialEq>(
+/// marked, and not descended into. Labels are bytes (module names need
+/// not be UTF-8) and are printed as they are.
+pub fn render<T: Copy + PartialEq, L: AsRef<[u8]>>(
     roots: &[T],
-    label: impl Fn(T) -> String,
+    label: impl Fn(T) -> L,
     children: impl Fn(T) -> Vec<T>,
-) -> String {
-    let mut out = String::new();
+) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut path = Vec::new();
     for &root in roots {
         node(&mut out, root, "", None, &mut path, &label, &children);
@@ -19,13 +20,13 @@ pub fn render<T: Copy + PartialEq>(
 }
 
 /// `last`: None for a root, else whether this is its parent's last child.
-fn node<T: Copy + PartialEq>(
-    out: &mut String,
+fn node<T: Copy + PartialEq, L: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
     id: T,
     prefix: &str,
     last: Option<bool>,
     path: &mut Vec<T>,
-    label: &impl Fn(T) -> String,
+    label: &impl Fn(T) -> L,
     children: &impl Fn(T) -> Vec<T>,
 ) {
     let (branch, next_prefix) = match last {
@@ -33,14 +34,14 @@ fn node<T: Copy + PartialEq>(
         Some(false) => ("├─ ", format!("{prefix}│  ")),
         Some(true) => ("└─ ", format!("{prefix}   ")),
     };
-    out.push_str(prefix);
-    out.push_str(branch);
-    out.push_str(&label(id));
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(branch.as_bytes());
+    out.extend_from_slice(label(id).as_ref());
     if path.contains(&id) {
-        out.push_str(" (cycle)\n");
+        out.extend_from_slice(b" (cycle)\n");
         return;
     }
-    out.push('\n');
+    out.push(b'\n');
     path.push(id);
     let kids = children(id);
     for (i, &k) in kids.iter().enumerate() {
@@ -65,6 +66,6 @@ mod tests {
         };
         let text = render(&[0, 2], |n| format!("m{n}"), kids);
         let want = "m0\n├─ m1\n│  └─ m3\n│     └─ m1 (cycle)\n└─ m2\nm2\n";
-        assert_eq!(text, want);
+        assert_eq!(text, want.as_bytes());
     }
 }

@@ -392,3 +392,43 @@ fn compressed_modules_match() {
     let n = assert_same(&packed, "modinfo on .ko.xz/.ko.zst");
     assert_eq!(n, packed.len());
 }
+
+/// A relative path is taken from the working directory. Under
+/// `MODUTILS_SYSROOT` with the working directory inside the root, ours
+/// shows the file as the target system names it; everything else is kmod's
+/// output for the same file, run without a root.
+#[test]
+fn relative_paths_under_a_relocated_root() {
+    use std::process::Command;
+    let module = real_tree()
+        .modules()
+        .iter()
+        .find(|p| p.ends_with("kernel/drivers/net/dummy.ko"))
+        .expect("dummy.ko in the tree");
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    std::fs::copy(module, work.join("dummy.ko")).unwrap();
+    let kmod = Command::new(crate::util::oracle("modinfo"))
+        .arg("./dummy.ko")
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    let ours = Command::new(crate::util::ours("modinfo"))
+        .arg("./dummy.ko")
+        .current_dir(&work)
+        .env("MODUTILS_SYSROOT", root.path())
+        .output()
+        .unwrap();
+    let expected = text(&kmod.stdout).replacen(
+        &format!("{}/./dummy.ko", work.display()),
+        "/work/./dummy.ko",
+        1,
+    );
+    assert!(
+        expected.starts_with("filename:       /work/./dummy.ko\n"),
+        "{expected}"
+    );
+    assert_eq!(text(&ours.stdout), expected, "{}", text(&ours.stderr));
+    assert_eq!(ours.status.code(), Some(0));
+}

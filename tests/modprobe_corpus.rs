@@ -194,6 +194,11 @@ fn command_line_parameters_match_kmod() {
         ],
         &["my-nic", "x=\"q\"", "e="],
         &["ptp", ""],
+        // Empty arguments add no separator of their own before the first
+        // option; after it each one adds a space.
+        &["ptp", "", "x=1"],
+        &["mod_c", "", "", "p=1", "", "", "q=2", ""],
+        &["pps_core", "", ""],
         &["mod_c", "p=1"],
         &["crypto-crc32c", "z=9"],
     ];
@@ -206,6 +211,45 @@ fn command_line_parameters_match_kmod() {
             "-C".into(),
             s.configs[0].clone().into_os_string(),
             "-D".into(),
+        ];
+        args.extend(case.iter().map(OsString::from));
+        if let Some(d) = compare(&format!("{case:?}"), &args) {
+            panic!("{d}");
+        }
+    }
+}
+
+/// An install command gets the options as `$CMDLINE_OPTS`, joined as they
+/// are for loading. kmod really runs the command here (it echoes, and the
+/// module is a text stand-in nothing could load), so both run for real.
+#[test]
+fn install_command_options_match_kmod() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Scenario {
+        dir: fixtures().join("modprobe/corpus/options"),
+        configs: vec![tmp.path().join("install.conf")],
+    };
+    base_for(&s, tmp.path());
+    fs::write(
+        &s.configs[0],
+        "options x from_conf=1\ninstall x echo \"[$CMDLINE_OPTS]\"\ninstall q echo \"[$CMDLINE_OPTS]\"\n",
+    )
+    .unwrap();
+    let cases: &[&[&str]] = &[
+        &["q", "", "a=1"],
+        &["q", "", ""],
+        &["q", "a=1", "", "b=two words", ""],
+        &["x", "", "a=1"],
+        &["x", ""],
+    ];
+    for case in cases {
+        let mut args: Vec<OsString> = vec![
+            "-d".into(),
+            tmp.path().into(),
+            "-S".into(),
+            "1.0".into(),
+            "-C".into(),
+            s.configs[0].clone().into_os_string(),
         ];
         args.extend(case.iter().map(OsString::from));
         if let Some(d) = compare(&format!("{case:?}"), &args) {

@@ -558,6 +558,52 @@ fn module_given_by_path() {
 }
 
 #[test]
+fn module_given_by_relative_path() {
+    // Relative to the working directory. Inside the root it is shown as
+    // the path it has on the target system; outside, as given.
+    let s = System::new("");
+    s.write("/opt/m/mod_c.ko", "depends=mod_b,mod_a\n");
+    let outside = tempfile::tempdir().unwrap();
+    fs::write(outside.path().join("x.ko"), "depends=\n").unwrap();
+    let cases = [
+        (s.path("/opt/m"), "./mod_c.ko", "/opt/m/./mod_c.ko"),
+        (
+            s.path("/opt"),
+            "./m/../m/mod_c.ko",
+            "/opt/./m/../m/mod_c.ko",
+        ),
+        (
+            s.dir.path().to_path_buf(),
+            "./opt/m/mod_c.ko",
+            "/./opt/m/mod_c.ko",
+        ),
+        (outside.path().to_path_buf(), "./x.ko", "./x.ko"),
+    ];
+    for (cwd, arg, shown) in cases {
+        for m in s.loaded() {
+            fs::remove_dir_all(s.path(&format!("/sys/module/{m}"))).unwrap();
+        }
+        let log = s.dir.path().join("calls.log");
+        let _ = fs::remove_file(&log);
+        let out = Command::new(ours("modprobe"))
+            .args(["-v", arg])
+            .current_dir(&cwd)
+            .env("MODUTILS_SYSROOT", s.dir.path())
+            .env("MODUTILS_FAKE_KERNEL", &log)
+            .env_remove("MODPROBE_OPTIONS")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{arg} in {cwd:?}: {stderr}");
+        let calls = fs::read_to_string(&log).unwrap();
+        let line = format!("insert {shown} ");
+        assert!(calls.lines().any(|l| l == line), "{arg}: {calls}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(&format!("insmod {shown} \n")), "{stdout}");
+    }
+}
+
+#[test]
 fn missing_file_of_a_known_module() {
     let s = System::new("");
     fs::remove_file(s.path(&ko("drivers/x"))).unwrap();
@@ -590,6 +636,41 @@ fn fake_kernel_needs_a_relocated_root() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!Path::new("/nonexistent/log").exists());
+}
+
+#[test]
+fn fake_kernel_needs_a_root_other_than_the_hosts() {
+    // A root that is the host's own `/` under another name is no relocated
+    // root: modprobe runs for real, so the install command runs and the
+    // fake kernel's log is never written.
+    let s = System::new("install mod_a echo real\n");
+    let to_root = s.dir.path().join("to-root");
+    std::os::unix::fs::symlink("/", &to_root).unwrap();
+    for root in [Path::new("/.."), Path::new("//"), to_root.as_path()] {
+        let log = s.dir.path().join("calls.log");
+        let out = Command::new(ours("modprobe"))
+            .arg("-d")
+            .arg(s.dir.path())
+            .args(["-S", "1.0", "-C"])
+            .arg(s.path("/etc/modprobe.d"))
+            .arg("mod_a")
+            .env("MODUTILS_SYSROOT", root)
+            .env("MODUTILS_FAKE_KERNEL", &log)
+            .env_remove("MODPROBE_OPTIONS")
+            .output()
+            .unwrap();
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).as_ref()
+            ),
+            (Some(0), "real\n"),
+            "MODUTILS_SYSROOT={}: {}",
+            root.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!log.exists(), "MODUTILS_SYSROOT={}", root.display());
+    }
 }
 
 #[test]

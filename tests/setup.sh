@@ -10,10 +10,11 @@ export MODUTILS_CACHE=$CACHE
 
 # Debian packages: kmod is the oracle; the others unpack and compress trees
 # (fixtures/build-modules.sh installs the compiler it needs itself); man-db
-# and groff-base render the installed man pages (man -l), and
-# python3-jsonschema validates the --json output against docs/schema.
+# and groff-base render the installed man pages (man -l),
+# python3-jsonschema validates the --json output against docs/schema, and
+# gcc, binutils and valgrind build, inspect and check libkmod.so.2's C tests.
 need=()
-for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema; do
+for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema valgrind binutils gcc; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # kmod's modinfo reads signatures through libssl3, whose parser changes with

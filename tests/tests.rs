@@ -3,15 +3,19 @@
 
 mod util;
 
+mod autoclean;
 mod depmod;
 mod hostile;
 mod hostile_modinfo;
+mod insmod;
 mod kmod;
 mod modinfo;
 mod modprobe;
+mod modprobe_bytes;
 mod modprobe_corpus;
 mod modprobe_scenarios;
 mod modprobe_tree;
+mod readme;
 mod static_nodes;
 mod views;
 mod vm_sysroot;

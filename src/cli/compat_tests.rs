@@ -85,6 +85,11 @@ fn modprobe_abbreviations_are_kmods() {
 }
 
 #[test]
+fn insmod_abbreviations_are_kmods() {
+    check("insmod", tables::INSMOD, crate::insmod::options());
+}
+
+#[test]
 fn rmmod_abbreviations_are_kmods() {
     // kmod 34.2's rmmod has the same table as insmod: -f -s -v -V -h.
     check("rmmod", tables::INSMOD, crate::rmmod::options());

@@ -102,11 +102,11 @@ pub(super) fn flush() {
 /// modprobe's own failure (kmod's `LOG()`): fatal — printed, then exit 1
 /// — unless `-a` made it a warning. Under `-q` it is not printed and the
 /// caller carries on to fail later, as kmod does.
-pub(super) fn fatal(all: bool, message: &str) {
+pub(super) fn fatal(all: bool, message: &[u8]) {
     if all {
-        log::log(Level::Warning, format_args!("{message}"));
+        log::log_bytes(Level::Warning, message);
     } else if log::enabled(Level::Crit) {
-        log::log(Level::Crit, format_args!("{message}"));
+        log::log_bytes(Level::Crit, message);
         // exit(3) in C flushes stdout after the message was written.
         flush();
         std::process::exit(1);
@@ -180,11 +180,11 @@ impl Report for Frontend {
         }
     }
 
-    fn log(&mut self, level: Level, message: &str) {
-        log::log(level, format_args!("{message}"));
+    fn log(&mut self, level: Level, message: &[u8]) {
+        log::log_bytes(level, message);
     }
 
-    fn fatal(&mut self, message: &str) {
+    fn fatal(&mut self, message: &[u8]) {
         fatal(self.all, message);
     }
 }

@@ -51,12 +51,12 @@ impl Collected {
     }
 
     /// Closes the load of `module`, asked for as `argument`.
-    pub(super) fn finish_load(&self, argument: &OsStr, module: &str, probed: Probed) {
+    pub(super) fn finish_load(&self, argument: &OsStr, module: &[u8], probed: Probed) {
         let mut st = self.0.borrow_mut();
         let actions = std::mem::take(&mut st.actions);
         st.loads.push(Json::Obj(vec![
             ("argument", Json::bytes(argument.as_bytes())),
-            ("module", Json::str(module)),
+            ("module", Json::bytes(module)),
             ("blacklisted", Json::Bool(probed == Probed::Blacklisted)),
             ("actions", Json::Arr(actions)),
         ]));
@@ -83,7 +83,7 @@ impl Report for JsonReport {
                 options,
             } => Json::Obj(vec![
                 ("action", Json::str("insmod")),
-                ("module", Json::str(module)),
+                ("module", bytes(module)),
                 ("path", bytes(path.as_os_str().as_bytes())),
                 ("options", bytes(options)),
             ]),
@@ -93,13 +93,13 @@ impl Report for JsonReport {
                 options,
             } => Json::Obj(vec![
                 ("action", Json::str("install")),
-                ("module", Json::str(module)),
+                ("module", bytes(module)),
                 ("command", bytes(command)),
                 ("options", bytes(options)),
             ]),
             Action::Builtin { name } => Json::Obj(vec![
                 ("action", Json::str("builtin")),
-                ("module", Json::str(name)),
+                ("module", bytes(name)),
             ]),
             // Removal is never shown as JSON (`misuse` refuses -r).
             Action::Rmmod { .. } | Action::Remove { .. } => return,
@@ -108,11 +108,11 @@ impl Report for JsonReport {
         self.frontend.show(action);
     }
 
-    fn log(&mut self, level: Level, message: &str) {
+    fn log(&mut self, level: Level, message: &[u8]) {
         self.frontend.log(level, message);
     }
 
-    fn fatal(&mut self, message: &str) {
+    fn fatal(&mut self, message: &[u8]) {
         self.frontend.fatal(message);
     }
 }
@@ -142,7 +142,7 @@ pub(super) fn tree(engine: &mut Engine, s: &Settings, arg: &OsStr) -> bool {
     let Some(ids) = super::resolve(engine, s, arg) else {
         return false;
     };
-    let mut text = String::new();
+    let mut text = Vec::new();
     for id in ids {
         if engine.is_blacklisted(id) && (s.use_blacklist || engine.alias(id).is_some()) {
             continue;
@@ -152,19 +152,19 @@ pub(super) fn tree(engine: &mut Engine, s: &Settings, arg: &OsStr) -> bool {
             id,
             how: How::Requested,
         };
-        text += &crate::tree::render(
+        text.extend(crate::tree::render(
             &[root],
             |n| graph.label(n),
             |n| graph.children.get(&n.id).cloned().unwrap_or_default(),
-        );
+        ));
     }
-    super::out::print(text.as_bytes());
+    super::out::print(&text);
     true
 }
 
 /// Every module reachable from the target, read once from the engine.
 struct Graph {
-    names: HashMap<ModId, (String, bool)>,
+    names: HashMap<ModId, (Vec<u8>, bool)>,
     children: HashMap<ModId, Vec<Node>>,
 }
 
@@ -180,7 +180,7 @@ impl Graph {
                 continue;
             }
             let builtin = engine.path(m).is_none() && engine.is_builtin(m);
-            g.names.insert(m, (engine.name(m).to_string(), builtin));
+            g.names.insert(m, (engine.name(m).to_vec(), builtin));
             // The engine's order is deepest first; show modules.dep's.
             let mut deps = engine.dependencies(m);
             deps.reverse();
@@ -206,15 +206,15 @@ impl Graph {
         g
     }
 
-    fn label(&self, n: Node) -> String {
+    fn label(&self, n: Node) -> Vec<u8> {
         let (name, builtin) = &self.names[&n.id];
         let mut label = name.clone();
         if *builtin {
-            label += " (builtin)";
+            label.extend_from_slice(b" (builtin)");
         }
         match n.how {
-            How::SoftPre => label += " (softdep pre)",
-            How::SoftPost => label += " (softdep post)",
+            How::SoftPre => label.extend_from_slice(b" (softdep pre)"),
+            How::SoftPost => label.extend_from_slice(b" (softdep post)"),
             How::Requested | How::Dependency => {}
         }
         label

@@ -12,7 +12,7 @@ use super::*;
 use crate::util::text;
 
 /// Every fixture module without a dependency cycle.
-const ALL: [&str; 12] = [
+const ALL: [&str; 13] = [
     "mod_a",
     "mod_b",
     "mod_c",
@@ -25,6 +25,7 @@ const ALL: [&str; 12] = [
     "mod_noexit",
     "mod_alias",
     "mod-dash",
+    "mod_got",
 ];
 
 /// A scratch `<base>/lib/modules/<release>`.

@@ -56,8 +56,12 @@ show $OURS/insmod -f "$FIX/mod_a_badcrc.ko"
 show cat /proc/sys/kernel/tainted
 show $OURS/rmmod mod_a
 
-para "And the article's autoclean, which kerneld ran from cron: rmmod -a removes every"
-say "module nothing uses, until nothing more can go."
-show $OURS/rmmod -a
+para "And the article's autoclean, which kerneld ran from cron. Our modprobe recorded what the"
+say "kernel had it load (isofs and what isofs needs); rmmod -a removes only those, once two"
+say "sweeps in a row find them unused. bttv and the rest, loaded by hand, stay."
+show cat /run/modutils/autoclean
+show $OURS/rmmod -a -v
+show $OURS/rmmod -a --dry-run
+show $OURS/rmmod -a -v
 show $OURS/lsmod
 echo "@@DEMO-END"

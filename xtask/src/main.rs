@@ -6,8 +6,10 @@
 //! lsmod,modinfo,modprobe,rmmod}` as links to it, man pages in
 //! `PREFIX/share/man/man8`, and bash, zsh and fish completions. Man pages
 //! and completions are generated from the tools' own option tables (the
-//! ones that parse the command line and print `--help`). See
-//! docs/install.md for the layout.
+//! ones that parse the command line and print `--help`). With them, the
+//! library: `LIBDIR/libkmod.so.2` (kmod's C interface, see docs/libkmod.md)
+//! with its development link, `PREFIX/include/libkmod.h` and
+//! `LIBDIR/pkgconfig/libkmod.pc`. See docs/install.md for the layout.
 
 mod complete;
 mod man;
@@ -29,16 +31,31 @@ struct Install {
     build: bool,
     /// `--binary`: this kmod instead of target/release/kmod.
     binary: Option<PathBuf>,
+    /// `--library`: this libkmod.so instead of target/release/libkmod.so.
+    library: Option<PathBuf>,
+    /// `--libdir`; default PREFIX/lib/<multiarch> where the system has
+    /// such a directory, else PREFIX/lib.
+    libdir: Option<PathBuf>,
 }
 
-const USAGE: &str = "\
-usage: cargo xtask install [--prefix DIR] [--destdir DIR] [--no-build]
+/// The library's file name: kmod 34's, so that the installed names are
+/// the ones kmod's package has (the SONAME link and the development link
+/// point to it).
+const LIBRARY_FILE: &str = "libkmod.so.2.5.1";
+/// The kmod release whose library interface this is (for pkg-config).
+const LIBRARY_VERSION: &str = "34.2";
 
-  --prefix DIR   installation prefix (default /usr/local; distributions: /usr)
-  --destdir DIR  stage the files under DIR (for packaging; links and paths
-                 written into completions still name PREFIX)
-  --no-build     install target/release/kmod as it is
-  --binary FILE  install FILE as kmod (implies --no-build)
+const USAGE: &str = "\
+usage: cargo xtask install [--prefix DIR] [--libdir DIR] [--destdir DIR] [--no-build]
+
+  --prefix DIR    installation prefix (default /usr/local; distributions: /usr)
+  --libdir DIR    where libkmod.so.2 goes (default PREFIX/lib/<multiarch>
+                  where the system has one, e.g. lib/x86_64-linux-gnu)
+  --destdir DIR   stage the files under DIR (for packaging; links and paths
+                  written into completions still name PREFIX)
+  --no-build      install target/release/kmod and libkmod.so as they are
+  --binary FILE   install FILE as kmod (implies --no-build)
+  --library FILE  install FILE as libkmod.so.2 (implies --no-build)
 
 PREFIX and DESTDIR may also come from the environment, as with make.
 ";
@@ -71,6 +88,8 @@ fn parse_install(args: &[OsString]) -> Result<Install, String> {
         destdir: env("DESTDIR").map(PathBuf::from),
         build: true,
         binary: None,
+        library: None,
+        libdir: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -93,14 +112,21 @@ fn parse_install(args: &[OsString]) -> Result<Install, String> {
                 inst.binary = Some(value()?);
                 inst.build = false;
             }
+            "--library" => {
+                inst.library = Some(value()?);
+                inst.build = false;
+            }
+            "--libdir" => inst.libdir = Some(value()?),
             _ => return Err(format!("unknown argument '{a}'\n{USAGE}")),
         }
     }
-    if !inst.prefix.is_absolute() {
-        return Err(format!(
-            "the prefix must be absolute: {}",
-            inst.prefix.display()
-        ));
+    for dir in [Some(&inst.prefix), inst.libdir.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if !dir.is_absolute() {
+            return Err(format!("{} must be an absolute path", dir.display()));
+        }
     }
     Ok(inst)
 }
@@ -127,6 +153,23 @@ impl Install {
     fn dir(&self, sub: &str) -> PathBuf {
         self.prefix.join(sub)
     }
+
+    fn libdir(&self) -> PathBuf {
+        self.libdir
+            .clone()
+            .unwrap_or_else(|| self.dir("lib").join(multiarch().unwrap_or_default()))
+    }
+}
+
+/// The distribution's multiarch name (`x86_64-linux-gnu`), if this system
+/// keeps libraries in such directories.
+fn multiarch() -> Option<String> {
+    let out = Command::new("cc").arg("-print-multiarch").output().ok()?;
+    let name = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    let used = !name.is_empty()
+        && out.status.success()
+        && (Path::new("/usr/lib").join(&name).is_dir() || Path::new("/lib").join(&name).is_dir());
+    used.then_some(name)
 }
 
 fn install(inst: &Install) -> Result<(), String> {
@@ -137,19 +180,17 @@ fn install(inst: &Install) -> Result<(), String> {
         .binary
         .clone()
         .unwrap_or_else(|| target.join("release/kmod"));
+    let library = inst
+        .library
+        .clone()
+        .unwrap_or_else(|| target.join("release/libkmod.so"));
     if inst.build {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(&ws)
-            .args([
-                "build",
-                "--release",
-                "--locked",
-                "-p",
-                "modutils",
-                "--bin",
-                "kmod",
-            ])
+            .args(["build", "--release", "--locked"])
+            .args(["-p", "modutils", "--bin", "kmod"])
+            .args(["-p", "modutils-libkmod"])
             .status()
             .map_err(|e| format!("running cargo: {e}"))?;
         if !status.success() {
@@ -193,10 +234,63 @@ fn install(inst: &Install) -> Result<(), String> {
         write_file(&inst.staged(&fish_file), &scripts.fish, 0o644)?;
     }
 
+    // Without --library, a --no-build install of a tree where only the
+    // tools were built leaves the library out rather than failing.
+    if library.is_file() {
+        install_library(inst, &library, &ws)?;
+    } else if inst.library.is_some() {
+        return Err(format!("{} is missing", library.display()));
+    } else {
+        eprintln!(
+            "xtask install: {} not built: library not installed",
+            library.display()
+        );
+    }
+
     let shown = inst.staged(&inst.prefix);
     println!(
         "installed kmod, its links, man pages and completions under {}",
         shown.display()
+    );
+    Ok(())
+}
+
+/// libkmod.so.2 as a distribution installs it: the file, its SONAME link
+/// (what programs load), the development link (what `-lkmod` finds), the
+/// header and the pkg-config file.
+fn install_library(inst: &Install, library: &Path, ws: &Path) -> Result<(), String> {
+    let libdir = inst.libdir();
+    copy_file(library, &inst.staged(&libdir.join(LIBRARY_FILE)), 0o755)?;
+    symlink(
+        Path::new(LIBRARY_FILE),
+        &inst.staged(&libdir.join("libkmod.so.2")),
+    )?;
+    symlink(
+        Path::new("libkmod.so.2"),
+        &inst.staged(&libdir.join("libkmod.so")),
+    )?;
+    let crate_dir = ws.join("crates/libkmod");
+    let include = inst.dir("include");
+    copy_file(
+        &crate_dir.join("include/libkmod.h"),
+        &inst.staged(&include.join("libkmod.h")),
+        0o644,
+    )?;
+    let template = fs::read_to_string(crate_dir.join("libkmod.pc.in"))
+        .map_err(|e| format!("reading libkmod.pc.in: {e}"))?;
+    let pc = template
+        .replace("@prefix@", &inst.prefix.to_string_lossy())
+        .replace("@libdir@", &libdir.to_string_lossy())
+        .replace("@includedir@", &include.to_string_lossy())
+        .replace("@version@", LIBRARY_VERSION);
+    write_file(
+        &inst.staged(&libdir.join("pkgconfig/libkmod.pc")),
+        pc.as_bytes(),
+        0o644,
+    )?;
+    println!(
+        "installed libkmod.so.2 in {}",
+        inst.staged(&libdir).display()
     );
     Ok(())
 }

@@ -288,3 +288,121 @@ fn bash_completions_load_and_complete_module_names() {
     );
     assert!(complete("modprobe", "modprobe --show-d").contains("--show-depends"));
 }
+
+/// The libkmod.so cargo built for this test (a dev-dependency), else the
+/// release one.
+fn library() -> PathBuf {
+    let xtask = Path::new(env!("CARGO_BIN_EXE_xtask"));
+    let profile = xtask.parent().expect("target/<profile>");
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release");
+    [profile.join("deps"), profile.to_path_buf(), release]
+        .iter()
+        .map(|d| d.join("libkmod.so"))
+        .find(|p| p.is_file())
+        .expect("no libkmod.so: cargo build --release -p modutils-libkmod")
+}
+
+fn install_with_library(prefix: &Path, libdir: Option<&Path>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.arg("install")
+        .arg("--prefix")
+        .arg(prefix)
+        .arg("--binary")
+        .arg(kmod_binary())
+        .arg("--library")
+        .arg(library());
+    if let Some(l) = libdir {
+        cmd.arg("--libdir").arg(l);
+    }
+    let out = cmd
+        .env_remove("PREFIX")
+        .env_remove("DESTDIR")
+        .output()
+        .unwrap();
+    ok(&out, "xtask install --library");
+}
+
+#[test]
+fn library_installs_with_its_links_header_and_pkgconfig() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("usr");
+    let libdir = prefix.join("lib/some-arch");
+    install_with_library(&prefix, Some(&libdir));
+
+    assert!(libdir.join("libkmod.so.2.5.1").is_file());
+    let link = |name: &str| std::fs::read_link(libdir.join(name)).unwrap();
+    assert_eq!(link("libkmod.so.2"), Path::new("libkmod.so.2.5.1"));
+    assert_eq!(link("libkmod.so"), Path::new("libkmod.so.2"));
+    assert!(prefix.join("include/libkmod.h").is_file());
+    let pc = std::fs::read_to_string(libdir.join("pkgconfig/libkmod.pc")).unwrap();
+    assert!(
+        pc.contains(&format!("libdir={}\n", libdir.display())),
+        "{pc}"
+    );
+    assert!(
+        pc.contains(&format!("includedir={}/include\n", prefix.display())),
+        "{pc}"
+    );
+    assert!(pc.contains("Libs: -L${libdir} -lkmod\n"), "{pc}");
+
+    // A program built against the installed files finds a module with it.
+    let src = tmp.path().join("prog.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <libkmod.h>\n\
+         int main(void) {\n\
+           struct kmod_ctx *ctx = kmod_new(NULL, NULL);\n\
+           struct kmod_list *l = NULL;\n\
+           struct kmod_module *m;\n\
+           if (kmod_module_new_from_lookup(ctx, \"pci:v00001234d00000001\", &l) < 0 || !l) return 1;\n\
+           m = kmod_module_get_module(l);\n\
+           printf(\"%s\\n\", kmod_module_get_name(m));\n\
+           kmod_module_unref(m);\n\
+           kmod_module_unref_list(l);\n\
+           kmod_unref(ctx);\n\
+           return 0;\n\
+         }\n",
+    )
+    .unwrap();
+    let prog = tmp.path().join("prog");
+    let cc = Command::new("cc")
+        .arg("-o")
+        .arg(&prog)
+        .arg(&src)
+        .arg(format!("-I{}/include", prefix.display()))
+        .arg(format!("-L{}", libdir.display()))
+        .arg("-lkmod")
+        .output()
+        .unwrap();
+    ok(&cc, "cc against the installed library");
+    let sys = sandbox();
+    let run = Command::new(&prog)
+        .env("LD_LIBRARY_PATH", &libdir)
+        .env("MODUTILS_SYSROOT", sys.path())
+        .output()
+        .unwrap();
+    ok(&run, "program using the installed library");
+    assert_eq!(text(&run.stdout), "alpha\n");
+}
+
+#[test]
+fn library_goes_to_the_multiarch_directory_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = tmp.path().join("usr");
+    install_with_library(&prefix, None);
+    let multiarch = Command::new("cc")
+        .arg("-print-multiarch")
+        .output()
+        .ok()
+        .map(|o| text(&o.stdout).trim().to_string())
+        .filter(|m| !m.is_empty() && Path::new("/usr/lib").join(m).is_dir());
+    let libdir = match multiarch {
+        Some(m) => prefix.join("lib").join(m),
+        None => prefix.join("lib"),
+    };
+    assert!(
+        libdir.join("libkmod.so.2").exists(),
+        "{} has no libkmod.so.2",
+        libdir.display()
+    );
+}

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use modutils_core::modules::{Error, Kernel, Modules, Options};
-use modutils_core::probe::{BlacklistMode, ProbeOptions, Probed, FAKE_KERNEL_ENV};
+use modutils_core::probe::{fake_kernel_log, BlacklistMode, ProbeOptions, Probed};
 use modutils_core::Root;
 
 fn main() -> ExitCode {
@@ -36,11 +36,9 @@ fn main() -> ExitCode {
     let mut aliases = BTreeSet::new();
     collect(&root.host("/sys/devices"), &mut aliases, 0);
 
-    let kernel = match (root.prefix(), std::env::var_os(FAKE_KERNEL_ENV)) {
-        (Some(_), Some(log)) => Kernel::Fake {
-            log: Some(log.into()),
-        },
-        _ => Kernel::Host,
+    let kernel = match fake_kernel_log(&root) {
+        Some(log) => Kernel::Fake { log: Some(log) },
+        None => Kernel::Host,
     };
     let mut modules = Modules::open(Options {
         kernel,
@@ -80,9 +78,10 @@ fn main() -> ExitCode {
                     format!("failed ({why})")
                 }
             };
-            println!("{what} {} for {alias}", r.module);
+            let module = String::from_utf8_lossy(&r.module);
+            println!("{what} {module} for {alias}");
             for (_, m) in r.messages {
-                eprintln!("coldplug: {}: {m}", r.module);
+                eprintln!("coldplug: {module}: {}", String::from_utf8_lossy(&m));
             }
         }
     }

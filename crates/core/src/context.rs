@@ -3,13 +3,19 @@
 //! depmod, opening each index once, on first use.
 
 use std::cell::OnceCell;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::ModprobeConfig;
-use crate::index::Index;
+use crate::index::{Index, IndexError};
 use crate::modinfo::{self, Field};
 use crate::name;
 use crate::root::{Root, MODULE_DIRECTORY};
+
+/// What separates the dependencies in a modules.dep value (libkmod's
+/// `strtok` delimiters).
+const DEP_SEPARATORS: &[u8] = b" \t";
 
 /// The index files a context reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +28,8 @@ pub enum IndexKind {
 }
 
 impl IndexKind {
-    const ALL: [IndexKind; 5] = [
+    /// Every index, in the order this context keeps them.
+    pub const ALL: [IndexKind; 5] = [
         IndexKind::Dep,
         IndexKind::Alias,
         IndexKind::Symbols,
@@ -41,13 +48,14 @@ impl IndexKind {
     }
 }
 
-/// A module as found by a lookup.
+/// A module as found by a lookup. Names are bytes, as kmod keeps them:
+/// modprobe.d and the indexes may hold any byte but NUL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Module {
     /// Normalised name (`-` → `_`).
-    pub name: String,
+    pub name: Vec<u8>,
     /// The alias or pattern it was found through, if any.
-    pub alias: Option<String>,
+    pub alias: Option<Vec<u8>>,
     /// Absolute target path of its file; `None` for built-in modules and
     /// for names no index knows a file for.
     pub path: Option<PathBuf>,
@@ -60,8 +68,8 @@ pub struct Module {
 /// Why a lookup could not be done at all (as opposed to finding nothing).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
-    #[error("invalid module name or alias: {0}")]
-    InvalidName(String),
+    #[error("invalid module name or alias: {}", String::from_utf8_lossy(.0))]
+    InvalidName(Vec<u8>),
 }
 
 /// A context for one module directory, with the modprobe.d configuration
@@ -133,22 +141,22 @@ impl Context {
 
     /// The name of every module modules.dep.bin knows a file for, in the
     /// index's (byte) order. Empty when the index is missing or unreadable.
-    pub fn module_names(&self) -> Vec<String> {
+    pub fn module_names(&self) -> Vec<Vec<u8>> {
         self.index_keys(IndexKind::Dep)
     }
 
     /// The modules compiled into the kernel (modules.builtin.bin), in
     /// byte order.
-    pub fn builtin_names(&self) -> Vec<String> {
+    pub fn builtin_names(&self) -> Vec<Vec<u8>> {
         self.index_keys(IndexKind::Builtin)
     }
 
-    fn index_keys(&self, kind: IndexKind) -> Vec<String> {
-        let mut keys: Vec<String> = Vec::new();
+    fn index_keys(&self, kind: IndexKind) -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = Vec::new();
         if let Some(index) = self.index(kind) {
             let _ = index.for_each_raw(|key, _, _| {
-                if keys.last().map(String::as_bytes) != Some(key) {
-                    keys.push(String::from_utf8_lossy(key).into_owned());
+                if keys.last().map(Vec::as_slice) != Some(key) {
+                    keys.push(key.to_vec());
                 }
             });
         }
@@ -174,26 +182,61 @@ impl Context {
         &self.dirname
     }
 
-    fn index(&self, kind: IndexKind) -> Option<&Index> {
-        let slot = IndexKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        self.indexes[slot]
+    /// The index of `kind`, opened now if it is not open yet; `None` when
+    /// it cannot be opened (missing, unreadable, not an index).
+    pub fn index(&self, kind: IndexKind) -> Option<&Index> {
+        self.indexes[Self::slot(kind)]
             .get_or_init(|| Index::open(self.root.host(self.dirname.join(kind.file_name()))).ok())
             .as_ref()
     }
 
-    /// A module given by its file path (relative paths are taken from the
-    /// working directory, and shown made absolute, as kmod does).
+    /// Opens every index now and keeps it (libkmod's
+    /// `kmod_load_resources`): modules.dep, .alias, .symbols,
+    /// .builtin.alias and .builtin, in that order. A missing or bad
+    /// modules.builtin.alias.bin is tolerated (older depmods wrote none);
+    /// any other failure closes every index and is returned.
+    pub fn load_indexes(&mut self) -> Result<(), IndexError> {
+        const ORDER: [IndexKind; 5] = [
+            IndexKind::Dep,
+            IndexKind::Alias,
+            IndexKind::Symbols,
+            IndexKind::BuiltinAlias,
+            IndexKind::Builtin,
+        ];
+        for kind in ORDER {
+            let slot = Self::slot(kind);
+            if matches!(self.indexes[slot].get(), Some(Some(_))) {
+                continue;
+            }
+            let path = self.root.host(self.dirname.join(kind.file_name()));
+            match Index::open(path) {
+                Ok(index) => self.indexes[slot] = OnceCell::from(Some(index)),
+                Err(_) if kind == IndexKind::BuiltinAlias => {}
+                Err(e) => {
+                    self.unload_indexes();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every index; the next query opens what it needs again.
+    pub fn unload_indexes(&mut self) {
+        self.indexes = Default::default();
+    }
+
+    fn slot(kind: IndexKind) -> usize {
+        IndexKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+    }
+
+    /// A module given by its file path (a relative path is taken from the
+    /// working directory and shown made absolute, as kmod does; see
+    /// [`Root::target_path`] for a relocated root).
     pub fn module_from_path(&self, path: &Path) -> std::io::Result<Module> {
-        let abs = if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            let mut p = std::env::current_dir()?.into_os_string();
-            p.push("/");
-            p.push(path);
-            PathBuf::from(p)
-        };
+        let abs = self.root.target_path(path)?;
         std::fs::metadata(self.root.host(&abs))?;
-        let name = name::modname_from_path(&abs);
+        let name = name::modname_from_path_bytes(abs.as_os_str().as_bytes());
         let deps = self
             .dep_line(&name)
             .and_then(|(p, deps)| (p == abs).then_some(deps));
@@ -207,85 +250,83 @@ impl Context {
     }
 
     /// modules.dep's entry for `name`: the module path and its dependencies.
-    fn dep_line(&self, name: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+    fn dep_line(&self, name: &[u8]) -> Option<(PathBuf, Vec<PathBuf>)> {
         let line = self.index(IndexKind::Dep)?.lookup(name).ok()??;
-        let (path, deps) = line.split_once(':')?;
-        let deps = deps
-            .split_whitespace()
+        let colon = line.iter().position(|&c| c == b':')?;
+        let deps = line[colon + 1..]
+            .split(|c| DEP_SEPARATORS.contains(c))
+            .filter(|d| !d.is_empty())
             .map(|d| self.module_path(d))
             .collect();
-        Some((self.module_path(path), deps))
+        Some((self.module_path(&line[..colon]), deps))
     }
 
     /// Paths in modules.dep are relative to the module directory unless
     /// absolute. Joined as bytes with one `/`, as kmod does, so a dirname
     /// ending in `/` shows as `//` exactly like kmod prints it.
-    fn module_path(&self, p: &str) -> PathBuf {
-        if p.starts_with('/') {
-            PathBuf::from(p)
+    fn module_path(&self, p: &[u8]) -> PathBuf {
+        if p.starts_with(b"/") {
+            PathBuf::from(OsStr::from_bytes(p))
         } else {
             let mut joined = self.dirname.clone().into_os_string();
             joined.push("/");
-            joined.push(p);
+            joined.push(OsStr::from_bytes(p));
             PathBuf::from(joined)
         }
     }
 
     /// modules.dep's entry for the module called `name`: its path and its
     /// dependencies (in file order: direct users first, deepest last).
-    pub fn dependencies(&self, name: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+    pub fn dependencies(&self, name: &[u8]) -> Option<(PathBuf, Vec<PathBuf>)> {
         self.dep_line(name)
     }
 
     /// Whether modules.builtin.bin lists `name` (compiled into the kernel).
-    pub fn is_builtin(&self, name: &str) -> bool {
+    pub fn is_builtin(&self, name: &[u8]) -> bool {
         self.lookup_builtin(name).is_some()
     }
 
-    fn module_named(&self, name: &str, alias: Option<&str>) -> Module {
+    fn module_named(&self, name: &[u8], alias: Option<&[u8]>) -> Module {
         let (path, deps) = match self.dep_line(name) {
             Some((p, d)) => (Some(p), Some(d)),
             None => (None, None),
         };
         Module {
-            name: name.to_string(),
-            alias: alias.map(str::to_string),
+            name: name.to_vec(),
+            alias: alias.map(<[u8]>::to_vec),
             path,
             builtin: false,
             deps,
         }
     }
 
-    fn builtin(&self, name: &str, alias: Option<&str>) -> Module {
+    fn builtin(&self, name: &[u8], alias: Option<&[u8]>) -> Module {
         Module {
-            name: name.to_string(),
-            alias: alias.map(str::to_string),
+            name: name.to_vec(),
+            alias: alias.map(<[u8]>::to_vec),
             path: None,
             builtin: true,
             deps: None,
         }
     }
 
-    fn lookup_config_alias(&self, alias: &str) -> Vec<Module> {
+    fn lookup_config_alias(&self, alias: &[u8]) -> Vec<Module> {
         self.config
-            .aliases_matching(alias.as_bytes())
-            .map(|a| {
-                let pattern = String::from_utf8_lossy(&a.pattern);
-                self.module_named(&String::from_utf8_lossy(&a.modname), Some(&pattern))
-            })
+            .aliases_matching(alias)
+            .map(|a| self.module_named(&a.modname, Some(&a.pattern)))
             .collect()
     }
 
-    fn lookup_command(&self, name: &str) -> Option<Module> {
-        let known = self.config.install_exact(name.as_bytes()).is_some()
-            || self.config.remove_exact(name.as_bytes()).is_some();
+    fn lookup_command(&self, name: &[u8]) -> Option<Module> {
+        let known =
+            self.config.install_exact(name).is_some() || self.config.remove_exact(name).is_some();
         known.then(|| self.module_named(name, None))
     }
 
-    fn lookup_dep(&self, name: &str) -> Option<Module> {
+    fn lookup_dep(&self, name: &[u8]) -> Option<Module> {
         let (path, deps) = self.dep_line(name)?;
         Some(Module {
-            name: name.to_string(),
+            name: name.to_vec(),
             alias: None,
             path: Some(path),
             builtin: false,
@@ -293,19 +334,19 @@ impl Context {
         })
     }
 
-    fn lookup_wild(&self, kind: IndexKind, key: &str) -> Vec<String> {
+    fn lookup_wild(&self, kind: IndexKind, key: &[u8]) -> Vec<Vec<u8>> {
         match self.index(kind).map(|i| i.lookup_wild(key)) {
             Some(Ok(values)) => values.into_iter().map(|v| v.value).collect(),
             _ => Vec::new(),
         }
     }
 
-    fn lookup_builtin(&self, name: &str) -> Option<Module> {
+    fn lookup_builtin(&self, name: &[u8]) -> Option<Module> {
         let found = self.index(IndexKind::Builtin)?.lookup(name).ok()?;
         found.map(|_| self.builtin(name, None))
     }
 
-    fn lookup_builtin_alias(&self, alias: &str) -> Vec<Module> {
+    fn lookup_builtin_alias(&self, alias: &[u8]) -> Vec<Module> {
         self.lookup_wild(IndexKind::BuiltinAlias, alias)
             .iter()
             .map(|m| self.builtin(m, Some(alias)))
@@ -316,18 +357,18 @@ impl Context {
     /// module itself, `symbol:` names, install/remove commands, modalias
     /// patterns, then built-in modules and their aliases. The first source
     /// that knows it wins.
-    pub fn lookup(&self, alias: &str) -> Result<Vec<Module>, LookupError> {
-        let alias = normalize(alias)?;
+    pub fn lookup(&self, alias: impl AsRef<[u8]>) -> Result<Vec<Module>, LookupError> {
+        let alias = normalize(alias.as_ref())?;
         let found = self.lookup_config_alias(&alias);
         if !found.is_empty() {
             return Ok(found);
         }
-        if !alias.contains(':') {
+        if !alias.contains(&b':') {
             if let Some(m) = self.lookup_dep(&alias) {
                 return Ok(vec![m]);
             }
         }
-        if alias.starts_with("symbol:") {
+        if alias.starts_with(b"symbol:") {
             let found = self.lookup_wild(IndexKind::Symbols, &alias);
             if !found.is_empty() {
                 return Ok(found
@@ -354,8 +395,8 @@ impl Context {
 
     /// Resolves a module name only (modinfo `-m`): the module itself, a
     /// built-in module, or a built-in alias.
-    pub fn lookup_name(&self, name: &str) -> Result<Option<Module>, LookupError> {
-        let name = normalize(name)?;
+    pub fn lookup_name(&self, name: impl AsRef<[u8]>) -> Result<Option<Module>, LookupError> {
+        let name = normalize(name.as_ref())?;
         if let Some(m) = self.lookup_dep(&name) {
             return Ok(Some(m));
         }
@@ -367,7 +408,7 @@ impl Context {
 
     /// A built-in module's fields from `modules.builtin.modinfo`; the error
     /// is an errno (ENOENT when the file is missing).
-    pub fn builtin_fields(&self, name: &str) -> Result<Vec<Field>, i32> {
+    pub fn builtin_fields(&self, name: &[u8]) -> Result<Vec<Field>, i32> {
         let path = self.root.host(self.dirname.join("modules.builtin.modinfo"));
         let blob = std::fs::read(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
         modinfo::builtin_fields(&blob, name).map_err(|_| libc::EINVAL)
@@ -376,9 +417,6 @@ impl Context {
 
 /// `-` becomes `_` outside bracket expressions; unbalanced brackets make the
 /// name invalid, so nothing can be found for it.
-fn normalize(alias: &str) -> Result<String, LookupError> {
-    name::alias_normalize(alias.as_bytes())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| LookupError::InvalidName(alias.to_string()))
+fn normalize(alias: &[u8]) -> Result<Vec<u8>, LookupError> {
+    name::alias_normalize(alias).map_err(|_| LookupError::InvalidName(alias.to_vec()))
 }

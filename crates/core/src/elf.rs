@@ -51,6 +51,18 @@ const STRTAB: &str = ".strtab";
 const SHN_UNDEF: u16 = 0;
 const SHN_ABS: u16 = 0xfff1;
 const STB_WEAK: u8 = 2;
+/// SPARC's register declarations: undefined in the symbol table, but no
+/// symbol anything must provide.
+const STT_SPARC_REGISTER: u8 = 13;
+
+/// `e_machine` values the tools treat specially.
+pub mod machine {
+    pub const SPARC: u16 = 2;
+    pub const I386: u16 = 3;
+    pub const PPC64: u16 = 21;
+    pub const SPARCV9: u16 = 43;
+    pub const X86_64: u16 = 62;
+}
 
 /// One section header, reduced to what the tools need.
 #[derive(Debug, Clone)]
@@ -136,6 +148,8 @@ pub struct Elf<'a> {
     source: Source<'a>,
     is_64: bool,
     big: bool,
+    /// `e_machine`: the architecture the module was built for.
+    machine: u16,
     /// The section name table.
     names: Cow<'a, [u8]>,
     /// Indexed by section number; section 0 included.
@@ -183,10 +197,12 @@ impl<'a> Elf<'a> {
             source,
             is_64,
             big,
+            machine: 0,
             names: Cow::Borrowed(&[]),
             sections: Vec::new(),
             contents: Vec::new(),
         };
+        elf.machine = elf.u16_at(&head, 18).unwrap_or(0);
         elf.read_sections(&head)?;
         Ok(elf)
     }
@@ -197,6 +213,11 @@ impl<'a> Elf<'a> {
 
     pub fn is_big_endian(&self) -> bool {
         self.big
+    }
+
+    /// `e_machine`, the architecture (see [`machine`]).
+    pub fn machine(&self) -> u16 {
+        self.machine
     }
 
     /// Whether a section called `name` exists (with its data in the file).
@@ -229,7 +250,8 @@ impl<'a> Elf<'a> {
 
     /// Symbols the module needs, in `.symtab` order, each with the CRC recorded
     /// in `__versions`; then the `__versions` entries no undefined symbol
-    /// claimed (such as `module_layout`), as kmod's depmod lists them. An
+    /// claimed (such as `module_layout`), as kmod's depmod lists them. On
+    /// SPARC, register declarations (`STT_REGISTER`) are not needs. An
     /// error when `.symtab` or `.strtab` is missing, an undefined symbol's
     /// name is outside `.strtab`, or `__versions` is malformed.
     pub fn imports(&self) -> Result<Vec<Import<'_>>, Error> {
@@ -539,6 +561,7 @@ impl<'a> Elf<'a> {
             crcs_usable: true,
             imports_usable: true,
         };
+        let sparc = matches!(self.machine, machine::SPARC | machine::SPARCV9);
         // A partial last entry is ignored, as kmod's count is a division.
         for rec in symtab.chunks_exact(entsize).skip(1) {
             let (name_off, info, shndx, value) = if self.is_64 {
@@ -568,7 +591,8 @@ impl<'a> Elf<'a> {
             // Most symbols are defined and not `__crc_*`: a look at the
             // first bytes settles those without finding the end of the name.
             let crc_like = want_exports && strings.get(at..at + 6) == Some(b"__crc_");
-            let undefined = want_imports && shndx == SHN_UNDEF;
+            let undefined =
+                want_imports && shndx == SHN_UNDEF && !(sparc && info & 0xf == STT_SPARC_REGISTER);
             if !crc_like && !undefined {
                 continue;
             }

@@ -332,8 +332,8 @@ pub fn strip_for_force(image: &mut [u8], force: Force) -> (bool, bool) {
 /// Removes module `name` from the kernel. Never waits for its users to go
 /// (`O_NONBLOCK`: a module in use gives `EWOULDBLOCK`); `force` adds
 /// `O_TRUNC`, which kernels with `CONFIG_MODULE_FORCE_UNLOAD` honour.
-pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
-    let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
+pub fn remove_module(name: impl AsRef<[u8]>, force: bool) -> Result<(), Errno> {
+    let name = CString::new(name.as_ref()).map_err(|_| Errno::EINVAL)?;
     let mut flags = DeleteModuleFlags::O_NONBLOCK;
     if force {
         flags |= DeleteModuleFlags::O_TRUNC;
@@ -342,9 +342,11 @@ pub fn remove_module(name: &str, force: bool) -> Result<(), Errno> {
 }
 
 /// Joins module parameters given as separate arguments into the one
-/// string the kernel takes, as kmod's tools do: single spaces between
-/// them, and `key=value with spaces` quoted as `key="value with spaces"`
-/// unless the value already starts with a quote.
+/// string the kernel takes, as kmod's tools do: each argument is preceded
+/// by a space once the string is not empty (so empty arguments before the
+/// first option vanish, later ones leave extra spaces), and
+/// `key=value with spaces` is quoted as `key="value with spaces"` unless
+/// the value already starts with a quote.
 pub fn join_params(args: &[OsString]) -> Vec<u8> {
     let mut out = Vec::new();
     for arg in args {
@@ -404,6 +406,15 @@ impl LogRecord {
     /// The kernel noting that it is now tainted.
     pub fn is_taint_notice(&self) -> bool {
         self.message.ends_with("taints kernel.") || self.message.ends_with("tainting kernel")
+    }
+
+    /// The kernel's loader refusing an undefined symbol:
+    /// `<module>: Unknown symbol <symbol> (err <n>)` gives the module and
+    /// the symbol.
+    pub fn unknown_symbol(&self) -> Option<(&str, &str)> {
+        let (module, rest) = self.message.split_once(": Unknown symbol ")?;
+        let (symbol, _) = rest.split_once(" (err ")?;
+        Some((module, symbol))
     }
 
     /// Whether the record is about module `name`: the kernel's loader
@@ -531,6 +542,11 @@ mod tests {
         assert_eq!(join_params(&os(&["name='single q'"])), b"name='single q'");
         assert_eq!(join_params(&os(&["no equals here"])), b"no equals here");
         assert_eq!(join_params(&os(&["k=v=w x"])), b"k=\"v=w x\"");
+        // kmod's separator depends on what is already there, not on the
+        // argument's position (checked against kmod's modprobe -n -v).
+        assert_eq!(join_params(&os(&["", "x=1"])), b"x=1");
+        assert_eq!(join_params(&os(&["", ""])), b"");
+        assert_eq!(join_params(&os(&["x=1", "", "y=2", ""])), b"x=1  y=2 ");
     }
 
     #[test]
@@ -545,6 +561,7 @@ mod tests {
         assert!(r.mentions_module("mod_c"));
         assert!(!r.mentions_module("mod_b"));
         assert!(r.mentions_module("mod_b_value"));
+        assert_eq!(r.unknown_symbol(), Some(("mod_c", "mod_b_value")));
 
         let r = LogRecord::parse("14,7,9,c,extra;hello\n SUBSYSTEM=x\n").unwrap();
         assert_eq!((r.level, r.facility), (6, 1));
@@ -552,6 +569,7 @@ mod tests {
         assert!(LogRecord::parse("garbage").is_none());
         let r = LogRecord::parse("6,1,1,-;module mod_a: bad layout").unwrap();
         assert!(r.mentions_module("mod_a"));
+        assert_eq!(r.unknown_symbol(), None);
         assert!(!r.mentions_module("mod"));
     }
 

@@ -20,8 +20,11 @@
 //! * [`kernel`] talks to the kernel (`finit_module`, `init_module`,
 //!   `delete_module`, `/dev/kmsg`); [`procfs`] and [`sysfs`] read what it
 //!   says about loaded modules; [`symcheck`] checks a module's symbols
-//!   against the running kernel before it is loaded.
+//!   against the running kernel, to explain why the kernel refused it.
+//! * [`autoclean`] records the modules the kernel had modprobe load and
+//!   sweeps away those that stay unused (`rmmod -a`).
 
+pub mod autoclean;
 pub mod config;
 pub mod context;
 pub mod depmod;

@@ -65,7 +65,7 @@ pub enum BuiltinError {
 /// The fields of built-in module `name` from the contents of
 /// `modules.builtin.modinfo` (`module.key=value` records, NUL-separated).
 /// Only the first contiguous run of the module's records counts.
-pub fn builtin_fields(blob: &[u8], name: &str) -> Result<Vec<Field>, BuiltinError> {
+pub fn builtin_fields(blob: &[u8], name: &[u8]) -> Result<Vec<Field>, BuiltinError> {
     let mut fields = Vec::new();
     for record in blob.split(|&b| b == 0) {
         if record.is_empty() {
@@ -74,9 +74,7 @@ pub fn builtin_fields(blob: &[u8], name: &str) -> Result<Vec<Field>, BuiltinErro
         if !record.contains(&b'.') {
             return Err(BuiltinError::MissingPrefix);
         }
-        let ours = record
-            .strip_prefix(name.as_bytes())
-            .and_then(|r| r.strip_prefix(b"."));
+        let ours = record.strip_prefix(name).and_then(|r| r.strip_prefix(b"."));
         match ours {
             Some(rest) => fields.push(Field::from_record(rest)),
             None if fields.is_empty() => continue,
@@ -175,11 +173,11 @@ mod tests {
     #[test]
     fn builtin_takes_first_contiguous_run() {
         let blob = b"ext4.license=GPL\0foo.license=MIT\0foo.alias=fs-foo\0bar.x=1\0foo.late=1\0";
-        let got = builtin_fields(blob, "foo").unwrap();
+        let got = builtin_fields(blob, b"foo").unwrap();
         assert_eq!(got, vec![f("license", "MIT"), f("alias", "fs-foo")]);
-        assert!(builtin_fields(blob, "nope").unwrap().is_empty());
+        assert!(builtin_fields(blob, b"nope").unwrap().is_empty());
         assert_eq!(
-            builtin_fields(b"noprefix\0", "x"),
+            builtin_fields(b"noprefix\0", b"x"),
             Err(BuiltinError::MissingPrefix)
         );
     }

@@ -17,7 +17,10 @@
 //!
 //! Nothing here prints: messages come back in the results. Everything is
 //! read through the [`Root`], so the examples below run on a fake system
-//! made by [`Sandbox`](crate::sandbox::Sandbox).
+//! made by [`Sandbox`](crate::sandbox::Sandbox). Module names, aliases,
+//! actions and messages are bytes, as kmod keeps them: modprobe.d and the
+//! indexes may name modules with any byte but NUL, and a name is matched
+//! byte for byte. Names may be passed as `&str` or as bytes.
 //!
 //! ```
 //! use modutils_core::modules::{Error, Kernel, Modules, Options};
@@ -40,10 +43,10 @@
 //! // What a device's modalias asks for (udev's "load the driver").
 //! let alias = "pci:v00008086d0000100Esv00008086sd0000001Ebc02sc00i00";
 //! let found = modules.lookup(alias)?;
-//! assert_eq!(found[0].name, "e1000");
+//! assert_eq!(found[0].name, b"e1000");
 //!
 //! let loaded = modules.probe(alias, &ProbeOptions::default())?;
-//! assert_eq!(loaded[0].module, "e1000");
+//! assert_eq!(loaded[0].module, b"e1000");
 //! assert_eq!(loaded[0].result, Ok(Probed::Done));
 //! assert_eq!(modules.init_state("e1000")?, Some(InitState::Live));
 //!
@@ -118,11 +121,11 @@ impl Options {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The name has unbalanced brackets: nothing can match it.
-    #[error("invalid module name or alias: {0}")]
-    InvalidName(String),
+    #[error("invalid module name or alias: {}", String::from_utf8_lossy(.0))]
+    InvalidName(Vec<u8>),
     /// No module, alias or built-in module of that name.
-    #[error("module {name} not found in {}", dir.display())]
-    NotFound { name: String, dir: PathBuf },
+    #[error("module {} not found in {}", String::from_utf8_lossy(name), dir.display())]
+    NotFound { name: Vec<u8>, dir: PathBuf },
     /// `/proc/modules` could not be read.
     #[error(transparent)]
     Proc(#[from] procfs::Error),
@@ -131,11 +134,15 @@ pub enum Error {
     Sys(#[from] sysfs::Error),
     /// The removal failed; `errno` is the reason, `messages` what libkmod
     /// would have logged.
-    #[error("could not remove {module}: {}", crate::config::strerror(*errno))]
+    #[error(
+        "could not remove {}: {}",
+        String::from_utf8_lossy(module),
+        crate::config::strerror(*errno)
+    )]
     Remove {
-        module: String,
+        module: Vec<u8>,
         errno: i32,
-        messages: Vec<(Level, String)>,
+        messages: Vec<(Level, Vec<u8>)>,
     },
 }
 
@@ -143,14 +150,15 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeResult {
     /// The module's name.
-    pub module: String,
+    pub module: Vec<u8>,
     /// What happened, or the errno that stopped the load (`EEXIST` only
     /// with [`ProbeOptions::fail_on_loaded`]).
     pub result: Result<Probed, i32>,
-    /// The actions `modprobe -v` would have shown (`insmod /path …`).
-    pub actions: Vec<String>,
+    /// The actions `modprobe -v` would have shown (`insmod /path …`),
+    /// without their newline.
+    pub actions: Vec<Vec<u8>>,
     /// Messages libkmod would have logged, with their level.
-    pub messages: Vec<(Level, String)>,
+    pub messages: Vec<(Level, Vec<u8>)>,
 }
 
 /// A loaded module, as lsmod shows it.
@@ -255,7 +263,7 @@ impl Modules {
     /// assert!(modules.indexes_changed());
     /// modules.reload();
     /// assert!(!modules.indexes_changed());
-    /// assert_eq!(modules.lookup("b")?[0].name, "b");
+    /// assert_eq!(modules.lookup("b")?[0].name, b"b");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn indexes_changed(&self) -> bool {
@@ -273,17 +281,18 @@ impl Modules {
     /// order of sources (configured aliases, the module itself, symbols,
     /// install commands, modules.alias, built-in modules). Empty when
     /// nothing matches.
-    pub fn lookup(&self, name: &str) -> Result<Vec<Module>, Error> {
+    pub fn lookup(&self, name: impl AsRef<[u8]>) -> Result<Vec<Module>, Error> {
+        let name = name.as_ref();
         self.ctx
             .lookup(name)
-            .map_err(|_| Error::InvalidName(name.to_string()))
+            .map_err(|_| Error::InvalidName(name.to_vec()))
     }
 
     /// The state of a module: [`InitState::Builtin`] for one compiled
     /// into the kernel, else what `/sys/module/<name>/initstate` says;
     /// `None` when it is not loaded.
-    pub fn init_state(&mut self, name: &str) -> Result<Option<InitState>, Error> {
-        let norm = normalize(name);
+    pub fn init_state(&mut self, name: impl AsRef<[u8]>) -> Result<Option<InitState>, Error> {
+        let norm = name::modname_normalize(name.as_ref());
         if self.ctx.is_builtin(&norm) {
             return Ok(Some(InitState::Builtin));
         }
@@ -326,10 +335,14 @@ impl Modules {
     /// let by_hand = ProbeOptions { blacklist: BlacklistMode::Ignore, ..Default::default() };
     /// let done = modules.probe("snd_pcm", &by_hand)?;
     /// assert_eq!(done[0].actions.len(), 2); // snd first, then snd_pcm
-    /// assert!(done[0].actions[0].starts_with("insmod /lib/modules/6.1.0-test/kernel/snd.ko"));
+    /// assert!(done[0].actions[0].starts_with(b"insmod /lib/modules/6.1.0-test/kernel/snd.ko"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn probe(&mut self, name: &str, opts: &ProbeOptions) -> Result<Vec<ProbeResult>, Error> {
+    pub fn probe(
+        &mut self,
+        name: impl AsRef<[u8]>,
+        opts: &ProbeOptions,
+    ) -> Result<Vec<ProbeResult>, Error> {
         self.probe_params(name, opts, None)
     }
 
@@ -337,14 +350,15 @@ impl Modules {
     /// module asked for, after those of the configuration.
     pub fn probe_params(
         &mut self,
-        name: &str,
+        name: impl AsRef<[u8]>,
         opts: &ProbeOptions,
         params: Option<&[u8]>,
     ) -> Result<Vec<ProbeResult>, Error> {
+        let name = name.as_ref();
         let count = self.lookup(name)?.len();
         if count == 0 {
             return Err(Error::NotFound {
-                name: name.to_string(),
+                name: name.to_vec(),
                 dir: self.ctx.dirname().to_path_buf(),
             });
         }
@@ -356,21 +370,22 @@ impl Modules {
             let mut engine = Engine::new(&self.ctx, self.system.as_mut(), &mut rec);
             let ids = engine
                 .lookup(name)
-                .map_err(|_| Error::InvalidName(name.to_string()))?;
+                .map_err(|_| Error::InvalidName(name.to_vec()))?;
             let Some(&id) = ids.get(i) else { break };
             let result = engine.probe(id, opts, params);
-            let module = engine.name(id).to_string();
+            let module = engine.name(id).to_vec();
             drop(engine);
             out.push(ProbeResult {
                 module,
                 result,
                 actions: rec
                     .shown
-                    .iter()
-                    .map(|l| {
-                        String::from_utf8_lossy(l)
-                            .trim_end_matches('\n')
-                            .to_string()
+                    .into_iter()
+                    .map(|mut line| {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                        }
+                        line
                     })
                     .collect(),
                 messages: rec.messages,
@@ -384,17 +399,17 @@ impl Modules {
     /// results' `actions` and `messages` are then empty.
     pub fn probe_with(
         &mut self,
-        name: &str,
+        name: impl AsRef<[u8]>,
         opts: &ProbeOptions,
         report: &mut dyn Report,
     ) -> Result<Vec<ProbeResult>, Error> {
         let mut engine = Engine::new(&self.ctx, self.system.as_mut(), report);
-        let ids = resolve(&mut engine, name, self.ctx.dirname())?;
+        let ids = resolve(&mut engine, name.as_ref(), self.ctx.dirname())?;
         Ok(ids
             .into_iter()
             .map(|id| ProbeResult {
                 result: engine.probe(id, opts, None),
-                module: engine.name(id).to_string(),
+                module: engine.name(id).to_vec(),
                 actions: Vec::new(),
                 messages: Vec::new(),
             })
@@ -404,13 +419,13 @@ impl Modules {
     /// Removes every module `name` resolves to as `modprobe -r` does: its
     /// remove command if one is configured, else the module, then the
     /// dependencies it leaves unused.
-    pub fn remove(&mut self, name: &str, opts: &RemoveOptions) -> Result<(), Error> {
+    pub fn remove(&mut self, name: impl AsRef<[u8]>, opts: &RemoveOptions) -> Result<(), Error> {
         let mut rec = Recorded::default();
         let mut engine = Engine::new(&self.ctx, self.system.as_mut(), &mut rec);
-        let ids = resolve(&mut engine, name, self.ctx.dirname())?;
+        let ids = resolve(&mut engine, name.as_ref(), self.ctx.dirname())?;
         for id in ids {
             if let Err(errno) = engine.remove(id, opts) {
-                let module = engine.name(id).to_string();
+                let module = engine.name(id).to_vec();
                 drop(engine);
                 return Err(Error::Remove {
                     module,
@@ -476,13 +491,13 @@ fn normalize(name: &str) -> String {
 
 /// The modules `name` resolves to, at least one: [`Error::NotFound`]
 /// naming the module directory otherwise.
-fn resolve(engine: &mut Engine<'_>, name: &str, dir: &Path) -> Result<Vec<ModId>, Error> {
+fn resolve(engine: &mut Engine<'_>, name: &[u8], dir: &Path) -> Result<Vec<ModId>, Error> {
     let ids = engine
         .lookup(name)
-        .map_err(|_| Error::InvalidName(name.to_string()))?;
+        .map_err(|_| Error::InvalidName(name.to_vec()))?;
     if ids.is_empty() {
         return Err(Error::NotFound {
-            name: name.to_string(),
+            name: name.to_vec(),
             dir: dir.to_path_buf(),
         });
     }

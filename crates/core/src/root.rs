@@ -8,6 +8,7 @@
 //! target paths, as they would be inside a chroot.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Environment variable that relocates every absolute path the tools touch.
@@ -34,10 +35,14 @@ impl Root {
         Root { prefix: None }
     }
 
-    /// A root at `dir` (an empty path or `/` mean the host's root).
+    /// A root at `dir`. An empty path, and any path that is the host's own
+    /// `/` under another name (`/..`, `//`, a symlink to `/`, a bind mount
+    /// of it), mean the host's root: [`Root::prefix`] is then `None`, so
+    /// nothing meant only for a relocated root (the fake kernel) can ever
+    /// act on the real system.
     pub fn at(dir: impl Into<PathBuf>) -> Root {
         let dir: PathBuf = dir.into();
-        if dir.as_os_str().is_empty() || dir == Path::new("/") {
+        if dir.as_os_str().is_empty() || is_host_root(&dir) {
             Root::system()
         } else {
             Root { prefix: Some(dir) }
@@ -71,6 +76,38 @@ impl Root {
         }
     }
 
+    /// The target path of a file the user named on the command line. An
+    /// absolute path is one already. A relative path is relative to the
+    /// working directory and is made absolute as kmod does (the directory,
+    /// `/`, the path as given). The working directory is a host directory:
+    /// under a relocated root, inside it, the result is the path the file
+    /// has on the target system (as if the tool ran chrooted there), which
+    /// [`Root::host`] maps back; outside it, the file has no target path
+    /// and the relative path is kept, which `host` leaves alone.
+    pub fn target_path(&self, path: &Path) -> std::io::Result<PathBuf> {
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        let cwd = std::env::current_dir()?;
+        let dir = match &self.prefix {
+            None => cwd,
+            Some(prefix) => {
+                // The working directory has no symlinks; the prefix may.
+                let prefix = prefix.canonicalize().unwrap_or_else(|_| prefix.clone());
+                match cwd.strip_prefix(&prefix) {
+                    Ok(inside) => Path::new("/").join(inside),
+                    Err(_) => return Ok(path.to_path_buf()),
+                }
+            }
+        };
+        let mut joined = dir.into_os_string();
+        if joined.as_bytes() != b"/" {
+            joined.push("/");
+        }
+        joined.push(path);
+        Ok(PathBuf::from(joined))
+    }
+
     /// The kernel release: `/proc/sys/kernel/osrelease` under a relocated root
     /// (so a fake system can name its kernel), else `uname -r`.
     pub fn kernel_release(&self) -> String {
@@ -82,6 +119,19 @@ impl Root {
         nix::sys::utsname::uname()
             .map(|u| u.release().to_string_lossy().into_owned())
             .unwrap_or_default()
+    }
+}
+
+/// Whether `dir` is the directory `/` is: the same canonical path, or the
+/// same device and inode (which a bind mount of `/` also has).
+fn is_host_root(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if dir.canonicalize().is_ok_and(|c| c == Path::new("/")) {
+        return true;
+    }
+    match (std::fs::metadata(dir), std::fs::metadata("/")) {
+        (Ok(d), Ok(r)) => (d.dev(), d.ino()) == (r.dev(), r.ino()),
+        _ => false,
     }
 }
 
@@ -98,6 +148,56 @@ mod tests {
         assert_eq!(
             Root::at("/").host("/proc/modules"),
             Path::new("/proc/modules")
+        );
+    }
+
+    #[test]
+    fn other_names_of_the_host_root_are_the_host_root() {
+        let t = tempfile::tempdir().unwrap();
+        let link = t.path().join("to-root");
+        std::os::unix::fs::symlink("/", &link).unwrap();
+        for dir in [Path::new("/.."), Path::new("//"), Path::new("/./"), &link] {
+            assert_eq!(Root::at(dir).prefix(), None, "{}", dir.display());
+        }
+        // A real directory, and one that does not exist (yet), stay roots.
+        assert_eq!(Root::at(t.path()).prefix(), Some(t.path()));
+        let missing = t.path().join("missing");
+        assert_eq!(Root::at(&missing).prefix(), Some(missing.as_path()));
+    }
+
+    #[test]
+    fn relative_paths_become_target_paths() {
+        let cwd = std::env::current_dir().unwrap();
+        let rel = Path::new("./m.ko");
+        assert_eq!(
+            Root::system().target_path(rel).unwrap(),
+            Path::new(&format!("{}/./m.ko", cwd.display()))
+        );
+        assert_eq!(
+            Root::system().target_path(Path::new("/a.ko")).unwrap(),
+            Path::new("/a.ko")
+        );
+        // The working directory inside the root (the root given with a
+        // trailing slash and as a relative path too), then outside it.
+        let parent = cwd.parent().unwrap();
+        for prefix in [parent.to_path_buf(), parent.join(""), PathBuf::from("..")] {
+            let name = cwd.file_name().unwrap().to_string_lossy();
+            assert_eq!(
+                Root::at(&prefix).target_path(rel).unwrap(),
+                Path::new(&format!("/{name}/./m.ko")),
+                "{}",
+                prefix.display()
+            );
+        }
+        assert_eq!(
+            Root::at(&cwd).target_path(rel).unwrap(),
+            Path::new("/./m.ko")
+        );
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(Root::at(t.path()).target_path(rel).unwrap(), rel);
+        assert_eq!(
+            Root::at(t.path()).target_path(Path::new("/a.ko")).unwrap(),
+            Path::new("/a.ko")
         );
     }
 

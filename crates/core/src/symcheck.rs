@@ -1,14 +1,21 @@
-//! The check the 1999 insmod made itself before loading a module: every
+//! Why the kernel refused a module: the check the 1999 insmod made itself
+//! before loading, made here only after the kernel has said no. Every
 //! symbol the module needs must be exported by the running kernel or by a
 //! loaded module, and where both sides carry symbol version CRCs they must
-//! agree. The kernel makes the same checks, but only says "Unknown symbol
-//! in module" (or, for a CRC, "Invalid parameters"); this says which
-//! symbol, and which module would provide it.
+//! agree. The kernel checks the same, but only answers "Unknown symbol in
+//! module" (or, for a CRC, "Invalid parameters"); this says which symbol,
+//! and which module would provide it.
 //!
-//! A symbol that nothing running exports is certain to be refused
-//! ([`Report::refuses`]): tools can say so without asking the kernel. A CRC
-//! mismatch comes from files that may not describe the running kernel, so it
-//! only explains a refusal once the kernel has made it.
+//! The kernel decides: nothing here is a reason to refuse a module. The
+//! export tables read below can be incomplete or stale, and the kernel's
+//! loader has rules of its own; [`Report`] explains a refusal the kernel
+//! has made (or, as a dry run, one it may make).
+//!
+//! Undefined symbols the kernel's loader never looks up are not needs
+//! ([`loader_lookup`]): an unreferenced `_GLOBAL_OFFSET_TABLE_` on x86
+//! (older GNU as and clang leave one), `.TOC.` on ppc64 (whose other
+//! dot-names are looked up without the dot), and SPARC's register
+//! declarations (already left out by [`Elf::imports`]).
 //!
 //! Sources, all through the [`Root`]:
 //! * `/lib/modules/<release>/build/Module.symvers`, read first: an export of
@@ -36,7 +43,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::context::Context;
-use crate::elf::Elf;
+use crate::elf::{machine, Elf};
 use crate::index::Index;
 use crate::module_file::ModuleFile;
 use crate::{name, procfs, sysfs, Root};
@@ -92,23 +99,11 @@ pub struct Report {
     pub module: String,
     pub problems: Vec<Problem>,
     /// The kernel's export table was complete, so a [`Problem::Missing`]
-    /// is certain: the kernel will refuse.
+    /// is certain, not suspected.
     pub certain: bool,
 }
 
 impl Report {
-    /// The kernel would certainly refuse the module: a symbol nothing
-    /// running exports. Tools may then refuse without asking the kernel.
-    ///
-    /// A CRC mismatch never counts: the CRCs come from files
-    /// (`Module.symvers`, module files) that can be older or newer than the
-    /// running kernel, and a stale file must not stop a module the kernel
-    /// would take. The kernel decides; [`Report::sentences`] explains its
-    /// refusal.
-    pub fn refuses(&self) -> bool {
-        self.certain && self.missing().next().is_some()
-    }
-
     pub fn missing(&self) -> impl Iterator<Item = &Problem> {
         self.problems
             .iter()
@@ -119,16 +114,6 @@ impl Report {
         self.problems
             .iter()
             .filter(|p| matches!(p, Problem::CrcMismatch { .. }))
-    }
-
-    /// The errno the kernel answers for these problems: `ENOENT` for a
-    /// missing symbol, `EINVAL` for a CRC mismatch (Linux 5.x and 6.x).
-    pub fn errno(&self) -> i32 {
-        if self.missing().next().is_some() {
-            libc::ENOENT
-        } else {
-            libc::EINVAL
-        }
     }
 
     /// One sentence per cause: missing symbols grouped by the module that
@@ -271,7 +256,7 @@ pub fn check_elf(
         .iter()
         .zip(&names)
         .filter(|(i, _)| !i.weak)
-        .map(|(i, name)| (name.as_ref(), i.crc))
+        .filter_map(|(i, name)| Some((loader_lookup(elf.machine(), name)?, i.crc)))
         .collect();
     let needed_names: HashSet<&str> = needed.iter().map(|(n, _)| *n).collect();
 
@@ -353,6 +338,25 @@ pub fn check_elf(
     Ok(report)
 }
 
+/// The name the kernel's loader looks up for an undefined symbol `name` of
+/// a module built for `machine` (`e_machine`), or `None` when it looks up
+/// nothing, so that nothing needs to export it:
+/// * x86 (`kernel/module/main.c`, `ignore_undef_symbol`): GNU as before
+///   2.37 and clang leave an unreferenced `_GLOBAL_OFFSET_TABLE_`;
+/// * ppc64 (`arch/powerpc/kernel/module_64.c`): `.TOC.` is the module's
+///   own table of contents, and an ELFv1 function entry `.foo` is `foo`.
+pub fn loader_lookup(machine: u16, name: &str) -> Option<&str> {
+    match machine {
+        machine::I386 | machine::X86_64 if name == "_GLOBAL_OFFSET_TABLE_" => None,
+        machine::PPC64 => match name.strip_prefix('.') {
+            Some("TOC.") => None,
+            Some(plain) => Some(plain),
+            None => Some(name),
+        },
+        _ => Some(name),
+    }
+}
+
 /// Reads `/proc/kallsyms` for the exports (`__ksymtab_<sym>`) and plain
 /// presence of the needed symbols. `complete` is set when the table lists
 /// exports at all (`CONFIG_KALLSYMS_ALL`).
@@ -400,7 +404,12 @@ pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String
     if let Ok(index) = Index::open(root.host(format!("{moddir}/modules.symbols.bin"))) {
         for sym in symbols {
             if let Ok(Some(module)) = index.lookup(format!("symbol:{sym}")) {
-                out.insert(sym.to_string(), module.to_string());
+                // Names the explanation shows; a module name is never
+                // looked up again from here.
+                out.insert(
+                    sym.to_string(),
+                    String::from_utf8_lossy(module).into_owned(),
+                );
             }
         }
         return out;
@@ -590,13 +599,28 @@ mod tests {
                 "mod_c was built against another version of _printk (CRC 0xdeadbeef; the running kernel has 0x00000012)",
             ]
         );
-        assert!(report.refuses());
-        assert_eq!(report.errno(), libc::ENOENT);
         let uncertain = Report {
             certain: false,
             problems: report.problems[..1].to_vec(),
             ..report
         };
-        assert!(!uncertain.refuses());
+        assert_eq!(
+            uncertain.sentences()[0].text,
+            "mod_c needs nowhere, which the running kernel does not seem to export"
+        );
+    }
+
+    #[test]
+    fn names_the_loader_never_looks_up() {
+        let got = "_GLOBAL_OFFSET_TABLE_";
+        assert_eq!(loader_lookup(machine::X86_64, got), None);
+        assert_eq!(loader_lookup(machine::I386, got), None);
+        // Only x86's loader ignores it.
+        assert_eq!(loader_lookup(183, got), Some(got));
+        assert_eq!(loader_lookup(machine::PPC64, ".TOC."), None);
+        assert_eq!(loader_lookup(machine::PPC64, ".memcpy"), Some("memcpy"));
+        assert_eq!(loader_lookup(machine::PPC64, "memcpy"), Some("memcpy"));
+        assert_eq!(loader_lookup(machine::X86_64, ".TOC."), Some(".TOC."));
+        assert_eq!(loader_lookup(machine::X86_64, "_printk"), Some("_printk"));
     }
 }

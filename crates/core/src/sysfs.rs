@@ -66,8 +66,11 @@ impl InitState {
     }
 }
 
-/// The target path of a module's sysfs directory, or of an attribute in it.
-pub fn module_path(name: &str, attribute: Option<&str>) -> PathBuf {
+/// The target path of a module's sysfs directory, or of an attribute in
+/// it. The name is bytes, as the kernel takes it.
+pub fn module_path(name: impl AsRef<[u8]>, attribute: Option<&str>) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(name.as_ref());
     let mut p = PathBuf::from(SYS_MODULE).join(name);
     if let Some(a) = attribute {
         p.push(a);
@@ -174,6 +177,54 @@ pub fn holders(root: &Root, name: &str) -> Result<Vec<String>, Error> {
         out.push(entry.file_name().to_string_lossy().into_owned());
     }
     Ok(out)
+}
+
+/// Where the kernel put the module's sections
+/// (`/sys/module/<name>/sections/<section>` holds the address in hex), in
+/// directory order. Any unreadable entry fails the whole list, as in
+/// libkmod; a value that is not hex reads as far as it is (`strtoul`).
+pub fn sections(root: &Root, name: &str) -> Result<Vec<(Vec<u8>, u64)>, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = module_path(name, Some("sections"));
+    let io = |path: &PathBuf| {
+        let path = path.clone();
+        move |source| Error::Io { path, source }
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root.host(&path)).map_err(io(&path))? {
+        let entry = entry.map_err(io(&path))?;
+        let file = path.join(entry.file_name());
+        let text = std::fs::read(root.host(&file)).map_err(io(&file))?;
+        out.push((
+            entry.file_name().as_bytes().to_vec(),
+            parse_hex_prefix(&text),
+        ));
+    }
+    Ok(out)
+}
+
+/// `strtoul(text, NULL, 16)`: leading blanks, an optional `0x`, then as
+/// many hex digits as there are (saturating, as strtoul does).
+fn parse_hex_prefix(text: &[u8]) -> u64 {
+    let mut s = text;
+    while let [c, rest @ ..] = s {
+        if !c.is_ascii_whitespace() {
+            break;
+        }
+        s = rest;
+    }
+    if (s.starts_with(b"0x") || s.starts_with(b"0X")) && s.get(2).is_some_and(u8::is_ascii_hexdigit)
+    {
+        s = &s[2..];
+    }
+    let mut value: u64 = 0;
+    for &c in s {
+        let Some(d) = (c as char).to_digit(16) else {
+            break;
+        };
+        value = value.saturating_mul(16).saturating_add(u64::from(d));
+    }
+    value
 }
 
 /// The loaded module's `srcversion`, when it has one.

@@ -10,6 +10,7 @@ mod depmod_common;
 mod config_depmod;
 mod config_kcmdline;
 mod config_modprobe;
+mod context_resources;
 mod depmod_cache;
 mod depmod_cache_format;
 mod depmod_cycles;

@@ -225,3 +225,34 @@ fn depmod_reads_damaged_modules_as_kmod_does() {
     );
     assert_same(&o, &k, b"");
 }
+
+/// SPARC's register declarations are undefined symbols that nothing
+/// provides: kmod's depmod skips them on SPARC only (and so does the
+/// kernel's loader there). The same symbol on x86-64 is a need.
+#[test]
+fn sparc_register_declarations_are_not_needs() {
+    const GLOBAL_REGISTER: u8 = 0x1d;
+    let s = Scenario::new();
+    for (name, machine) in [("sparc", 2), ("sparcv9", 43), ("x86", 62)] {
+        let m = Module::new()
+            .info("license=GPL")
+            .machine(machine)
+            .import("printk")
+            .typed_import("reg_g2", GLOBAL_REGISTER);
+        s.module(&format!("kernel/{name}.ko"), m);
+    }
+    s.file("Module.symvers", "");
+    let symvers = format!("{}/Module.symvers", s.base_str());
+    let k = s.kmod(&["-e", "-E", &symvers], &[]);
+    let o = s.ours(None, |o| {
+        o.errsyms = true;
+        o.symvers = Some(symvers.clone().into());
+    });
+    let warnings = String::from_utf8_lossy(&k.out.stderr);
+    assert_eq!(
+        warnings.matches("needs unknown symbol reg_g2").count(),
+        1,
+        "kmod: {warnings}"
+    );
+    assert_same(&o, &k, b"");
+}

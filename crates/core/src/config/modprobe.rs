@@ -91,7 +91,7 @@ impl SoftDep {
 
     /// kmod's `softdep_to_char`: `pre: ` + the span of pre names, then
     /// `post: ` + the span of post names, with no separator between them.
-    pub(crate) fn display(&self) -> Vec<u8> {
+    pub fn display(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for (kind, prefix) in [(DepKind::Pre, &b"pre: "[..]), (DepKind::Post, b"post: ")] {
             let first = self.names.iter().position(|(k, _)| *k == kind);

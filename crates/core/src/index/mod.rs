@@ -86,7 +86,4 @@ pub enum Corruption {
     BadChildRange { first: u8, last: u8 },
     #[error("node reached twice (a cycle or a shared subtree)")]
     Revisited,
-    /// A value to be returned as text is not UTF-8.
-    #[error("value is not UTF-8")]
-    NotUtf8,
 }

@@ -29,11 +29,12 @@ enum Data {
     Owned(Vec<u8>),
 }
 
-/// One result of [`Index::lookup_wild`].
+/// One result of [`Index::lookup_wild`]. Values are bytes, as kmod
+/// stores and returns them: a module path need not be UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
     pub priority: u32,
-    pub value: String,
+    pub value: Vec<u8>,
 }
 
 /// One key/value pair of [`Index::entries`].
@@ -122,7 +123,7 @@ impl Index {
 
     /// Exact search: the first value stored under `key` (the lowest
     /// priority number), as kmod's `index_mm_search`. A NUL ends the key.
-    pub fn lookup(&self, key: impl AsRef<[u8]>) -> Result<Option<&str>, IndexError> {
+    pub fn lookup(&self, key: impl AsRef<[u8]>) -> Result<Option<&[u8]>, IndexError> {
         let key = until_nul(key.as_ref());
         let mut word = self.root;
         let mut i = 0;
@@ -137,7 +138,7 @@ impl Index {
             i += node.prefix.len();
             let Some(&ch) = key.get(i) else {
                 return match self.values(&node).next() {
-                    Some(first) => Ok(Some(self.text(&node, first?.1)?)),
+                    Some(first) => Ok(Some(first?.1)),
                     None => Ok(None),
                 };
             };
@@ -353,11 +354,6 @@ impl Index {
         Ok(())
     }
 
-    /// A value handed out as text.
-    fn text<'b>(&self, node: &Node, bytes: &'b [u8]) -> Result<&'b str, IndexError> {
-        std::str::from_utf8(bytes).map_err(|_| self.corrupt(node.offset, Corruption::NotUtf8))
-    }
-
     fn corrupt(&self, offset: u32, problem: Corruption) -> IndexError {
         IndexError::Corrupt {
             path: self.path.clone(),
@@ -390,16 +386,15 @@ enum Walk {
 /// Wildcard results in discovery order, sorted at the end.
 #[derive(Default)]
 struct Found {
-    values: Vec<(u32, usize, String)>,
+    values: Vec<(u32, usize, Vec<u8>)>,
 }
 
 impl Found {
     fn add_all(&mut self, index: &Index, node: &Node) -> Result<(), IndexError> {
         for value in index.values(node) {
-            let (priority, text) = value?;
+            let (priority, value) = value?;
             let seq = self.values.len();
-            let text = index.text(node, text)?.to_owned();
-            self.values.push((priority, seq, text));
+            self.values.push((priority, seq, value.to_vec()));
         }
         Ok(())
     }

@@ -8,28 +8,43 @@
 //! use and undoes all that. Every call is recorded, and appended to a log
 //! file when one is given.
 //!
-//! `modprobe` uses it instead of the real kernel when both
-//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set; the latter names
-//! the log file (a host path). A relocated root is required so that a
-//! stray variable can never turn a real `modprobe` into a no-op.
+//! `modprobe`, `insmod` and `rmmod` use it instead of the real kernel when both
+//! `MODUTILS_SYSROOT` and [`FAKE_KERNEL_ENV`] are set ([`fake_kernel_log`]);
+//! the latter names the log file (a host path). A relocated root is
+//! required so that a stray variable can never turn a real tool into a
+//! no-op.
 //!
 //! Failures are scripted in `<root>/fake-kernel.rules`, one per line:
 //! `insert NAME ERRNO`, `remove NAME ERRNO`, and `busy NAME MSEC` (removal
 //! answers `EAGAIN` until the fake clock, which only sleeping advances,
-//! reaches MSEC).
+//! reaches MSEC). `log NAME MESSAGE` lines are what the kernel logs when it
+//! refuses NAME: each is appended to `<root>/dev/kmsg`, if that file
+//! exists, as a `/dev/kmsg` record.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::system::{self, InitState, InsertError, SysError, System};
 use super::Force;
-use crate::name::{modname_from_path, modname_normalize};
+use crate::kernel::Syscall;
+use crate::name::{modname_from_path_bytes, modname_normalize};
 use crate::Root;
 
 /// Names the call log; see the module documentation.
 pub const FAKE_KERNEL_ENV: &str = "MODUTILS_FAKE_KERNEL";
+
+/// The fake kernel's log file when the environment asks for the fake
+/// kernel ([`FAKE_KERNEL_ENV`]) and the root is relocated; `None` means the
+/// real kernel. The one place tools decide, so that the variable alone, or
+/// with a root that is `/` under another name, never stands in for the
+/// kernel.
+pub fn fake_kernel_log(root: &Root) -> Option<PathBuf> {
+    root.prefix()?;
+    std::env::var_os(FAKE_KERNEL_ENV).map(PathBuf::from)
+}
 
 /// Where the failure script lives, as a target path.
 pub const RULES: &str = "/fake-kernel.rules";
@@ -43,11 +58,11 @@ pub enum Call {
         force: Force,
     },
     Remove {
-        name: String,
+        name: Vec<u8>,
         force: bool,
     },
     Run {
-        module: String,
+        module: Vec<u8>,
         command: Vec<u8>,
     },
     Sleep {
@@ -58,8 +73,8 @@ pub enum Call {
 impl Call {
     /// The call as one line of the log: `insert PATH OPTIONS`,
     /// `remove NAME`, `run MODULE COMMAND`, `sleep MSEC`; forced calls
-    /// carry `--force…` after the verb.
-    pub fn line(&self) -> String {
+    /// carry `--force…` after the verb. Bytes, as names and paths are.
+    pub fn line(&self) -> Vec<u8> {
         match self {
             Call::Insert {
                 path,
@@ -73,19 +88,19 @@ impl Call {
                 if force.vermagic {
                     verb += " --force-vermagic";
                 }
-                format!(
-                    "{verb} {} {}",
-                    path.display(),
-                    String::from_utf8_lossy(options)
-                )
+                let path = path.as_os_str().as_bytes();
+                [verb.as_bytes(), b" ", path, b" ", options].concat()
             }
             Call::Remove { name, force } => {
-                format!("remove{} {name}", if *force { " --force" } else { "" })
+                let verb: &[u8] = if *force {
+                    b"remove --force "
+                } else {
+                    b"remove "
+                };
+                [verb, name].concat()
             }
-            Call::Run { module, command } => {
-                format!("run {module} {}", String::from_utf8_lossy(command))
-            }
-            Call::Sleep { until } => format!("sleep {until}"),
+            Call::Run { module, command } => [&b"run "[..], module, b" ", command].concat(),
+            Call::Sleep { until } => format!("sleep {until}").into_bytes(),
         }
     }
 }
@@ -119,9 +134,10 @@ impl FakeSystem {
 
     fn record(&mut self, call: Call) {
         if let Some(log) = &self.log {
-            let line = call.line() + "\n";
+            let mut line = call.line();
+            line.push(b'\n');
             if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(log) {
-                let _ = f.write_all(line.as_bytes());
+                let _ = f.write_all(&line);
             }
         }
         self.calls.push(call);
@@ -132,21 +148,52 @@ impl FakeSystem {
     }
 
     /// The scripted answer for `verb` on `name`, if any.
-    fn rule(&self, verb: &str, name: &str) -> Option<u64> {
-        let text = fs::read_to_string(self.host(RULES)).ok()?;
-        text.lines().find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next() == Some(verb) && w.next() == Some(name))
-                .then(|| w.next()?.parse().ok())
-                .flatten()
+    fn rule(&self, verb: &str, name: &[u8]) -> Option<u64> {
+        self.rules(verb, name).into_iter().find_map(|rest| {
+            let first = rest.split(u8::is_ascii_whitespace).next()?;
+            std::str::from_utf8(first).ok()?.parse().ok()
         })
     }
 
-    fn sys(&self, name: &str) -> PathBuf {
-        self.host(format!("/sys/module/{name}"))
+    /// What follows `VERB NAME` on each rule line for them.
+    fn rules(&self, verb: &str, name: &[u8]) -> Vec<Vec<u8>> {
+        let text = fs::read(self.host(RULES)).unwrap_or_default();
+        // The first word of `s`, and the rest after the blanks that follow.
+        fn word(s: &[u8]) -> (&[u8], &[u8]) {
+            let s = s.trim_ascii_start();
+            let end = s
+                .iter()
+                .position(u8::is_ascii_whitespace)
+                .unwrap_or(s.len());
+            (&s[..end], s[end..].trim_ascii_start())
+        }
+        text.split(|&c| c == b'\n')
+            .filter_map(|l| {
+                let (v, rest) = word(l);
+                let (n, rest) = word(rest);
+                (v == verb.as_bytes() && n == name).then(|| rest.to_vec())
+            })
+            .collect()
     }
 
-    fn add_refcnt(&self, name: &str, delta: i64) {
+    /// Appends the scripted kernel log lines about refusing `name`.
+    fn log_refusal(&self, name: &[u8]) {
+        let Ok(mut kmsg) = fs::OpenOptions::new()
+            .append(true)
+            .open(self.host(crate::kernel::DEV_KMSG))
+        else {
+            return;
+        };
+        for message in self.rules("log", name) {
+            let _ = kmsg.write_all(&[b"4,0,0,-;", &message[..], b"\n"].concat());
+        }
+    }
+
+    fn sys(&self, name: &[u8]) -> PathBuf {
+        self.host(crate::sysfs::module_path(name, None))
+    }
+
+    fn add_refcnt(&self, name: &[u8], delta: i64) {
         let file = self.sys(name).join("refcnt");
         let now = fs::read_to_string(&file)
             .ok()
@@ -156,7 +203,7 @@ impl FakeSystem {
     }
 
     /// The names a module file says it depends on.
-    fn depends(&self, path: &Path) -> std::io::Result<Vec<String>> {
+    fn depends(&self, path: &Path) -> std::io::Result<Vec<Vec<u8>>> {
         let bytes = fs::read(self.host(path))?;
         let mut fields: Vec<Vec<u8>> = Vec::new();
         match crate::elf::Elf::parse(&bytes) {
@@ -168,28 +215,37 @@ impl FakeSystem {
             .filter_map(|f| f.strip_prefix(b"depends="))
             .flat_map(|v| v.split(|&c| c == b','))
             .filter(|d| !d.is_empty())
-            .map(|d| String::from_utf8_lossy(&modname_normalize(d)).into_owned())
+            .map(modname_normalize)
             .collect())
     }
 }
 
 impl System for FakeSystem {
-    fn initstate(&mut self, name: &str) -> Result<InitState, SysError> {
+    fn initstate(&mut self, name: &[u8]) -> Result<InitState, SysError> {
         system::read_initstate(&self.root, name)
     }
 
-    fn refcnt(&mut self, name: &str) -> Result<i64, SysError> {
+    fn refcnt(&mut self, name: &[u8]) -> Result<i64, SysError> {
         system::read_refcnt(&self.root, name)
     }
 
-    fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError> {
+    fn holders(&mut self, name: &[u8]) -> Result<Vec<Vec<u8>>, SysError> {
         let mut names = system::read_holders(&self.root, name)?;
         // A real kernel's order is its own; the fake's is made stable.
         names.sort();
         Ok(names)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+    fn instance(&mut self, name: &[u8]) -> Result<u64, SysError> {
+        system::read_instance(&self.root, name)
+    }
+
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
         self.record(Call::Insert {
             path: path.to_path_buf(),
             options: options.to_vec(),
@@ -198,13 +254,16 @@ impl System for FakeSystem {
         let kernel = |errno| InsertError {
             errno,
             from_kernel: true,
+            syscall: None,
         };
         let depends = self.depends(path).map_err(|e| InsertError {
             errno: e.raw_os_error().unwrap_or(libc::EIO),
             from_kernel: false,
+            syscall: None,
         })?;
-        let name = modname_from_path(path);
+        let name = modname_from_path_bytes(path.as_os_str().as_bytes());
         if let Some(errno) = self.rule("insert", &name) {
+            self.log_refusal(&name);
             return Err(kernel(errno as i32));
         }
         let dir = self.sys(&name);
@@ -217,16 +276,16 @@ impl System for FakeSystem {
         made.map_err(|_| kernel(libc::EIO))?;
         for dep in depends {
             let holders = self.sys(&dep).join("holders");
-            if holders.is_dir() && fs::create_dir(holders.join(&name)).is_ok() {
+            if holders.is_dir() && fs::create_dir(holders.join(OsStr::from_bytes(&name))).is_ok() {
                 self.add_refcnt(&dep, 1);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
-    fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {
+    fn remove(&mut self, name: &[u8], force: bool) -> Result<(), i32> {
         self.record(Call::Remove {
-            name: name.to_string(),
+            name: name.to_vec(),
             force,
         });
         if let Some(errno) = self.rule("remove", name) {
@@ -253,18 +312,17 @@ impl System for FakeSystem {
             return Ok(());
         };
         for other in all.map_while(Result::ok) {
-            let held = other.path().join("holders").join(name);
+            let held = other.path().join("holders").join(OsStr::from_bytes(name));
             if fs::remove_dir(&held).is_ok() || fs::remove_file(&held).is_ok() {
-                let other = other.file_name();
-                self.add_refcnt(&String::from_utf8_lossy(other.as_bytes()), -1);
+                self.add_refcnt(&other.file_name().into_vec(), -1);
             }
         }
         Ok(())
     }
 
-    fn run(&mut self, command: &[u8], module: &str) -> Result<i32, i32> {
+    fn run(&mut self, command: &[u8], module: &[u8]) -> Result<i32, i32> {
         self.record(Call::Run {
-            module: module.to_string(),
+            module: module.to_vec(),
             command: command.to_vec(),
         });
         if self.run_commands {

@@ -1,5 +1,7 @@
 //! Carrying out a load list (libkmod's `kmod_module_probe_insert_module`).
 
+use std::os::unix::ffi::OsStrExt;
+
 use super::command::expand_cmdline_opts;
 use super::pool::{Engine, ModId};
 use super::{Action, Force, Level};
@@ -110,7 +112,7 @@ impl Engine<'_> {
         opts: &ProbeOptions,
     ) -> Result<(), i32> {
         if let Some(cmd) = self.install_command(m).filter(|_| !ignore_command) {
-            let name = self.name(m).to_string();
+            let name = self.name(m).to_vec();
             self.report.show(Action::Install {
                 module: &name,
                 command: &cmd,
@@ -123,7 +125,7 @@ impl Engine<'_> {
             return self.run_command("install", m, &cmd);
         }
         let path = self.path(m);
-        let name = self.name(m).to_string();
+        let name = self.name(m).to_vec();
         match &path {
             Some(p) => self.report.show(Action::Insmod {
                 module: &name,
@@ -137,47 +139,49 @@ impl Engine<'_> {
             return Ok(());
         }
         let Some(path) = path else {
-            let msg = format!("could not find module by name='{}'", self.name(m));
+            let msg = [b"could not find module by name='", &name[..], b"'"].concat();
             self.report.log(Level::Err, &msg);
             return Err(libc::ENOENT);
         };
-        self.sys.insert(&path, options, opts.force).map_err(|e| {
-            if e.from_kernel {
-                let msg = format!(
-                    "Failed to insert module '{}': {}",
-                    path.display(),
-                    strerror(e.errno)
-                );
-                self.report.log(Level::Info, &msg);
-            }
-            e.errno
-        })
+        self.sys
+            .insert(&path, options, opts.force)
+            .map(|_| ())
+            .map_err(|e| {
+                if e.from_kernel {
+                    let why = strerror(e.errno);
+                    let path = path.as_os_str().as_bytes();
+                    let msg = [b"Failed to insert module '", path, b"': ", why.as_bytes()].concat();
+                    self.report.log(Level::Info, &msg);
+                }
+                e.errno
+            })
     }
 
     /// An install command through the shell, as libkmod runs it: any
     /// failure becomes `EINVAL`.
     fn run_command(&mut self, kind: &str, m: ModId, cmd: &[u8]) -> Result<(), i32> {
-        let name = self.name(m).to_string();
-        let shown = String::from_utf8_lossy(cmd).into_owned();
-        match self.sys.run(cmd, &name) {
-            Err(errno) => {
-                let msg = format!(
-                    "Could not run {kind} command '{shown}' for module {name}: {}",
-                    strerror(errno)
-                );
-                self.report.log(Level::Err, &msg);
-                Err(libc::EINVAL)
-            }
-            Ok(status) if libc::WEXITSTATUS(status) != 0 => {
-                let msg = format!(
-                    "Error running {kind} command '{shown}' for module {name}: retcode {}",
-                    libc::WEXITSTATUS(status)
-                );
-                self.report.log(Level::Err, &msg);
-                Err(libc::EINVAL)
-            }
-            Ok(_) => Ok(()),
-        }
+        let name = self.name(m).to_vec();
+        let (start, end) = match self.sys.run(cmd, &name) {
+            Err(errno) => ("Could not run", format!(": {}", strerror(errno))),
+            Ok(status) if libc::WEXITSTATUS(status) != 0 => (
+                "Error running",
+                format!(": retcode {}", libc::WEXITSTATUS(status)),
+            ),
+            Ok(_) => return Ok(()),
+        };
+        let msg = [
+            start.as_bytes(),
+            b" ",
+            kind.as_bytes(),
+            b" command '",
+            cmd,
+            b"' for module ",
+            &name,
+            end.as_bytes(),
+        ]
+        .concat();
+        self.report.log(Level::Err, &msg);
+        Err(libc::EINVAL)
     }
 }
 

@@ -32,7 +32,7 @@ mod system;
 use std::path::Path;
 
 pub use command::expand_cmdline_opts;
-pub use fake::{Call, FakeSystem, FAKE_KERNEL_ENV};
+pub use fake::{fake_kernel_log, Call, FakeSystem, FAKE_KERNEL_ENV};
 pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
 pub use pool::{Engine, ModId};
@@ -41,18 +41,21 @@ pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysErro
 
 pub use crate::config::Level;
 use crate::context::Context;
+use crate::module_file::Compression;
+use crate::Root;
 
 /// Which of the kernel's load-time checks to skip (`--force-*`).
 pub use crate::kernel::Force;
 
 /// What modprobe shows with `--show-depends` or `-v`, one line each.
+/// Module names are bytes, shown as they are (see [`Engine::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action<'a> {
     /// `insmod <path> <options>`: always a space before the options, so a
     /// module without options gives a trailing space, as in kmod.
     /// `module` is the module's name (not shown in the line).
     Insmod {
-        module: &'a str,
+        module: &'a [u8],
         path: &'a Path,
         options: &'a [u8],
     },
@@ -60,14 +63,14 @@ pub enum Action<'a> {
     /// `$CMDLINE_OPTS` is replaced. `module` is the module's name (not
     /// shown in the line).
     Install {
-        module: &'a str,
+        module: &'a [u8],
         command: &'a [u8],
         options: &'a [u8],
     },
     /// `builtin <name>`: a module compiled into the kernel.
-    Builtin { name: &'a str },
+    Builtin { name: &'a [u8] },
     /// `rmmod <name>`.
-    Rmmod { name: &'a str },
+    Rmmod { name: &'a [u8] },
     /// `remove <command>`, with `$CMDLINE_OPTS` replaced.
     Remove { command: &'a [u8] },
 }
@@ -83,8 +86,8 @@ impl Action<'_> {
             Action::Install {
                 command, options, ..
             } => [b"install ", command, b" ", options],
-            Action::Builtin { name } => [b"builtin ", name.as_bytes(), b"", b""],
-            Action::Rmmod { name } => [b"rmmod ", name.as_bytes(), b"", b""],
+            Action::Builtin { name } => [b"builtin ", name, b"", b""],
+            Action::Rmmod { name } => [b"rmmod ", name, b"", b""],
             Action::Remove { command } => [b"remove ", command, b"", b""],
         };
         let mut line = parts.concat();
@@ -100,15 +103,16 @@ impl Action<'_> {
     }
 }
 
-/// Where the engine's output goes.
+/// Where the engine's output goes. Messages are bytes: they name modules
+/// and files, which need not be UTF-8, and kmod prints them as they are.
 pub trait Report {
     /// An action that `--show-depends`/`-v` would show.
     fn show(&mut self, action: Action<'_>);
     /// A message libkmod would log (`ERROR`, `WARNING`, `INFO`).
-    fn log(&mut self, level: Level, message: &str);
+    fn log(&mut self, level: Level, message: &[u8]);
     /// A failure modprobe itself reports at its own level: fatal (the tool
     /// exits at once) unless it runs with `-a`, when it is a warning.
-    fn fatal(&mut self, message: &str);
+    fn fatal(&mut self, message: &[u8]);
 }
 
 /// A [`Report`] that keeps everything, for tests and callers that want to
@@ -118,7 +122,7 @@ pub struct Recorded {
     /// Shown lines, newline included.
     pub shown: Vec<Vec<u8>>,
     /// `(level, message)` in order; `fatal` messages have [`Level::Crit`].
-    pub messages: Vec<(Level, String)>,
+    pub messages: Vec<(Level, Vec<u8>)>,
 }
 
 impl Recorded {
@@ -133,12 +137,22 @@ impl Report for Recorded {
         self.shown.push(action.line());
     }
 
-    fn log(&mut self, level: Level, message: &str) {
-        self.messages.push((level, message.to_string()));
+    fn log(&mut self, level: Level, message: &[u8]) {
+        self.messages.push((level, message.to_vec()));
     }
 
-    fn fatal(&mut self, message: &str) {
-        self.messages.push((Level::Crit, message.to_string()));
+    fn fatal(&mut self, message: &[u8]) {
+        self.messages.push((Level::Crit, message.to_vec()));
+    }
+}
+
+/// The kernel a tool loads into and unloads from: the fake one when the
+/// environment asks for it ([`fake_kernel_log`]), else the running one.
+/// `compression`: what [`kernel_compression`] found.
+pub fn system_from_env(root: &Root, compression: Option<Compression>) -> Box<dyn System> {
+    match fake_kernel_log(root) {
+        Some(log) => Box::new(FakeSystem::new(root.clone(), Some(log))),
+        None => Box::new(HostSystem::new(root.clone(), compression)),
     }
 }
 

@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use super::system::{InitState, System};
 use super::{Level, Report};
+use std::os::unix::ffi::OsStrExt;
+
 use crate::context::{Context, LookupError, Module};
-use crate::name::modname_from_path;
+use crate::name::{modname_from_path_bytes, modname_normalize};
 
 /// A module in the engine's pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,8 +25,8 @@ pub struct ModId(pub(crate) usize);
 
 #[derive(Debug, Default)]
 pub(crate) struct Entry {
-    pub name: String,
-    pub alias: Option<String>,
+    pub name: Vec<u8>,
+    pub alias: Option<Vec<u8>>,
     pub path: Option<PathBuf>,
     /// Dependencies in kmod's order (modules.dep reversed: deepest first);
     /// `None` until looked up.
@@ -47,7 +49,7 @@ pub struct Engine<'a> {
     pub(crate) sys: &'a mut dyn System,
     pub(crate) report: &'a mut dyn Report,
     pub(crate) entries: Vec<Entry>,
-    keys: HashMap<(String, Option<String>), ModId>,
+    keys: HashMap<(Vec<u8>, Option<Vec<u8>>), ModId>,
 }
 
 impl<'a> Engine<'a> {
@@ -74,8 +76,8 @@ impl<'a> Engine<'a> {
     }
 
     /// The entry for (name, alias), created empty if new.
-    fn entry(&mut self, name: &str, alias: Option<&str>) -> (ModId, bool) {
-        let key = (name.to_string(), alias.map(str::to_string));
+    fn entry(&mut self, name: &[u8], alias: Option<&[u8]>) -> (ModId, bool) {
+        let key = (name.to_vec(), alias.map(<[u8]>::to_vec));
         if let Some(&id) = self.keys.get(&key) {
             return (id, false);
         }
@@ -92,7 +94,7 @@ impl<'a> Engine<'a> {
     /// A module known by its file, as a dependency or a path given by the
     /// user: such a module is never built in, and keeps the first path seen.
     fn entry_for_path(&mut self, path: &Path) -> ModId {
-        let name = modname_from_path(path);
+        let name = modname_from_path_bytes(path.as_os_str().as_bytes());
         let (id, _) = self.entry(&name, None);
         let e = self.e_mut(id);
         if e.path.is_none() {
@@ -115,10 +117,9 @@ impl<'a> Engine<'a> {
         }
         if from_commands {
             let config = self.ctx.config();
-            let name = m.name.as_bytes();
-            if let Some(c) = config.install_exact(name) {
+            if let Some(c) = config.install_exact(&m.name) {
                 self.e_mut(id).install = Some(c.command.clone());
-            } else if let Some(c) = config.remove_exact(name) {
+            } else if let Some(c) = config.remove_exact(&m.name) {
                 self.e_mut(id).remove = Some(c.command.clone());
             }
         }
@@ -131,7 +132,7 @@ impl<'a> Engine<'a> {
     }
 
     /// Resolves a name or alias (the lookup chain of [`Context::lookup`]).
-    pub fn lookup(&mut self, name: &str) -> Result<Vec<ModId>, LookupError> {
+    pub fn lookup(&mut self, name: impl AsRef<[u8]>) -> Result<Vec<ModId>, LookupError> {
         let found = self.ctx.lookup(name)?;
         // Only the install/remove step yields a module with neither path,
         // alias nor built-in mark: every earlier step sets one of them.
@@ -145,6 +146,19 @@ impl<'a> Engine<'a> {
             .collect())
     }
 
+    /// The entry for a module the caller already knows (libkmod's module
+    /// objects live longer than one engine): what the caller learnt of it
+    /// — its file, whether it is built in, that it was found through an
+    /// install or remove command of its name — is kept, so the engine
+    /// plans with the caller's view of the module.
+    pub fn adopt(&mut self, m: Module, builtin: Option<bool>, from_commands: bool) -> ModId {
+        let id = self.intern(m, from_commands);
+        if builtin.is_some() {
+            self.e_mut(id).builtin = builtin;
+        }
+        id
+    }
+
     /// A module given by its file (`modprobe /path/m.ko`). Its
     /// dependencies still come from modules.dep, by its name.
     pub fn from_path(&mut self, path: &Path) -> io::Result<ModId> {
@@ -156,12 +170,14 @@ impl<'a> Engine<'a> {
         Ok(self.entry_for_path(&abs))
     }
 
-    pub fn name(&self, id: ModId) -> &str {
+    /// The module's name: bytes, as modprobe.d and the indexes spell it
+    /// (normalised, `-` as `_`), not necessarily UTF-8.
+    pub fn name(&self, id: ModId) -> &[u8] {
         &self.e(id).name
     }
 
     /// The alias (or config alias pattern) the module was found through.
-    pub fn alias(&self, id: ModId) -> Option<&str> {
+    pub fn alias(&self, id: ModId) -> Option<&[u8]> {
         self.e(id).alias.as_deref()
     }
 
@@ -237,11 +253,7 @@ impl<'a> Engine<'a> {
         match self.sys.holders(&name) {
             Ok(names) => names
                 .iter()
-                .map(|n| {
-                    let n = String::from_utf8_lossy(&crate::name::modname_normalize(n.as_bytes()))
-                        .into_owned();
-                    self.entry(&n, None).0
-                })
+                .map(|n| self.entry(&modname_normalize(n), None).0)
                 .collect(),
             Err(e) => {
                 if let Some(msg) = &e.log {
@@ -253,16 +265,14 @@ impl<'a> Engine<'a> {
     }
 
     pub fn is_blacklisted(&self, id: ModId) -> bool {
-        self.ctx.config().is_blacklisted(self.e(id).name.as_bytes())
+        self.ctx.config().is_blacklisted(&self.e(id).name)
     }
 
     /// Options from the configuration for the module's name or the alias it
     /// was found through.
     pub fn options(&self, id: ModId) -> Option<Vec<u8>> {
         let e = self.e(id);
-        self.ctx
-            .config()
-            .options_for(e.name.as_bytes(), e.alias.as_deref().map(str::as_bytes))
+        self.ctx.config().options_for(&e.name, e.alias.as_deref())
     }
 
     pub fn install_command(&self, id: ModId) -> Option<Vec<u8>> {
@@ -270,7 +280,7 @@ impl<'a> Engine<'a> {
         e.install.clone().or_else(|| {
             self.ctx
                 .config()
-                .install_command(e.name.as_bytes())
+                .install_command(&e.name)
                 .map(<[u8]>::to_vec)
         })
     }
@@ -280,7 +290,7 @@ impl<'a> Engine<'a> {
         e.remove.clone().or_else(|| {
             self.ctx
                 .config()
-                .remove_command(e.name.as_bytes())
+                .remove_command(&e.name)
                 .map(<[u8]>::to_vec)
         })
     }
@@ -290,7 +300,7 @@ impl<'a> Engine<'a> {
     /// are dropped, invalid ones logged as libkmod does.
     pub fn softdeps(&mut self, id: ModId) -> (Vec<ModId>, Vec<ModId>) {
         let ctx = self.ctx;
-        let Some(dep) = ctx.config().softdeps_for(self.e(id).name.as_bytes()) else {
+        let Some(dep) = ctx.config().softdeps_for(&self.e(id).name) else {
             return (Vec::new(), Vec::new());
         };
         let pre: Vec<Vec<u8>> = dep.pre().map(<[u8]>::to_vec).collect();
@@ -301,13 +311,16 @@ impl<'a> Engine<'a> {
     fn resolve_all(&mut self, names: &[Vec<u8>]) -> Vec<ModId> {
         let mut out = Vec::new();
         for n in names {
-            let n = String::from_utf8_lossy(n);
-            match self.lookup(&n) {
+            match self.lookup(n) {
                 Ok(found) => out.extend(found),
-                Err(_) => self.report.log(
-                    Level::Err,
-                    &format!("failed to lookup dependency '{n}', continuing anyway."),
-                ),
+                Err(_) => {
+                    let msg = [
+                        b"failed to lookup dependency '",
+                        &n[..],
+                        b"', continuing anyway.",
+                    ];
+                    self.report.log(Level::Err, &msg.concat());
+                }
             }
         }
         out

@@ -69,7 +69,7 @@ impl Engine<'_> {
         m: ModId,
         opts: &RemoveOptions,
         flags: Flags,
-        active: &mut HashSet<String>,
+        active: &mut HashSet<Vec<u8>>,
     ) -> Result<(), i32> {
         let (pre, post, cmd) = if opts.ignore_commands {
             (Vec::new(), Vec::new(), None)
@@ -77,18 +77,19 @@ impl Engine<'_> {
             let (pre, post) = self.softdeps(m);
             (pre, post, self.remove_command(m))
         };
-        let name = self.name(m).to_string();
+        let name = self.name(m).to_vec();
         if cmd.is_none() && !opts.ignore_loaded {
             match self.initstate(m) {
                 Err(_) if opts.first_time => {
                     self.report
-                        .fatal(&format!("Module {name} is not in kernel."));
+                        .fatal(&[b"Module ", &name[..], b" is not in kernel."].concat());
                     return Err(libc::ENOENT);
                 }
                 Err(_) => return Ok(()),
                 Ok(InitState::Builtin) if flags.ignore_builtin => return Ok(()),
                 Ok(InitState::Builtin) => {
-                    self.report.fatal(&format!("Module {name} is builtin."));
+                    self.report
+                        .fatal(&[b"Module ", &name[..], b" is builtin."].concat());
                     return Err(libc::ENOENT);
                 }
                 Ok(_) => {}
@@ -110,7 +111,7 @@ impl Engine<'_> {
         m: ModId,
         opts: &RemoveOptions,
         flags: Flags,
-        active: &mut HashSet<String>,
+        active: &mut HashSet<Vec<u8>>,
         (pre, post, cmd): (Vec<ModId>, Vec<ModId>, Option<Vec<u8>>),
     ) -> Result<(), i32> {
         let nested = Flags {
@@ -128,8 +129,8 @@ impl Engine<'_> {
         if cmd.is_none() && !opts.ignore_loaded && opts.wait_msec == 0 {
             if let Ok(usage) = self.refcnt(m) {
                 if usage > 0 {
-                    let name = self.name(m).to_string();
-                    self.report.fatal(&format!("Module {name} is in use."));
+                    let msg = [b"Module ", self.name(m), b" is in use."].concat();
+                    self.report.fatal(&msg);
                     return Err(libc::EBUSY);
                 }
             }
@@ -161,7 +162,7 @@ impl Engine<'_> {
         if opts.dry_run {
             return Ok(());
         }
-        let name = self.name(m).to_string();
+        let name = self.name(m).to_vec();
         let status = self.sys.run(&cmd, &name);
         let code = match status {
             Ok(s) => libc::WEXITSTATUS(s),
@@ -169,7 +170,7 @@ impl Engine<'_> {
         };
         if code != 0 {
             self.report
-                .fatal(&format!("Error running remove command for {name}"));
+                .fatal(&[b"Error running remove command for ", &name[..]].concat());
             return Err(if code < 0 { libc::EPERM } else { code });
         }
         Ok(())
@@ -177,7 +178,7 @@ impl Engine<'_> {
 
     /// `delete_module`, retried with exponential backoff under `-w`.
     fn remove_one(&mut self, m: ModId, opts: &RemoveOptions) -> Result<(), i32> {
-        let name = self.name(m).to_string();
+        let name = self.name(m).to_vec();
         self.report.show(Action::Rmmod { name: &name });
         if opts.dry_run {
             return Ok(());
@@ -191,15 +192,14 @@ impl Engine<'_> {
                 Err(e) => e,
             };
             if !quiet {
-                let msg = format!("could not remove '{name}': {}", strerror(err));
-                self.report.log(Level::Err, &msg);
+                self.report.log(Level::Err, &could_not_remove(&name, err));
             }
             if err == libc::EEXIST {
                 if !opts.first_time {
                     break 0;
                 }
                 self.report
-                    .fatal(&format!("Module {name} is not in kernel."));
+                    .fatal(&[b"Module ", &name[..], b" is not in kernel."].concat());
                 break err;
             }
             if err != libc::EAGAIN || opts.wait_msec == 0 {
@@ -218,8 +218,7 @@ impl Engine<'_> {
             self.sys.sleep_until_msec(now + interval);
         };
         if err != 0 && quiet {
-            let msg = format!("could not remove '{name}': {}", strerror(err));
-            self.report.log(Level::Err, &msg);
+            self.report.log(Level::Err, &could_not_remove(&name, err));
         }
         if err == 0 {
             Ok(())
@@ -235,11 +234,11 @@ impl Engine<'_> {
         &mut self,
         m: ModId,
         opts: &RemoveOptions,
-        active: &HashSet<String>,
+        active: &HashSet<Vec<u8>>,
     ) {
         let mut deps = self.dependencies(m);
         deps.reverse();
-        let mut gone: HashSet<String> = HashSet::from([self.name(m).to_string()]);
+        let mut gone: HashSet<Vec<u8>> = HashSet::from([self.name(m).to_vec()]);
         loop {
             let mut progress = false;
             for &d in &deps {
@@ -256,7 +255,7 @@ impl Engine<'_> {
                     users -= left.count() as i64;
                 }
                 if users == 0 && self.remove_one(d, opts).is_ok() {
-                    gone.insert(self.name(d).to_string());
+                    gone.insert(self.name(d).to_vec());
                     progress = true;
                 }
             }
@@ -265,6 +264,12 @@ impl Engine<'_> {
             }
         }
     }
+}
+
+/// libkmod's message for a failed `delete_module`.
+fn could_not_remove(name: &[u8], errno: i32) -> Vec<u8> {
+    let why = strerror(errno);
+    [b"could not remove '", name, b"': ", why.as_bytes()].concat()
 }
 
 /// The next wait of kmod's exponential backoff: 1, 2, 4… ms, halved

@@ -2,17 +2,19 @@
 //!
 //! The trait is small on purpose: each method is one thing kmod reads or
 //! does (`/sys/module/<m>/{initstate,refcnt,holders}`, `finit_module`,
-//! `delete_module`, `system(3)`, the monotonic clock), so a fake can stand
-//! in for all of it.
+//! `delete_module`, `system(3)`, the monotonic clock), plus which load of a
+//! module is there (for autoclean), so a fake can stand in for all of it.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::io::{self, Read};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::Force;
 use crate::config::strerror;
-use crate::kernel;
+use crate::kernel::{self, Syscall};
 use crate::module_file::Compression;
 use crate::sysfs::{self, parse_long};
 use crate::Root;
@@ -31,11 +33,11 @@ pub enum InitState {
 }
 
 /// A failed read of `/sys`: the errno kmod would return, and the message
-/// libkmod logs for it, if it logs one.
+/// libkmod logs for it, if it logs one (bytes: it names the module).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SysError {
     pub errno: i32,
-    pub log: Option<String>,
+    pub log: Option<Vec<u8>>,
 }
 
 impl SysError {
@@ -51,25 +53,39 @@ impl SysError {
 pub struct InsertError {
     pub errno: i32,
     pub from_kernel: bool,
+    /// The system call the running kernel refused (none from a fake).
+    pub syscall: Option<Syscall>,
 }
 
-/// The running system as the probe and remove algorithms see it.
+/// The running system as the probe and remove algorithms see it. Module
+/// names are bytes, as the kernel and kmod take them.
 pub trait System {
     /// The module's state; `Err` with `ENOENT` when it is not loaded.
-    fn initstate(&mut self, name: &str) -> Result<InitState, SysError>;
+    fn initstate(&mut self, name: &[u8]) -> Result<InitState, SysError>;
     /// `/sys/module/<name>/refcnt`.
-    fn refcnt(&mut self, name: &str) -> Result<i64, SysError>;
+    fn refcnt(&mut self, name: &[u8]) -> Result<i64, SysError>;
     /// The modules using this one, in the kernel's directory order.
-    fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError>;
+    fn holders(&mut self, name: &[u8]) -> Result<Vec<Vec<u8>>, SysError>;
+    /// Which load of the module is there: the inode number of
+    /// `/sys/module/<name>`. The kernel makes that directory anew for each
+    /// load, and its sysfs never hands out an inode number twice in a
+    /// boot, so a module removed and loaded again has another number.
+    fn instance(&mut self, name: &[u8]) -> Result<u64, SysError>;
     /// Loads the module file at `path` (a target path) with `options`.
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError>;
+    /// Answers the system call that took it, when a running kernel did.
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError>;
     /// Unloads a module without waiting for its users (`O_NONBLOCK`);
     /// `force` asks for a forced unload (`O_TRUNC`). The error is an errno.
-    fn remove(&mut self, name: &str, force: bool) -> Result<(), i32>;
+    fn remove(&mut self, name: &[u8], force: bool) -> Result<(), i32>;
     /// Runs an install or remove command as `system(3)` does, with
     /// `MODPROBE_MODULE=<module>` in its environment. Returns the wait
     /// status, or an errno when no shell could be started.
-    fn run(&mut self, command: &[u8], module: &str) -> Result<i32, i32>;
+    fn run(&mut self, command: &[u8], module: &[u8]) -> Result<i32, i32>;
     /// A monotonic clock in milliseconds, for `--wait`.
     fn now_msec(&mut self) -> u64;
     /// Sleeps until the clock reads `msec`.
@@ -119,13 +135,18 @@ pub fn kernel_compression(root: &Root) -> (Option<Compression>, Option<String>) 
     }
 }
 
-/// The target path of a module's sysfs attribute.
-pub(crate) fn sys_path(name: &str, attribute: &str) -> String {
-    format!("/sys/module/{name}/{attribute}")
+/// `<start><path><end>`: a message naming a sysfs file.
+fn about(start: &str, path: &Path, end: &str) -> Vec<u8> {
+    [
+        start.as_bytes(),
+        path.as_os_str().as_bytes(),
+        end.as_bytes(),
+    ]
+    .concat()
 }
 
 /// kmod reads sysfs attributes into a 32-byte buffer: 31 bytes at most.
-pub(crate) fn read_small(root: &Root, target: &str) -> io::Result<Result<String, io::Error>> {
+pub(crate) fn read_small(root: &Root, target: &Path) -> io::Result<Result<String, io::Error>> {
     let mut file = std::fs::File::open(root.host(target))?;
     let mut buf = Vec::with_capacity(32);
     Ok((&mut file)
@@ -139,23 +160,21 @@ fn errno_of(e: &io::Error) -> i32 {
 }
 
 /// `initstate` as libkmod reads it, on any root.
-pub(crate) fn read_initstate(root: &Root, name: &str) -> Result<InitState, SysError> {
-    let path = sys_path(name, "initstate");
+pub(crate) fn read_initstate(root: &Root, name: &[u8]) -> Result<InitState, SysError> {
+    let path = sysfs::module_path(name, Some("initstate"));
     let text = match read_small(root, &path) {
         Ok(Ok(text)) => text,
         Ok(Err(e)) => {
+            let end = format!("': {}", strerror(errno_of(&e)));
             return Err(SysError {
                 errno: errno_of(&e),
-                log: Some(format!(
-                    "could not read from '{path}': {}",
-                    strerror(errno_of(&e))
-                )),
-            })
+                log: Some(about("could not read from '", &path, &end)),
+            });
         }
         Err(e) => {
             // A directory without the file is a module still loading, or
             // a built-in module that has parameters.
-            if root.host(format!("/sys/module/{name}")).is_dir() {
+            if root.host(sysfs::module_path(name, None)).is_dir() {
                 return Ok(InitState::Coming);
             }
             return Err(SysError::quiet(errno_of(&e)));
@@ -167,18 +186,19 @@ pub(crate) fn read_initstate(root: &Root, name: &str) -> Result<InitState, SysEr
         "going\n" => Ok(InitState::Going),
         _ => Err(SysError {
             errno: libc::EINVAL,
-            log: Some(format!("unknown {path}: '{text}'")),
+            log: Some(about("unknown ", &path, &format!(": '{text}'"))),
         }),
     }
 }
 
-pub(crate) fn read_refcnt(root: &Root, name: &str) -> Result<i64, SysError> {
-    let path = sys_path(name, "refcnt");
+pub(crate) fn read_refcnt(root: &Root, name: &[u8]) -> Result<i64, SysError> {
+    let path = sysfs::module_path(name, Some("refcnt"));
     let bad = |errno: i32| SysError {
         errno,
-        log: Some(format!(
-            "could not read integer from '{path}': '{}'",
-            strerror(errno)
+        log: Some(about(
+            "could not read integer from '",
+            &path,
+            &format!("': '{}'", strerror(errno)),
         )),
     };
     match read_small(root, &path) {
@@ -190,33 +210,41 @@ pub(crate) fn read_refcnt(root: &Root, name: &str) -> Result<i64, SysError> {
 
 /// Holder names in directory order. kmod skips only `.` and `..`, which
 /// `read_dir` never returns; other dot-names are kept.
-pub(crate) fn read_holders(root: &Root, name: &str) -> Result<Vec<String>, SysError> {
-    let path = sys_path(name, "holders");
+pub(crate) fn read_holders(root: &Root, name: &[u8]) -> Result<Vec<Vec<u8>>, SysError> {
+    let path = sysfs::module_path(name, Some("holders"));
     let fail = |e: &io::Error| SysError {
         errno: errno_of(e),
-        log: Some(format!(
-            "could not open '{path}': {}",
-            strerror(errno_of(e))
+        log: Some(about(
+            "could not open '",
+            &path,
+            &format!("': {}", strerror(errno_of(e))),
         )),
     };
     let dir = std::fs::read_dir(root.host(&path)).map_err(|e| fail(&e))?;
     Ok(dir
         .map_while(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|e| e.file_name().into_vec())
         .collect())
+}
+
+/// The inode number of the module's sysfs directory, on any root.
+pub(crate) fn read_instance(root: &Root, name: &[u8]) -> Result<u64, SysError> {
+    std::fs::metadata(root.host(sysfs::module_path(name, None)))
+        .map(|m| m.ino())
+        .map_err(|e| SysError::quiet(errno_of(&e)))
 }
 
 /// `system(3)` with `MODPROBE_MODULE` set around it, exactly as kmod runs
 /// commands: `/bin/sh -c`, the caller's environment and descriptors,
 /// SIGINT/SIGQUIT ignored and SIGCHLD blocked while it runs, and the
 /// command started with every signal at its default (SIGPIPE included).
-pub(crate) fn system(command: &[u8], module: &str) -> Result<i32, i32> {
+pub(crate) fn system(command: &[u8], module: &[u8]) -> Result<i32, i32> {
     let end = command
         .iter()
         .position(|&c| c == 0)
         .unwrap_or(command.len());
     let cmd = CString::new(&command[..end]).map_err(|_| libc::EINVAL)?;
-    std::env::set_var("MODPROBE_MODULE", module);
+    std::env::set_var("MODPROBE_MODULE", OsStr::from_bytes(module));
     // Rust programs ignore SIGPIPE, and an ignored signal stays ignored
     // across exec: the command would start with it ignored, unlike under
     // kmod. The default disposition holds for the command's lifetime only.
@@ -239,19 +267,28 @@ pub(crate) fn system(command: &[u8], module: &str) -> Result<i32, i32> {
 }
 
 impl System for HostSystem {
-    fn initstate(&mut self, name: &str) -> Result<InitState, SysError> {
+    fn initstate(&mut self, name: &[u8]) -> Result<InitState, SysError> {
         read_initstate(&self.root, name)
     }
 
-    fn refcnt(&mut self, name: &str) -> Result<i64, SysError> {
+    fn refcnt(&mut self, name: &[u8]) -> Result<i64, SysError> {
         read_refcnt(&self.root, name)
     }
 
-    fn holders(&mut self, name: &str) -> Result<Vec<String>, SysError> {
+    fn holders(&mut self, name: &[u8]) -> Result<Vec<Vec<u8>>, SysError> {
         read_holders(&self.root, name)
     }
 
-    fn insert(&mut self, path: &Path, options: &[u8], force: Force) -> Result<(), InsertError> {
+    fn instance(&mut self, name: &[u8]) -> Result<u64, SysError> {
+        read_instance(&self.root, name)
+    }
+
+    fn insert(
+        &mut self,
+        path: &Path,
+        options: &[u8],
+        force: Force,
+    ) -> Result<Option<Syscall>, InsertError> {
         // Options never hold a NUL: configuration lines and arguments end there.
         let end = options
             .iter()
@@ -260,18 +297,22 @@ impl System for HostSystem {
         let params = CString::new(&options[..end]).unwrap_or_default();
         let host = self.root.host(path);
         kernel::insert_module(&host, &params, force, self.compression, None)
-            .map(|_| ())
+            .map(Some)
             .map_err(|e| InsertError {
                 errno: e.errno(),
                 from_kernel: e.from_kernel(),
+                syscall: match e {
+                    kernel::InsertError::Kernel { syscall, .. } => Some(syscall),
+                    kernel::InsertError::File(_) => None,
+                },
             })
     }
 
-    fn remove(&mut self, name: &str, force: bool) -> Result<(), i32> {
+    fn remove(&mut self, name: &[u8], force: bool) -> Result<(), i32> {
         kernel::remove_module(name, force).map_err(|e| e as i32)
     }
 
-    fn run(&mut self, command: &[u8], module: &str) -> Result<i32, i32> {
+    fn run(&mut self, command: &[u8], module: &[u8]) -> Result<i32, i32> {
         system(command, module)
     }
 
@@ -301,14 +342,14 @@ mod tests {
         std::fs::create_dir_all(dir.join("b")).unwrap();
         std::fs::create_dir_all(dir.join("c")).unwrap();
         std::fs::write(dir.join("c/initstate"), "odd\n").unwrap();
-        assert_eq!(read_initstate(&root, "a"), Ok(InitState::Live));
-        assert_eq!(read_initstate(&root, "b"), Ok(InitState::Coming));
-        assert_eq!(read_initstate(&root, "z").unwrap_err().errno, libc::ENOENT);
-        let e = read_initstate(&root, "c").unwrap_err();
+        assert_eq!(read_initstate(&root, b"a"), Ok(InitState::Live));
+        assert_eq!(read_initstate(&root, b"b"), Ok(InitState::Coming));
+        assert_eq!(read_initstate(&root, b"z").unwrap_err().errno, libc::ENOENT);
+        let e = read_initstate(&root, b"c").unwrap_err();
         assert_eq!(e.errno, libc::EINVAL);
         assert_eq!(
             e.log.as_deref(),
-            Some("unknown /sys/module/c/initstate: 'odd\n'")
+            Some(&b"unknown /sys/module/c/initstate: 'odd\n'"[..])
         );
     }
 }

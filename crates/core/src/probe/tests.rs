@@ -152,7 +152,7 @@ fn removed(calls: &[Call]) -> Vec<String> {
     calls
         .iter()
         .filter_map(|c| match c {
-            Call::Remove { name, .. } => Some(name.clone()),
+            Call::Remove { name, .. } => Some(String::from_utf8(name.clone()).unwrap()),
             _ => None,
         })
         .collect()
@@ -280,7 +280,7 @@ fn failing_softdep_is_ignored_but_a_dependency_is_not() {
     assert_eq!(r, Ok(Probed::Done));
     assert_eq!(inserted(&calls), ["dep", "soft", "top"]);
     assert_eq!(rec.messages.len(), 1, "{:?}", rec.messages);
-    assert!(rec.messages[0].1.starts_with("Failed to insert module '"));
+    assert!(rec.messages[0].1.starts_with(b"Failed to insert module '"));
 
     t.write(super::fake::RULES, "insert dep 2\n");
     for m in ["dep", "soft", "top"] {
@@ -310,7 +310,7 @@ fn install_command_failure_is_einval() {
         rec.messages,
         [(
             Level::Err,
-            "Error running install command 'exit 3' for module a: retcode 3".to_string()
+            b"Error running install command 'exit 3' for module a: retcode 3".to_vec()
         )]
     );
 }
@@ -392,7 +392,11 @@ fn removal_in_use_not_loaded_and_builtin() {
         ]
     );
     assert!(calls.is_empty());
-    let msgs: Vec<&str> = rec.messages.iter().map(|(_, m)| m.as_str()).collect();
+    let msgs: Vec<&str> = rec
+        .messages
+        .iter()
+        .map(|(_, m)| std::str::from_utf8(m).unwrap())
+        .collect();
     assert_eq!(
         msgs,
         [
@@ -440,7 +444,7 @@ fn wait_retries_with_backoff_until_the_module_is_free() {
     let sleeps: Vec<String> = calls
         .iter()
         .filter(|c| matches!(c, Call::Sleep { .. }))
-        .map(Call::line)
+        .map(|c| String::from_utf8(c.line()).unwrap())
         .collect();
     assert_eq!(sleeps, ["sleep 2", "sleep 6", "sleep 14", "sleep 30"]);
 
@@ -456,7 +460,7 @@ fn wait_retries_with_backoff_until_the_module_is_free() {
         rec.messages,
         [(
             Level::Err,
-            "could not remove 'a': Resource temporarily unavailable".to_string()
+            b"could not remove 'a': Resource temporarily unavailable".to_vec()
         )]
     );
 }
@@ -496,4 +500,34 @@ fn module_given_by_path_takes_dependencies_by_name() {
         rec.shown_text(),
         format!("insmod {} \ninsmod /tmp/c.ko \n", ko("a"))
     );
+}
+
+#[test]
+fn names_that_are_not_utf8_match_byte_for_byte() {
+    let t = Tree::new(&["a"], &[], &[], "");
+    fs::write(
+        t.host("/etc/modprobe.d/test.conf"),
+        b"alias caf\xe9 a\ninstall inst\xe9 echo\nsoftdep a pre: inst\xe9\nremove rem\xe9 true\n",
+    )
+    .unwrap();
+    let ((found, lossy, removed), rec, calls) = with_engine(&t, |e| {
+        let found = e.lookup(b"caf\xe9").unwrap();
+        let lossy = e.lookup("caf\u{fffd}").unwrap();
+        e.probe(found[0], &ProbeOptions::default(), None).unwrap();
+        let rem = e.lookup(b"rem\xe9").unwrap()[0];
+        (
+            found.len(),
+            lossy.len(),
+            e.remove(rem, &RemoveOptions::default()),
+        )
+    });
+    assert_eq!((found, lossy, removed), (1, 0, Ok(())));
+    assert!(rec.messages.is_empty(), "{:?}", rec.messages);
+    let run = |module: &[u8], command: &[u8]| Call::Run {
+        module: module.to_vec(),
+        command: command.to_vec(),
+    };
+    assert_eq!(calls[0], run(b"inst\xe9", b"echo"));
+    assert!(matches!(&calls[1], Call::Insert { path, .. } if path == Path::new(&ko("a"))));
+    assert_eq!(calls[2], run(b"rem\xe9", b"true"));
 }

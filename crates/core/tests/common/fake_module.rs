@@ -16,6 +16,8 @@ pub struct FakeModule {
     pub exports: Vec<(String, u32)>,
     /// `.modinfo` records, `key=value`.
     pub modinfo: Vec<String>,
+    /// `e_machine`; x86-64 from [`FakeModule::new`].
+    pub machine: u16,
 }
 
 impl FakeModule {
@@ -27,6 +29,7 @@ impl FakeModule {
                 "vermagic=6.1.0-test SMP preempt mod_unload modversions ".to_string(),
                 format!("name={name}"),
             ],
+            machine: 62,
             ..FakeModule::default()
         }
     }
@@ -34,6 +37,18 @@ impl FakeModule {
     pub fn needs(mut self, sym: &str, crc: u32) -> Self {
         self.needs.push((sym.to_string(), false));
         self.versions.push((sym.to_string(), crc));
+        self
+    }
+
+    /// An undefined symbol without a `__versions` entry (modpost writes
+    /// none for the names it knows the loader ignores).
+    pub fn undefined(mut self, sym: &str) -> Self {
+        self.needs.push((sym.to_string(), false));
+        self
+    }
+
+    pub fn machine(mut self, machine: u16) -> Self {
+        self.machine = machine;
         self
     }
 
@@ -147,7 +162,7 @@ impl FakeModule {
         h.extend_from_slice(b"\x7fELF\x02\x01\x01\x00");
         h.extend_from_slice(&[0; 8]);
         h.extend_from_slice(&1u16.to_le_bytes()); // ET_REL
-        h.extend_from_slice(&62u16.to_le_bytes()); // x86-64
+        h.extend_from_slice(&self.machine.to_le_bytes());
         h.extend_from_slice(&1u32.to_le_bytes());
         h.extend_from_slice(&0u64.to_le_bytes()); // entry
         h.extend_from_slice(&0u64.to_le_bytes()); // phoff

@@ -10,11 +10,15 @@ pub struct Module {
     exports: Vec<Vec<u8>>,
     crcs: Vec<(Vec<u8>, u64)>,
     imports: Vec<(Vec<u8>, bool)>,
+    /// Undefined symbols with a raw `st_info` (binding and type).
+    typed_imports: Vec<(Vec<u8>, u8)>,
     versions: Vec<(Vec<u8>, u64)>,
     /// Damage: symbols whose name offset is given (section index, offset).
     raw_names: Vec<(u16, u32)>,
     ident_version: u8,
     symtab_name: &'static str,
+    /// `e_machine` (x86-64 by default).
+    machine: u16,
 }
 
 impl Default for Module {
@@ -24,9 +28,11 @@ impl Default for Module {
             exports: Vec::new(),
             crcs: Vec::new(),
             imports: Vec::new(),
+            typed_imports: Vec::new(),
             versions: Vec::new(),
             raw_names: Vec::new(),
             ident_version: 1,
+            machine: 62,
             symtab_name: ".symtab",
         }
     }
@@ -85,6 +91,19 @@ impl Module {
         self
     }
 
+    /// An undefined symbol with `st_info` as given (e.g. `0x1d`: global,
+    /// SPARC's STT_REGISTER).
+    pub fn typed_import(mut self, name: impl AsRef<[u8]>, info: u8) -> Module {
+        self.typed_imports.push((name.as_ref().to_vec(), info));
+        self
+    }
+
+    /// The header's `e_machine`.
+    pub fn machine(mut self, machine: u16) -> Module {
+        self.machine = machine;
+        self
+    }
+
     /// A `__versions` entry (the CRC the module was built against).
     pub fn version(mut self, name: impl AsRef<[u8]>, crc: u64) -> Module {
         self.versions.push((name.as_ref().to_vec(), crc));
@@ -124,6 +143,9 @@ impl Module {
         }
         for (name, weak) in &self.imports {
             sym(Ok(name), if *weak { 0x20 } else { 0x10 }, 0, 0, &mut strtab);
+        }
+        for (name, info) in &self.typed_imports {
+            sym(Ok(name), *info, 0, 0, &mut strtab);
         }
         for &(shndx, at) in &self.raw_names {
             sym(Err(at), 0x10, shndx, 0, &mut strtab);
@@ -200,7 +222,7 @@ impl Module {
         eh.push(self.ident_version);
         eh.extend_from_slice(&[0; 9]);
         eh.extend_from_slice(&1u16.to_le_bytes());
-        eh.extend_from_slice(&62u16.to_le_bytes());
+        eh.extend_from_slice(&self.machine.to_le_bytes());
         eh.extend_from_slice(&1u32.to_le_bytes());
         eh.extend_from_slice(&0u64.to_le_bytes());
         eh.extend_from_slice(&0u64.to_le_bytes());

@@ -133,18 +133,27 @@ pub struct Outcome {
 
 /// Runs kmod's `depmod` with `args`, killed after a minute (kmod 30 can
 /// loop forever on some dependency cycles).
+const KMOD_HANG_LIMIT_SECONDS: u32 = 1200;
+
 pub fn kmod(args: &[&str]) -> Outcome {
     // The loader's failed probes along cargo's LD_LIBRARY_PATH would leave
     // ENOENT in errno, which kmod prints in one message (`%m` after a
     // strtoull that does not set it).
+    // The limit only catches a hang: a compressed real tree takes kmod
+    // seconds alone and minutes on a machine busy with other work.
     let out = Command::new("timeout")
         .env_remove("LD_LIBRARY_PATH")
-        .arg("60")
+        .arg(KMOD_HANG_LIMIT_SECONDS.to_string())
         .arg("depmod")
         .args(args)
         .stdin(Stdio::null())
         .output()
         .expect("timeout(1) and kmod's depmod must be installed");
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "kmod's depmod {args:?} still ran after {KMOD_HANG_LIMIT_SECONDS} s"
+    );
     Outcome {
         stdout: out.stdout,
         stderr: out.stderr,
