@@ -14,7 +14,8 @@
 #
 # Each tool has its own farm of each tree (lib/modules/<rel>/kernel -> the
 # modules, plus modules.order and modules.builtin*). Ratios are of medians
-# of alternating runs (benches/compare.py). TREES="612 61" picks trees;
+# of alternating runs (benches/compare.py). TREES="612 61" picks trees,
+# CASES="nothing replace add remove cold" cases (all by default);
 # BASELINE=path/to/depmod also compares a cold run with that build (the
 # depmod before the cache). Prints the cache's size.
 set -euo pipefail
@@ -74,18 +75,25 @@ for t in ${TREES:-61 612}; do
     o="$ours -b $work/ours $rel"
     compare() { benches/compare.py --runs "$runs" ${JSON:+--json "$JSON"} "$@"; }
     export WORK=$work
-    compare --name "$name, nothing changed" --kmod "$k" --ours "$o"
+    cases=" ${CASES:-nothing replace add remove cold} "
+    want() { [[ $cases == *" $1 "* ]]; }
+    if want nothing; then
+        compare --name "$name, nothing changed" --kmod "$k" --ours "$o"
+    fi
     for c in replace add remove; do
+        want $c || continue
         compare --name "$name, one module: $c" --kmod "$k" --ours "$o" \
             --setup "$work/step.sh {who} $c"
     done
     rm -f "$work"/{kmod,ours}/lib/modules/"$rel"/updates/dkms_*
-    compare --name "$name, cold cache vs kmod" --kmod "$k" --ours "$o" \
-        --setup "$work/step.sh {who} cold"
-    compare --name "$name, cold cache vs --no-cache" --labels "no cache,cold cache" \
-        --kmod "$ours --no-cache -b $work/plain $rel" --ours "$o" \
-        --setup "$work/step.sh {who} cold"
-    if [ -n "${BASELINE:-}" ]; then
+    if want cold; then
+        compare --name "$name, cold cache vs kmod" --kmod "$k" --ours "$o" \
+            --setup "$work/step.sh {who} cold"
+        compare --name "$name, cold cache vs --no-cache" --labels "no cache,cold cache" \
+            --kmod "$ours --no-cache -b $work/plain $rel" --ours "$o" \
+            --setup "$work/step.sh {who} cold"
+    fi
+    if [ -n "${BASELINE:-}" ] && want cold; then
         compare --name "$name, cold cache vs the depmod before it" --labels "before,cold cache" \
             --kmod "$BASELINE -b $work/plain $rel" --ours "$o" \
             --setup "$work/step.sh {who} cold"
