@@ -8,7 +8,10 @@ pages as its own. Usage:
     compare.py --runs N --name NAME --kmod 'CMD…' --ours 'CMD…' [--setup 'CMD…']
 
 Commands are run through /bin/sh with stdout discarded. --setup runs before
-every timed run (e.g. to restore a tree), untimed.
+every timed run (e.g. to restore a tree), untimed; `{who}` in it becomes
+`kmod` or `ours`, the command about to run. --labels names the two
+commands in the output when they are not kmod's and ours (e.g. two
+variants of ours).
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -40,27 +43,34 @@ def main():
     ap.add_argument("--ours", required=True)
     ap.add_argument("--setup", default=None)
     ap.add_argument("--json", default=None, help="append the result as a JSON line to this file")
+    ap.add_argument("--labels", default="kmod,ours", help="names of the two commands in the output")
     a = ap.parse_args()
     results = {"kmod": [], "ours": []}
     for i in range(a.warmup + a.runs):
         order = [("kmod", a.kmod), ("ours", a.ours)] if i % 2 == 0 else [("ours", a.ours), ("kmod", a.kmod)]
         for who, cmd in order:
             if a.setup:
-                subprocess.run(["/bin/sh", "-c", a.setup], check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(["/bin/sh", "-c", a.setup.replace("{who}", who)], check=True,
+                               stdout=subprocess.DEVNULL)
             wall = timed(cmd)
             if i >= a.warmup:
                 results[who].append(wall)
     med = {w: statistics.median(r) for w, r in results.items()}
     rss = {}
     for who, cmd in (("kmod", a.kmod), ("ours", a.ours)):
-        if a.setup:
-            subprocess.run(["/bin/sh", "-c", a.setup], check=True, stdout=subprocess.DEVNULL)
-        rss[who] = max(peak_rss(cmd) for _ in range(3))
+        samples = []
+        for _ in range(3):
+            if a.setup:
+                subprocess.run(["/bin/sh", "-c", a.setup.replace("{who}", who)], check=True,
+                               stdout=subprocess.DEVNULL)
+            samples.append(peak_rss(cmd))
+        rss[who] = max(samples)
     ratio = med["ours"] / med["kmod"]
     rss_ratio = rss["ours"] / rss["kmod"]
-    print(f"{a.name}: kmod {med['kmod']*1000:.1f} ms, ours {med['ours']*1000:.1f} ms, "
-          f"ratio {ratio:.2f}x; peak RSS kmod {rss['kmod']/1024:.1f} MiB, ours {rss['ours']/1024:.1f} MiB "
-          f"({rss_ratio:.2f}x); {a.runs} alternating runs, medians")
+    k, o = a.labels.split(",")
+    print(f"{a.name}: {k} {med['kmod']*1000:.1f} ms, {o} {med['ours']*1000:.1f} ms, "
+          f"ratio {ratio:.3f}x; peak RSS {k} {rss['kmod']/1024:.1f} MiB, {o} {rss['ours']/1024:.1f} MiB "
+          f"({rss_ratio:.2f}x); {a.runs} alternating runs, medians; load {os.getloadavg()[0]:.1f}")
     if a.json:
         with open(a.json, "a") as f:
             f.write(json.dumps({"name": a.name, "runs": a.runs, "kmod_ms": med["kmod"] * 1000,

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 CACHE=${MODUTILS_CACHE:-$HOME/.cache/modutils}
 S=fuzz/seeds
 rm -rf "$S"
-mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip,kver,libkmod} fuzz/data/libkmod
+mkdir -p "$S"/{module_file,signature,index,modprobe_conf,depmod_conf,kcmdline,procfs,symvers,fnmatch,index_roundtrip,kver,libkmod,depmod_cache} fuzz/data/libkmod
 
 k61=$(ls -d "$CACHE"/trees/6.1.0-*-amd64 | head -1)
 k612=$(ls -d "$CACHE"/trees/6.12.*-amd64 | head -1)
@@ -97,6 +97,21 @@ for f in dep alias symbols builtin.alias builtin; do
     i=$((i + 1))
 done
 lk_seed module 85 fuzz/data/mod_c.ko mod_c mod_b mod_softdep
+
+# depmod_cache: a mode byte (1: checksums recomputed after mutation), then
+# the cache our depmod writes for some fixture modules, with its memo.
+# The modules are linked, not copied: a file changed seconds ago is not
+# kept in the cache.
+cargo build --release -q --bin depmod
+cdir=$tmp/cache/lib/modules/6.1.0-fuzz/extra
+mkdir -p "$cdir"
+for m in mod_a mod_b mod_c mod_softdep mod_weakdep mod_alias mod_devname; do
+    ln -s "$fix/$m.ko" "$cdir/"
+done
+target/release/depmod -b "$tmp/cache" 6.1.0-fuzz
+cache=$tmp/cache/var/cache/modutils/6.1.0-fuzz.depmod
+{ printf '\1'; cat "$cache"; } >"$S/depmod_cache/fixtures"
+{ printf '\0'; cat "$cache"; } >"$S/depmod_cache/fixtures_checked"
 
 # modprobe_conf: the modprobe.d corpus (files up to 4 KiB) and this host's.
 find fixtures/modprobe.d-corpus fixtures/modprobe/corpus /lib/modprobe.d /etc/modprobe.d \

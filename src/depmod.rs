@@ -30,6 +30,7 @@ enum Id {
     DryRun,
     SymbolPrefix,
     Warn,
+    NoCache,
     Version,
     Help,
 }
@@ -49,6 +50,7 @@ const OPTIONS: &[Opt<Id>] = &[
     Opt::flag(Id::DryRun, Some('n'), &["show", "dry-run"], "Write the text outputs to stdout, no files"),
     Opt::value(Id::SymbolPrefix, Some('P'), &["symbol-prefix"], "CHAR", "Ignore this symbol prefix character"),
     Opt::flag(Id::Warn, Some('w'), &["warn"], "Warn about duplicate dependencies and aliases"),
+    Opt::flag(Id::NoCache, None, &["no-cache"], "Read every module; neither use nor update the cache").extension(),
     Opt::flag(Id::Version, Some('V'), &["version"], "Print the version and exit"),
     Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
 ];
@@ -57,6 +59,9 @@ const OPTIONS: &[Opt<Id>] = &[
 pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
+
+/// Set and not empty: as `--no-cache`.
+const NO_CACHE_VAR: &str = "MODUTILS_NO_CACHE";
 
 /// Sends the engine's messages to the logger (which applies the verbosity
 /// threshold) and its output to stdout.
@@ -119,6 +124,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 opts.symbol_prefix = Some(v.as_bytes()[0]);
             }
             Id::Warn => opts.warn = true,
+            Id::NoCache => opts.no_cache = true,
             Id::Version => {
                 crate::kmod::version();
                 return 0;
@@ -136,6 +142,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     log::set_threshold(verbosity);
     opts.verbose = verbosity > Level::Warning as i32;
+    if std::env::var_os(NO_CACHE_VAR).is_some_and(|v| !v.is_empty()) {
+        opts.no_cache = true;
+    }
 
     let mut operands = parsed.operands.into_iter();
     match operands.next() {

@@ -10,12 +10,15 @@
 //!   aliases, naming, cycles, depmod.d and the options.
 //! * `crash`: SIGKILL at many points of a run, and a full disk: every output
 //!   is its complete old or complete new version.
+//! * `cache`: runs with the cache against runs without it on the real
+//!   trees, through a sequence of changes to the tree.
 //!
 //! Allowed differences from kmod 30 (docs/compat.md, "kmod 30 and 34.2"):
 //! the index node order (kmod 34 writes pre-order), modules.weakdep (kmod
 //! 33+), `-o` (31+) and `-m` (34); where they matter the expectation is
 //! derived from kmod 34.2's rules and says so.
 
+mod cache;
 mod crash;
 mod fixtures;
 mod real;
@@ -86,6 +89,7 @@ pub fn exec<S: AsRef<OsStr>>(program: &Path, args: &[S]) -> Out {
         .arg0(argv0)
         .args(args)
         .env_remove("MODUTILS_SYSROOT")
+        .env_remove("MODUTILS_NO_CACHE")
         .env_remove("LD_LIBRARY_PATH")
         .env_remove("MODPROBE_OPTIONS")
         .env_remove("KMOD_LOG")

@@ -99,6 +99,12 @@ zst_tree=$(compressed zst)
 # Debian's programs that import from libkmod.so.2 (unpacked, not installed).
 programs=$(tests/libkmod/fetch-programs.sh | tail -n 1)
 
+# Debian's 6.12 tree (.ko.xz), which the VM suite boots too: depmod's
+# cache is compared with cache-less runs on it.
+krel612=$(fixtures/fetch-kernel.sh 6.12 | tail -n 1)
+tree612=$CACHE/trees/$krel612/lib/modules/$krel612
+[ -d "$tree612/kernel" ] || { echo "setup: $tree612 has no modules" >&2; exit 1; }
+
 echo "MODUTILS_TEST_TREE=$dst"
 # Exported, so that `eval "$(tests/setup.sh)"` passes them to the tests.
 printf 'export MODUTILS_FIXTURES=%q\n' "$fixtures"
@@ -106,3 +112,5 @@ printf 'export MODUTILS_TEST_SYMVERS=%q\n' "$symvers"
 printf 'export MODUTILS_TEST_TREE_XZ=%q\n' "$xz_tree"
 printf 'export MODUTILS_TEST_TREE_ZST=%q\n' "$zst_tree"
 printf 'export MODUTILS_PROGRAMS=%q\n' "$programs"
+
+printf 'export MODUTILS_TEST_TREE_612=%q\n' "$tree612"

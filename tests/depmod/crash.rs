@@ -1,7 +1,8 @@
 //! Interrupted and failing runs on the real tree: our depmod killed with
 //! SIGKILL at many points, and writing onto a full disk. Each output file
 //! must afterwards be byte-equal to its complete old version or its
-//! complete new one (docs/reliability.md, "Nothing lost").
+//! complete new one (docs/reliability.md, "Nothing lost"), and so must
+//! depmod's cache (docs/depmod.md).
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -86,6 +87,10 @@ struct Tally {
     all_new: usize,
     leftovers: usize,
     leftover_names: Vec<String>,
+    /// Kills while the new cache was being written.
+    cache_writing: usize,
+    cache_new: usize,
+    cache_leftovers: usize,
 }
 
 /// The first name in `dir` that is not one of `known`: a temporary file.
@@ -116,15 +121,42 @@ enum Moment {
     AfterFirstTemporary(usize),
     /// At a stop where some outputs are already new and some still old.
     Mixed,
+    /// At a stop where the new cache file is open for writing.
+    WritingCache,
+}
+
+/// Whether `child` has a file in `dir` open for writing: the new cache
+/// (an O_TMPFILE file shows as `<dir>/#<inode> (deleted)`).
+fn writing_cache(child: &std::process::Child, dir: &Path) -> bool {
+    let proc = format!("/proc/{}", child.id());
+    let Ok(fds) = std::fs::read_dir(format!("{proc}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        let in_dir = std::fs::read_link(fd.path()).is_ok_and(|t| t.parent() == Some(dir));
+        // fdinfo's `flags:` is octal; the low two bits are the access mode.
+        let info = std::fs::read_to_string(format!(
+            "{proc}/fdinfo/{}",
+            fd.file_name().to_string_lossy()
+        ))
+        .unwrap_or_default();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .and_then(|f| u32::from_str_radix(f.trim(), 8).ok());
+        in_dir && flags.is_some_and(|f| f & 3 != 0)
+    })
 }
 
 /// Kills `child` while it is replacing files: it is stopped every `step`
 /// and looked at, and killed while stopped at the `moment` asked for.
 /// Polling a running process can miss a short writing phase on a busy
 /// machine; a stopped one cannot leave it. False if the run ended first.
+#[allow(clippy::too_many_arguments)]
 fn kill_while_writing(
     child: &mut std::process::Child,
     dir: &Path,
+    cache_dir: &Path,
     known: &[&str],
     step: Duration,
     moment: Moment,
@@ -162,6 +194,7 @@ fn kill_while_writing(
                     news > 0 && news < OUTPUTS.len()
                 }
             }
+            Moment::WritingCache => writing_cache(child, cache_dir),
         };
         if now {
             let _ = child.kill();
@@ -181,6 +214,16 @@ fn killed_runs_leave_each_file_old_or_new() {
     let dir = farm(&base, &release, &kernel, &inputs);
     let known: Vec<&str> = [&OUTPUTS[..], &INPUTS[..], &["kernel"]].concat();
 
+    // The cache: the variant's (complete, other than ours) as the old one,
+    // this tree's after a complete run as the new one.
+    let cache_name = format!("{release}.depmod");
+    let cache_dir = base.join("var/cache/modutils");
+    let old_cache = std::fs::read(
+        tmp.path()
+            .join("variant/var/cache/modutils")
+            .join(&cache_name),
+    )
+    .expect("the variant's cache");
     let mut runs = Vec::new();
     for _ in 0..3 {
         put_outputs(&dir, &old);
@@ -190,6 +233,8 @@ fn killed_runs_leave_each_file_old_or_new() {
             "a complete run gave other outputs"
         );
     }
+    let new_cache = std::fs::read(cache_dir.join(&cache_name)).unwrap();
+    assert_ne!(old_cache, new_cache);
     runs.sort_by(f64::total_cmp);
     let run = runs[1];
     // 25 kills at times spread over a whole run, then 45 caught while
@@ -205,17 +250,29 @@ fn killed_runs_leave_each_file_old_or_new() {
     const MIXED_WANTED: usize = 5;
     const MIXED_TRIES: usize = 100;
     kills.extend((0..MIXED_TRIES).map(|i| Some((step(i), Moment::Mixed))));
+    // Then, until five have landed, kills while the cache is written.
+    const CACHE_WANTED: usize = 5;
+    const CACHE_TRIES: usize = 100;
+    let cache_kills = kills.len();
+    kills.extend((0..CACHE_TRIES).map(|i| Some((step(i), Moment::WritingCache))));
 
     let mut tally = Tally::default();
     let mut bad = Vec::new();
     for (n, plan) in kills.iter().copied().enumerate() {
-        if n >= 70 && tally.mixed >= MIXED_WANTED {
+        if n >= 70 && n < cache_kills && tally.mixed >= MIXED_WANTED {
+            continue;
+        }
+        if n >= cache_kills && tally.cache_writing >= CACHE_WANTED {
             break;
         }
         put_outputs(&dir, &old);
         for f in other_files(&dir, &known) {
             std::fs::remove_file(dir.join(f)).unwrap();
         }
+        for f in other_files(&cache_dir, &[]) {
+            std::fs::remove_file(cache_dir.join(f)).unwrap();
+        }
+        std::fs::write(cache_dir.join(&cache_name), &old_cache).unwrap();
         let mut child = spawn(&base, &release);
         let when = match plan {
             None => {
@@ -228,12 +285,17 @@ fn killed_runs_leave_each_file_old_or_new() {
                 format!("{:.2} ms after the start", delay * 1000.0)
             }
             Some((step, moment)) => {
-                kill_while_writing(&mut child, &dir, &known, step, moment, &new);
+                let killed =
+                    kill_while_writing(&mut child, &dir, &cache_dir, &known, step, moment, &new);
                 match moment {
                     Moment::AfterFirstTemporary(n) => {
                         format!("{n} stops after the first temporary file")
                     }
                     Moment::Mixed => "with some outputs replaced".to_string(),
+                    Moment::WritingCache => {
+                        tally.cache_writing += usize::from(killed);
+                        "while writing the cache".to_string()
+                    }
                 }
             }
         };
@@ -261,6 +323,18 @@ fn killed_runs_leave_each_file_old_or_new() {
             11 => tally.all_new += 1,
             _ => tally.mixed += 1,
         }
+        let cache = std::fs::read(cache_dir.join(&cache_name)).unwrap_or_default();
+        if cache == new_cache {
+            tally.cache_new += 1;
+        } else if cache != old_cache {
+            bad.push(format!(
+                "killed {when}: the cache is neither old nor new ({} bytes; old {}, new {})",
+                cache.len(),
+                old_cache.len(),
+                new_cache.len()
+            ));
+        }
+        tally.cache_leftovers += other_files(&cache_dir, &[&cache_name]).len();
         let left = other_files(&dir, &known);
         tally.leftovers += left.len();
         for l in left {
@@ -278,6 +352,10 @@ fn killed_runs_leave_each_file_old_or_new() {
         "too few kills landed while files were being replaced: {tally:?} (run {:.1} ms)",
         run * 1000.0
     );
+    assert!(
+        tally.cache_writing >= CACHE_WANTED,
+        "too few kills landed while the cache was being written: {tally:?}"
+    );
     eprintln!("depmod SIGKILL: {tally:?}; run {:.1} ms", run * 1000.0);
 }
 
@@ -288,6 +366,7 @@ fn spawn(base: &Path, release: &str) -> std::process::Child {
         .arg(base)
         .arg(release)
         .env_remove("MODUTILS_SYSROOT")
+        .env_remove("MODUTILS_NO_CACHE")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

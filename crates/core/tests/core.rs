@@ -11,6 +11,8 @@ mod config_depmod;
 mod config_kcmdline;
 mod config_modprobe;
 mod context_resources;
+mod depmod_cache;
+mod depmod_cache_format;
 mod depmod_cycles;
 mod depmod_options;
 mod depmod_reader;

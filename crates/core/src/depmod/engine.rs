@@ -5,10 +5,23 @@ use std::os::unix::ffi::OsStrExt;
 
 use rayon::prelude::*;
 
+use std::time::SystemTime;
+
+use super::cache::{self, Digest, Digester, Memo};
+use super::incremental::{cache_bytes, outputs_unchanged, Inputs, Known};
 use super::report::{errno_of, strerror, text, Deferred};
 use super::{cycles, order, output, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
 use crate::config::DepmodConfig;
+
+/// What a run has of the cache: where it goes, what was read, whether the
+/// outputs on disk are the memo's (being found out on another thread).
+struct Cache<'s, 'c> {
+    place: Option<cache::Place>,
+    loaded: Option<&'c cache::Loaded>,
+    unchanged: Option<std::thread::ScopedJoinHandle<'s, bool>>,
+    started: SystemTime,
+}
 
 impl Depmod {
     /// All stages after the depmod.d configuration, which the caller has
@@ -19,51 +32,45 @@ impl Depmod {
         config: &DepmodConfig,
         rep: &mut dyn Reporter,
     ) -> Result<Summary, Error> {
-        let found = self.find_modules(config, rep)?;
+        let started = SystemTime::now();
+        let place = self.cache_place();
+        let loaded = place.as_ref().and_then(cache::Place::load);
+        let memo = loaded
+            .as_ref()
+            .and_then(|l| l.memo.as_ref())
+            .filter(|_| !self.options.dry_run);
+        let outdir = scan::host(&self.options.root, &self.outdirname);
+        std::thread::scope(|scope| {
+            // Whether the outputs are still those the memo's run wrote does
+            // not depend on the scan: find out on the side.
+            let unchanged = memo.map(|m| scope.spawn(|| outputs_unchanged(m, &outdir)));
+            let cache = Cache {
+                place,
+                loaded: loaded.as_ref(),
+                unchanged,
+                started,
+            };
+            self.generate_with(kernel, config, cache, rep)
+        })
+    }
+
+    fn generate_with(
+        &self,
+        kernel: &KernelSymbols,
+        config: &DepmodConfig,
+        cache: Cache<'_, '_>,
+        rep: &mut dyn Reporter,
+    ) -> Result<Summary, Error> {
+        let Cache {
+            place,
+            loaded,
+            unchanged,
+            started,
+        } = cache;
+        let found = self.find_modules(config, place.is_some(), rep)?;
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
-        let parsed = parse::parse_all(&paths, &self.options.root);
-        for (m, p) in modules.iter().zip(&parsed) {
-            if let Some(errno) = p.error {
-                rep.log(
-                    Level::Err,
-                    &text!(
-                        b"failed to load symbols from ",
-                        m.path,
-                        b": ",
-                        strerror(errno)
-                    ),
-                );
-            }
-        }
-
-        let prefix = self.options.symbol_prefix;
-        let symbols = resolve::Symbols::build(kernel, &parsed, prefix);
-        let deps = resolve::dependencies(
-            &symbols,
-            &parsed,
-            &paths,
-            kernel,
-            prefix,
-            self.options.verbose,
-            rep,
-        );
-        let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
-        let sort_idx = match resolve::dependency_order(&deps) {
-            Ok(idx) => idx,
-            Err(users) => {
-                let (lines, count) = cycles::find(&deps, &users, &names);
-                for line in lines {
-                    rep.log(Level::Err, &text!(b"Cycle detected: ", line));
-                }
-                rep.log(
-                    Level::Err,
-                    format!("Found {count} modules in dependency cycles!").as_bytes(),
-                );
-                return Err(Error::Cycles(count));
-            }
-        };
-
+        // Paths as modules.dep shows them, which are also the cache's keys.
         let shown: Vec<&[u8]> = modules
             .iter()
             .map(|m| match order::relpath_start(&m.path, &self.dirname) {
@@ -81,10 +88,120 @@ impl Depmod {
         } else {
             (read("modules.builtin"), read("modules.builtin.modinfo"))
         };
+        let inputs = Inputs {
+            dirname: &self.dirname,
+            outdirname: &self.outdirname,
+            options: &self.options,
+            kernel,
+            builtin: &builtin,
+            builtin_modinfo: &builtin_modinfo,
+        }
+        .digest();
+
+        let mut known = Known::new(loaded, &shown, &modules);
+        let memo = known.memo().filter(|m| !dry_run && m.inputs == inputs);
+        if let Some(memo) = memo {
+            if unchanged.is_some_and(|u| u.join().unwrap_or(false)) {
+                cache::replay(&memo.events, rep);
+                return Ok(Summary {
+                    modules: modules.len(),
+                    up_to_date: false,
+                });
+            }
+        }
+        let parsed = known.parsed(&paths, &self.options.root);
+        for (m, p) in modules.iter().zip(&parsed) {
+            if let Some(errno) = p.error {
+                rep.log(
+                    Level::Err,
+                    &text!(
+                        b"failed to load symbols from ",
+                        m.path,
+                        b": ",
+                        strerror(errno)
+                    ),
+                );
+            }
+        }
+
+        let mut recorder = cache::Recorder::new(rep);
+        let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
+        let written = self.resolve_and_emit(
+            kernel,
+            &parsed,
+            &paths,
+            names,
+            shown.clone(),
+            builtin,
+            builtin_modinfo,
+            place.is_some(),
+            &mut recorder,
+        );
+        let events = recorder.events;
+        if let Some(place) = place.filter(|_| !dry_run && self.scans_all()) {
+            let memo = match &written {
+                Ok(Some(outputs)) => Some(Memo {
+                    inputs,
+                    outputs: outputs.clone(),
+                    events,
+                }),
+                _ => None,
+            };
+            let version = self.options.kernel_version.as_bytes();
+            let bytes = cache_bytes(version, &shown, &modules, &parsed, &known, started, memo);
+            place.store(&bytes);
+        }
+        written.map(|_| Summary {
+            modules: modules.len(),
+            up_to_date: false,
+        })
+    }
+
+    /// Symbols, dependencies, their order, then the outputs. With
+    /// `digests`, returns a digest of each output file when all of them
+    /// were written.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_and_emit(
+        &self,
+        kernel: &KernelSymbols,
+        parsed: &[parse::Parsed],
+        paths: &[&[u8]],
+        names: Vec<&[u8]>,
+        shown: Vec<&[u8]>,
+        builtin: Result<Vec<u8>, i32>,
+        builtin_modinfo: Result<Vec<u8>, i32>,
+        digests: bool,
+        rep: &mut dyn Reporter,
+    ) -> Result<Option<Vec<Digest>>, Error> {
+        let prefix = self.options.symbol_prefix;
+        let symbols = resolve::Symbols::build(kernel, parsed, prefix);
+        let deps = resolve::dependencies(
+            &symbols,
+            parsed,
+            paths,
+            kernel,
+            prefix,
+            self.options.verbose,
+            rep,
+        );
+        let sort_idx = match resolve::dependency_order(&deps) {
+            Ok(idx) => idx,
+            Err(users) => {
+                let (lines, count) = cycles::find(&deps, &users, &names);
+                for line in lines {
+                    rep.log(Level::Err, &text!(b"Cycle detected: ", line));
+                }
+                rep.log(
+                    Level::Err,
+                    format!("Found {count} modules in dependency cycles!").as_bytes(),
+                );
+                return Err(Error::Cycles(count));
+            }
+        };
         let model = output::Model {
             names,
             shown,
-            parsed: &parsed,
+            parsed,
             closures: resolve::closures(&deps, &sort_idx),
             symbols: symbols.owned_in_table_order(),
             builtin,
@@ -92,11 +209,7 @@ impl Depmod {
             dirname: &self.dirname,
             warn_duplicates: self.options.warn,
         };
-        self.emit(&model, rep)?;
-        Ok(Summary {
-            modules: modules.len(),
-            up_to_date: false,
-        })
+        self.emit(&model, digests, rep)
     }
 
     /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
@@ -116,6 +229,7 @@ impl Depmod {
     fn find_modules(
         &self,
         config: &DepmodConfig,
+        stat: bool,
         rep: &mut dyn Reporter,
     ) -> Result<Vec<scan::Found>, Error> {
         let root = &self.options.root;
@@ -128,6 +242,7 @@ impl Depmod {
         };
         config.finish();
         let mut scan = scan::Scan::new(&config, &self.dirname, root);
+        scan.stat = stat;
         if self.scans_all() {
             if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
                 return Err(Error::Fatal(text!(
@@ -142,15 +257,19 @@ impl Depmod {
             if !file.is_absolute() {
                 return Err(Error::Fatal(text!(path, b": not absolute path.")));
             }
-            if let Err(e) = std::fs::metadata(root.host(file)) {
-                return Err(Error::Fatal(text!(
-                    b"could not create module ",
-                    path,
-                    b": ",
-                    strerror(errno_of(&e))
-                )));
-            }
-            if let Err((name, old)) = scan.add_explicit(path.to_vec()) {
+            let meta = match std::fs::metadata(root.host(file)) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    return Err(Error::Fatal(text!(
+                        b"could not create module ",
+                        path,
+                        b": ",
+                        strerror(errno_of(&e))
+                    )))
+                }
+            };
+            let stat = (stat && meta.is_file()).then(|| cache::FileStat::of(&meta));
+            if let Err((name, old)) = scan.add_explicit(path.to_vec(), stat) {
                 // kmod's module pool refuses a second path for a name; the
                 // same path twice gets as far as its name table.
                 let exists = strerror(libc::EEXIST);
@@ -186,17 +305,27 @@ impl Depmod {
 
     /// Generates every output (in parallel), then reports and writes them in
     /// kmod's order; `-n` sends the text ones to stdout instead.
-    fn emit(&self, model: &output::Model<'_>, rep: &mut dyn Reporter) -> Result<(), Error> {
+    fn emit(
+        &self,
+        model: &output::Model<'_>,
+        digests: bool,
+        rep: &mut dyn Reporter,
+    ) -> Result<Option<Vec<Digest>>, Error> {
         let dry_run = self.options.dry_run;
         let wanted: Vec<usize> = (0..output::FILES.len())
             .filter(|&i| !(dry_run && output::FILES[i].1))
             .collect();
-        let generated: Vec<(Deferred, Result<Vec<u8>, output::Fatal>)> = wanted
+        type Generated = (Deferred, Result<Vec<u8>, output::Fatal>, Digest);
+        let generated: Vec<Generated> = wanted
             .par_iter()
             .map(|&i| {
                 let mut log = Deferred::default();
                 let result = output::generate(model, i, &mut log);
-                (log, result)
+                let digest = match &result {
+                    Ok(bytes) if digests => Digester::of(bytes),
+                    _ => Digest::default(),
+                };
+                (log, result, digest)
             })
             .collect();
         let dir = if dry_run {
@@ -204,7 +333,8 @@ impl Depmod {
         } else {
             Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
         };
-        for (&i, (log, result)) in wanted.iter().zip(generated) {
+        let mut written = Vec::with_capacity(wanted.len());
+        for (&i, (log, result, digest)) in wanted.iter().zip(generated) {
             let Some(dir) = &dir else {
                 log.replay(rep);
                 let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
@@ -222,7 +352,9 @@ impl Depmod {
                     return Err(Error::Fatal(msg));
                 }
             }
+            written.push(digest);
         }
-        Ok(())
+        let complete = digests && !dry_run && written.len() == output::FILES.len();
+        Ok(complete.then_some(written))
     }
 }

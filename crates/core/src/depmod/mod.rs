@@ -42,10 +42,13 @@
 //! panics on bad input.
 
 mod builtin;
+pub mod cache;
 mod cycles;
 mod devname;
+mod dirs;
 mod engine;
 mod hash;
+mod incremental;
 mod kernel;
 mod order;
 mod output;
@@ -53,6 +56,7 @@ mod parse;
 mod report;
 mod resolve;
 mod scan;
+mod walk;
 mod write;
 
 use std::ffi::OsStr;
@@ -100,6 +104,8 @@ pub struct Options {
     pub warn: bool,
     /// `-v`: print each new dependency edge to stdout.
     pub verbose: bool,
+    /// Neither read nor write the cache ([`cache`]): read every module.
+    pub no_cache: bool,
 }
 
 /// Why depmod stopped. Messages of level ERROR that led here have already
@@ -142,25 +148,43 @@ pub struct ModuleSymbols {
 /// kmod would report for it.
 pub fn read_module(path: &Path) -> Result<ModuleSymbols, i32> {
     let p = parse::parse_one(path);
-    if let Some(errno) = p.error {
-        return Err(errno);
+    match p.error {
+        Some(errno) => Err(errno),
+        None => Ok(ModuleSymbols::from(&p)),
     }
-    let strs = |spans: &[parse::Span]| spans.iter().map(|&s| p.str(s).to_vec()).collect();
-    Ok(ModuleSymbols {
-        exports: p
-            .exports
-            .iter()
-            .map(|e| (p.str(e.name).to_vec(), e.crc))
-            .collect(),
-        imports: p
-            .imports
-            .iter()
-            .map(|i| (p.str(i.name).to_vec(), i.crc, i.weak))
-            .collect(),
-        aliases: strs(&p.aliases),
-        softdeps: strs(&p.softdeps),
-        weakdeps: strs(&p.weakdeps),
-    })
+}
+
+impl From<&parse::Parsed> for ModuleSymbols {
+    fn from(p: &parse::Parsed) -> ModuleSymbols {
+        let strs = |spans: &[parse::Span]| spans.iter().map(|&s| p.str(s).to_vec()).collect();
+        ModuleSymbols {
+            exports: p
+                .exports
+                .iter()
+                .map(|e| (p.str(e.name).to_vec(), e.crc))
+                .collect(),
+            imports: p
+                .imports
+                .iter()
+                .map(|i| (p.str(i.name).to_vec(), i.crc, i.weak))
+                .collect(),
+            aliases: strs(&p.aliases),
+            softdeps: strs(&p.softdeps),
+            weakdeps: strs(&p.weakdeps),
+        }
+    }
+}
+
+/// A path as bytes, made absolute against the current directory.
+fn absolute(p: &Path) -> Vec<u8> {
+    let p = if p.is_relative() {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    } else {
+        p.to_path_buf()
+    };
+    p.as_os_str().as_bytes().to_vec()
 }
 
 /// A configured depmod run.
@@ -173,16 +197,6 @@ pub struct Depmod {
 
 impl Depmod {
     pub fn new(options: Options) -> Depmod {
-        let absolute = |p: &Path| -> Vec<u8> {
-            let p = if p.is_relative() {
-                std::env::current_dir()
-                    .map(|cwd| cwd.join(p))
-                    .unwrap_or_else(|_| p.to_path_buf())
-            } else {
-                p.to_path_buf()
-            };
-            p.as_os_str().as_bytes().to_vec()
-        };
         let base = options
             .base_dir
             .as_deref()
@@ -217,6 +231,22 @@ impl Depmod {
     /// Where the outputs go.
     pub fn output_dir(&self) -> &Path {
         Path::new(OsStr::from_bytes(&self.outdirname))
+    }
+
+    /// The cache file this run reads and writes (a host path), unless the
+    /// cache is off or the release cannot name a file.
+    pub fn cache_file(&self) -> Option<PathBuf> {
+        self.cache_place().map(|p| p.file().to_path_buf())
+    }
+
+    fn cache_place(&self) -> Option<cache::Place> {
+        let o = &self.options;
+        if o.no_cache {
+            return None;
+        }
+        let prefix = o.out_dir.as_ref().or(o.base_dir.as_ref());
+        let prefix = prefix.map(|p| absolute(p)).unwrap_or_default();
+        cache::Place::new(&o.root, &prefix, o.kernel_version.as_bytes())
     }
 
     /// Whether the whole tree is scanned, and so depmod.d is consulted.

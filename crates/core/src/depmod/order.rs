@@ -121,11 +121,11 @@ mod tests {
 
     #[test]
     fn uncompressed_relpath_cuts_by_length() {
-        let m = Found::new(b"/m/kernel/ff.bar.ko".to_vec());
+        let m = Found::new(b"/m/kernel/ff.bar.ko".to_vec(), None);
         assert_eq!(uncompressed_relpath(&m, b"/m"), Some(&b"kernel/ff.ba"[..]));
-        let m = Found::new(b"/m/kernel/a-b.ko.xz".to_vec());
+        let m = Found::new(b"/m/kernel/a-b.ko.xz".to_vec(), None);
         assert_eq!(uncompressed_relpath(&m, b"/m"), Some(&b"kernel/a-b.ko"[..]));
-        let m = Found::new(b"/ext/a.ko".to_vec());
+        let m = Found::new(b"/ext/a.ko".to_vec(), None);
         assert_eq!(uncompressed_relpath(&m, b"/m"), None);
     }
 }

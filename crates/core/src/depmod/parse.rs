@@ -3,6 +3,9 @@
 //! `weakdep`). Files are parsed in parallel; everything kept is copied into
 //! one small buffer per module so the (possibly huge) image can go at once.
 //!
+//! What is kept here is also what depmod's cache holds per module: a
+//! change to it must bump `cache::format::FORMAT_VERSION`.
+//!
 //! Modules are read through the ELF reader every tool uses
 //! ([`module_file::with_elf`]): only the headers and the sections read are
 //! read from an uncompressed file, and each worker thread keeps its
@@ -23,6 +26,17 @@ use crate::Root;
 pub(crate) struct Span {
     start: u32,
     len: u32,
+}
+
+impl Span {
+    /// A span the caller has checked against its strings.
+    pub fn new(start: u32, len: u32) -> Span {
+        Span { start, len }
+    }
+
+    pub fn parts(self) -> (u32, u32) {
+        (self.start, self.len)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +67,49 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
+    /// A module's data from its parts; every span must lie in `strings`.
+    pub fn from_parts(
+        strings: Vec<u8>,
+        exports: Vec<Export>,
+        imports: Vec<Import>,
+        aliases: Vec<Span>,
+        softdeps: Vec<Span>,
+        weakdeps: Vec<Span>,
+    ) -> Parsed {
+        Parsed {
+            error: None,
+            strings,
+            exports,
+            imports,
+            aliases,
+            softdeps,
+            weakdeps,
+        }
+    }
+
+    /// The engine's form of a module's public data.
+    pub fn from_symbols(m: &super::ModuleSymbols) -> Parsed {
+        let mut p = Parsed::default();
+        for (name, crc) in &m.exports {
+            p.add_export(name, *crc);
+        }
+        for (name, crc, weak) in &m.imports {
+            p.add_import(name, *crc, *weak);
+        }
+        for (list, which) in [(&m.aliases, 0), (&m.softdeps, 1), (&m.weakdeps, 2)] {
+            for v in list {
+                let span = p.keep(v);
+                [&mut p.aliases, &mut p.softdeps, &mut p.weakdeps][which].push(span);
+            }
+        }
+        p
+    }
+
+    /// The bytes every span points into.
+    pub fn strings(&self) -> &[u8] {
+        &self.strings
+    }
+
     pub fn str(&self, s: Span) -> &[u8] {
         &self.strings[s.start as usize..(s.start + s.len) as usize]
     }

@@ -4,10 +4,13 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirEntryExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use super::cache::FileStat;
+use super::dirs::Dir;
 use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::walk::{self, Item};
 use crate::config::DepmodConfig;
 use crate::name::modname_normalize;
 use crate::Root;
@@ -34,10 +37,13 @@ pub(crate) struct Found {
     pub dir_len: usize,
     /// The module name: file name up to the first `.`, `-` made `_`.
     pub name: Vec<u8>,
+    /// The file's identity when it was found, for the cache (taken only
+    /// when a cache is in use).
+    pub stat: Option<FileStat>,
 }
 
 impl Found {
-    pub fn new(path: Vec<u8>) -> Found {
+    pub fn new(path: Vec<u8>, stat: Option<FileStat>) -> Found {
         let slash = path.iter().rposition(|&b| b == b'/');
         let name = modname_normalize(&path[slash.map_or(0, |i| i + 1)..]);
         let dir_len = slash.unwrap_or(0);
@@ -45,6 +51,7 @@ impl Found {
             path,
             dir_len,
             name,
+            stat,
         }
     }
 }
@@ -56,6 +63,8 @@ pub(crate) struct Scan<'r> {
     root: &'r Root,
     by_name: super::hash::FastMap<Vec<u8>, usize>,
     pub found: Vec<Option<Found>>,
+    /// Whether module files are stat'ed (for the cache).
+    pub stat: bool,
 }
 
 /// Why the walk of the module directory itself failed (kmod: FATAL).
@@ -70,6 +79,7 @@ impl<'r> Scan<'r> {
             root,
             by_name: Default::default(),
             found: Vec::new(),
+            stat: false,
         }
     }
 
@@ -90,7 +100,7 @@ impl<'r> Scan<'r> {
 
     fn walk_top(&mut self, dir: Vec<u8>, rep: &mut dyn Reporter) -> Result<(), SearchFailed> {
         let host = host(self.root, &dir);
-        let entries = match fs::read_dir(&host) {
+        let entries = match Dir::open(&host) {
             Ok(entries) => entries,
             Err(e) => {
                 rep.log(
@@ -110,113 +120,31 @@ impl<'r> Scan<'r> {
             .unwrap_or((0, 0));
         let mut path = dir;
         path.push(b'/');
-        let mut ancestors = vec![id];
-        self.walk(entries, &mut path, 0, &mut ancestors, rep);
-        Ok(())
-    }
-
-    /// One directory level. `path` ends with `/`; `depth` gives the file
-    /// descriptor number kmod would name in its messages (3 for the top).
-    fn walk(
-        &mut self,
-        entries: fs::ReadDir,
-        path: &mut Vec<u8>,
-        depth: usize,
-        ancestors: &mut Vec<(u64, u64)>,
-        rep: &mut dyn Reporter,
-    ) {
-        let base = path.len();
-        let fd = 3 + depth;
-        for entry in entries {
-            let Ok(entry) = entry else { break };
-            let file_name = entry.file_name();
-            let name = file_name.as_bytes();
-            if self.config.is_excluded(name) {
-                continue;
-            }
-            path.truncate(base);
-            path.extend_from_slice(name);
-            let host = host(self.root, path);
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_file() => Kind::File,
-                Ok(t) if t.is_dir() => Kind::Dir(None),
-                // Symbolic links (and unknown types) are followed.
-                _ => match fs::metadata(&host) {
-                    Err(e) => {
-                        let msg = text!(
-                            b"fstatat(",
-                            fd.to_string(),
-                            b", ",
-                            name,
-                            b"): ",
-                            strerror(errno_of(&e))
-                        );
-                        rep.log(Level::Err, &msg);
-                        continue;
-                    }
-                    Ok(m) if m.is_dir() => Kind::Dir(Some((m.dev(), m.ino()))),
-                    Ok(m) if m.is_file() => Kind::File,
-                    Ok(m) => {
-                        let mode = format!("{:o}", m.mode() & libc::S_IFMT);
-                        rep.log(
-                            Level::Err,
-                            &text!(b"unsupported file type ", path, b": ", mode),
-                        );
-                        continue;
-                    }
-                },
+        let (top, subtrees) = walk::walk(self.config, self.stat, entries, path, id);
+        let mut subtrees: Vec<Option<Vec<Item>>> = subtrees.into_iter().map(Some).collect();
+        for item in top {
+            let items = match item {
+                Item::Subtree(n) => subtrees
+                    .get_mut(n)
+                    .and_then(Option::take)
+                    .unwrap_or_default(),
+                item => vec![item],
             };
-            match kind {
-                Kind::File => {
-                    if is_module_name(name) {
-                        self.consider(path.clone());
-                    }
-                }
-                Kind::Dir(id) => {
-                    if base + name.len() + 2 >= PATH_MAX {
-                        path.truncate(base);
-                        rep.log(
-                            Level::Err,
-                            &text!(b"directory path is too long ", path, name),
-                        );
-                        continue;
-                    }
-                    let id =
-                        id.unwrap_or_else(|| (ancestors.last().map_or(0, |a| a.0), entry.ino()));
-                    // Only a symbolic link can lead back to an ancestor; kmod
-                    // would recurse until its path buffer overflows.
-                    if ancestors.contains(&id) {
-                        continue;
-                    }
-                    match fs::read_dir(&host) {
-                        Ok(sub) => {
-                            path.push(b'/');
-                            ancestors.push(id);
-                            self.walk(sub, path, depth + 1, ancestors, rep);
-                            ancestors.pop();
-                        }
-                        Err(e) => {
-                            let msg = text!(
-                                b"openat(",
-                                fd.to_string(),
-                                b", ",
-                                name,
-                                b", O_RDONLY): ",
-                                strerror(errno_of(&e))
-                            );
-                            rep.log(Level::Err, &msg);
-                        }
-                    }
+            for item in items {
+                match item {
+                    Item::File(path, stat) => self.consider(path, stat),
+                    Item::Error(msg) => rep.log(Level::Err, &msg),
+                    Item::Subtree(_) => {}
                 }
             }
         }
-        path.truncate(base);
+        Ok(())
     }
 
     /// Adds a module file, or lets it replace or lose to an earlier file of
     /// the same module name.
-    fn consider(&mut self, path: Vec<u8>) {
-        let new = Found::new(path);
+    fn consider(&mut self, path: Vec<u8>, stat: Option<FileStat>) {
+        let new = Found::new(path, stat);
         match self.by_name.get(&new.name) {
             None => {
                 self.by_name.insert(new.name.clone(), self.found.len());
@@ -237,8 +165,12 @@ impl<'r> Scan<'r> {
     /// Adds a module named on the command line. A second file with the
     /// same module name is refused, as kmod does: `Err` gives the module
     /// name and the path already added under it.
-    pub fn add_explicit(&mut self, path: Vec<u8>) -> Result<(), (Vec<u8>, Vec<u8>)> {
-        let new = Found::new(path);
+    pub fn add_explicit(
+        &mut self,
+        path: Vec<u8>,
+        stat: Option<FileStat>,
+    ) -> Result<(), (Vec<u8>, Vec<u8>)> {
+        let new = Found::new(path, stat);
         if let Some(&at) = self.by_name.get(&new.name) {
             let old = self.found[at]
                 .as_ref()
@@ -254,12 +186,6 @@ impl<'r> Scan<'r> {
     pub fn into_found(self) -> Vec<Found> {
         self.found.into_iter().flatten().collect()
     }
-}
-
-enum Kind {
-    File,
-    /// A directory, with its identity when a link had to be followed.
-    Dir(Option<(u64, u64)>),
 }
 
 /// `-A`: whether `modules.dep` is at least as new (in whole seconds) as

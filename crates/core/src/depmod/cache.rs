@@ -1,0 +1,394 @@
+//! depmod's cache: what it extracted from each module file, so that a run
+//! reads only the files that changed since the last one.
+//!
+//! One file per kernel release, `/var/cache/modutils/<release>.depmod`
+//! under the output prefix (`-o`, else `-b`) and `MODUTILS_SYSROOT`.
+//! An entry is used only when the file's path (relative to the module
+//! directory) and its identity — device, inode, size, mtime and ctime to
+//! the nanosecond — are what they were when it was read. Nothing depmod.d
+//! or an option says changes what is extracted from a file, so neither is
+//! part of an entry's key (they are part of the memo's).
+//!
+//! The file is replaced whole (written under a temporary name, renamed),
+//! so a concurrent reader holds either the old or the new one and needs no
+//! lock. It is never trusted: anything unexpected in it — another format or
+//! build version, another release, a short or corrupt section, a record
+//! that does not add up, a file someone else could have written — and it is
+//! ignored and the run reads every module, exactly as without a cache.
+//!
+//! The memo: when every module came from the cache, the file also records
+//! what the run wrote (a digest of each output) and what it reported. A
+//! later run with the same modules and inputs that finds those very outputs
+//! on disk has nothing to write; it replays the messages and stops.
+
+pub(crate) mod format;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub(crate) use format::Digester;
+pub use format::{Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION};
+
+use super::parse::Parsed;
+use super::report::{Level, Reporter};
+use super::ModuleSymbols;
+use crate::Root;
+
+/// The cache directory, relative to the output prefix.
+pub const DIRECTORY: &str = "/var/cache/modutils";
+
+/// A cache bigger than this is not read (a real tree's is a few MiB).
+const MAX_FILE: u64 = 1 << 30;
+
+/// Files changed this recently may have been changed again within the
+/// same timestamp tick after being read (coarse clocks, 1–2 s resolution
+/// on some filesystems): they are not kept in the cache, so they are read
+/// by every run until they are this old.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+/// Where a run's cache is, and whether it may be written.
+#[derive(Debug, Clone)]
+pub(crate) struct Place {
+    dir: PathBuf,
+    file: PathBuf,
+    release: Vec<u8>,
+}
+
+impl Place {
+    /// `prefix` is the output prefix (target path, may be empty for `/`).
+    /// `None` when the release cannot name a file.
+    pub fn new(root: &Root, prefix: &[u8], release: &[u8]) -> Option<Place> {
+        let usable = !release.is_empty()
+            && release.len() <= 200
+            && release[0] != b'.'
+            && !release.contains(&b'/')
+            && !release.contains(&0);
+        if !usable {
+            return None;
+        }
+        let mut dir = prefix.to_vec();
+        dir.extend_from_slice(DIRECTORY.as_bytes());
+        let dir = super::scan::host(root, &dir);
+        let mut name = release.to_vec();
+        name.extend_from_slice(b".depmod");
+        let file = dir.join(std::ffi::OsStr::from_bytes(&name));
+        Some(Place {
+            dir,
+            file,
+            release: release.to_vec(),
+        })
+    }
+
+    /// The cache file (host path).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Opens the cache, or `None` if there is none this run can use.
+    pub fn load(&self) -> Option<Loaded> {
+        // Not a FIFO someone put there (opening would wait for a writer),
+        // not a link to somewhere else.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(&self.file)
+            .ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() > MAX_FILE || !trusted_owner(&meta) {
+            return None;
+        }
+        let len = meta.len() as usize;
+        let mut head = vec![0; len.min(format::Head::MAX_LEN)];
+        file.read_exact_at(&mut head, 0).ok()?;
+        let head = format::Head::decode(&head, len).ok()?;
+        if head.release != self.release {
+            return None;
+        }
+        let (start, entries_len) = head.sections[0];
+        let memo_len = head.sections[1].1;
+        let mut front = vec![0; entries_len + memo_len];
+        file.read_exact_at(&mut front, start as u64).ok()?;
+        let (entries, memo) = front.split_at(entries_len);
+        head.verify(0, entries).ok()?;
+        head.verify(1, memo).ok()?;
+        let memo = format::decode_memo(memo).ok()?;
+        let entries = format::decode_entries(entries)
+            .ok()?
+            .into_iter()
+            .map(|e| Entry {
+                path: e.path.to_vec(),
+                stat: e.stat,
+                data: e.data,
+            })
+            .collect();
+        Some(Loaded {
+            file,
+            head,
+            entries,
+            memo,
+        })
+    }
+
+    /// Replaces the cache with `bytes`; any failure leaves the old one.
+    pub fn store(&self, bytes: &[u8]) {
+        let _ = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&self.dir);
+        let Some(tmp) = write_unnamed(&self.dir, bytes).or_else(|| write_named(&self.dir, bytes))
+        else {
+            return;
+        };
+        if fs::rename(&tmp, &self.file).is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+    }
+}
+
+/// Only a file its reader or root owns, that nobody else may write, is
+/// read: anyone who can write the cache decides what depmod writes.
+fn trusted_owner(meta: &fs::Metadata) -> bool {
+    // SAFETY: geteuid(2) cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    (meta.uid() == euid || meta.uid() == 0) && meta.mode() & 0o022 == 0
+}
+
+/// A name no other writer uses.
+fn temporary_name(dir: &Path) -> PathBuf {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    dir.join(format!(
+        ".depmod.{}.{}.{}",
+        std::process::id(),
+        now.as_secs(),
+        now.subsec_nanos()
+    ))
+}
+
+/// Writes into an unnamed file (O_TMPFILE) and names it only once it is
+/// complete, so a run killed while writing leaves nothing behind.
+fn write_unnamed(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .mode(0o644)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+        .ok()?;
+    file.write_all(bytes).ok()?;
+    let tmp = temporary_name(dir);
+    let fd_path = format!("/proc/self/fd/{}\0", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let mut target = tmp.as_os_str().as_bytes().to_vec();
+    target.push(0);
+    // SAFETY: both paths are NUL-terminated and outlive the call.
+    let linked = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            fd_path.as_ptr().cast(),
+            libc::AT_FDCWD,
+            target.as_ptr().cast(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    (linked == 0).then_some(tmp)
+}
+
+/// Where O_TMPFILE is not supported: a named temporary file.
+fn write_named(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
+    let tmp = temporary_name(dir);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .ok()?;
+    if file.write_all(bytes).is_err() {
+        drop(file);
+        let _ = fs::remove_file(&tmp);
+        return None;
+    }
+    Some(tmp)
+}
+
+/// A cache file as read: its entries and memo checked and decoded; its
+/// data section read on first use.
+pub(crate) struct Loaded {
+    file: File,
+    head: format::Head,
+    pub entries: Vec<Entry>,
+    pub memo: Option<Memo>,
+}
+
+/// One module the cache knows.
+pub(crate) struct Entry {
+    pub path: Vec<u8>,
+    pub stat: FileStat,
+    /// Its record's place in the data section.
+    pub data: (u32, u32),
+}
+
+impl Loaded {
+    /// The data section, checked.
+    pub fn data(&self) -> Option<Vec<u8>> {
+        let (start, len) = self.head.sections[2];
+        let mut data = vec![0; len];
+        self.file.read_exact_at(&mut data, start as u64).ok()?;
+        self.head.verify(2, &data).ok()?;
+        Some(data)
+    }
+}
+
+/// One module's record in a data section.
+pub(crate) fn record(data: &[u8], at: (u32, u32)) -> Option<Parsed> {
+    let (start, len) = (at.0 as usize, at.1 as usize);
+    let bytes = data.get(start..start.checked_add(len)?)?;
+    format::decode_module(bytes).ok()
+}
+
+/// Whether an entry read at `started` may be kept: its file has not
+/// changed for long enough that a change would show in its timestamps.
+pub(crate) fn settled(stat: &FileStat, started: SystemTime) -> bool {
+    let Ok(now) = started.duration_since(UNIX_EPOCH) else {
+        return false;
+    };
+    let limit = now.saturating_sub(SETTLE);
+    let at = |(s, ns): (i64, u32)| {
+        u64::try_from(s)
+            .ok()
+            .map(|s| Duration::new(s, ns.min(999_999_999)))
+    };
+    [stat.ctime, stat.mtime]
+        .into_iter()
+        .all(|t| at(t).is_some_and(|t| t < limit))
+}
+
+/// A [`Reporter`] that also keeps everything it passes on, for the memo.
+pub(crate) struct Recorder<'r> {
+    inner: &'r mut dyn Reporter,
+    pub events: Vec<Event>,
+}
+
+impl<'r> Recorder<'r> {
+    pub fn new(inner: &'r mut dyn Reporter) -> Recorder<'r> {
+        Recorder {
+            inner,
+            events: Vec::new(),
+        }
+    }
+}
+
+impl Reporter for Recorder<'_> {
+    fn log(&mut self, level: Level, text: &[u8]) {
+        self.events.push(Event::Log(level, text.to_vec()));
+        self.inner.log(level, text);
+    }
+
+    fn stdout(&mut self, bytes: &[u8]) {
+        self.events.push(Event::Stdout(bytes.to_vec()));
+        self.inner.stdout(bytes);
+    }
+}
+
+/// Replays a memo's events.
+pub(crate) fn replay(events: &[Event], rep: &mut dyn Reporter) {
+    for e in events {
+        match e {
+            Event::Log(level, text) => rep.log(*level, text),
+            Event::Stdout(bytes) => rep.stdout(bytes),
+        }
+    }
+}
+
+/// A whole cache file decoded, for tools and tests that look inside one
+/// (the engine reads only the parts it needs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheFile {
+    pub release: Vec<u8>,
+    pub modules: Vec<CachedModule>,
+    pub memo: Option<Memo>,
+}
+
+/// One module of a [`CacheFile`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachedModule {
+    /// Relative to the module directory, or a full target path.
+    pub path: Vec<u8>,
+    pub stat: FileStat,
+    pub symbols: ModuleSymbols,
+}
+
+/// Why a cache file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Format { path: PathBuf, source: FormatError },
+}
+
+impl CacheFile {
+    /// Reads and checks the cache file at `path` (a host path), as
+    /// [`CacheFile::from_bytes`]; no checks of owner or mode.
+    pub fn open(path: &Path) -> Result<CacheFile, CacheError> {
+        let bytes = fs::read(path).map_err(|source| CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        CacheFile::from_bytes(&bytes).map_err(|source| CacheError::Format {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    /// Decodes and checks a whole cache file, every record included.
+    pub fn from_bytes(bytes: &[u8]) -> Result<CacheFile, FormatError> {
+        let head = format::Head::decode(bytes, bytes.len())?;
+        let section = |i: usize| {
+            let (start, len) = head.sections[i];
+            let s = &bytes[start..start + len];
+            head.verify(i, s).map(|()| s)
+        };
+        let (entries, memo, data) = (section(0)?, section(1)?, section(2)?);
+        let mut modules = Vec::new();
+        for e in format::decode_entries(entries)? {
+            let (start, len) = (e.data.0 as usize, e.data.1 as usize);
+            let bytes = data
+                .get(start..start.saturating_add(len))
+                .ok_or(FormatError::Malformed("record place"))?;
+            let parsed = format::decode_module(bytes)?;
+            modules.push(CachedModule {
+                path: e.path.to_vec(),
+                stat: e.stat,
+                symbols: ModuleSymbols::from(&parsed),
+            });
+        }
+        Ok(CacheFile {
+            release: head.release,
+            modules,
+            memo: format::decode_memo(memo)?,
+        })
+    }
+
+    /// The file's bytes, as depmod writes them.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let parsed: Vec<Parsed> = self
+            .modules
+            .iter()
+            .map(|m| Parsed::from_symbols(&m.symbols))
+            .collect();
+        let entries: Vec<(&[u8], FileStat, &Parsed)> = self
+            .modules
+            .iter()
+            .zip(&parsed)
+            .map(|(m, p)| (m.path.as_slice(), m.stat, p))
+            .collect();
+        format::encode(&self.release, &entries, self.memo.as_ref())
+    }
+}

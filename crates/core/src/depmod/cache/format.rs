@@ -1,0 +1,631 @@
+//! The cache file's bytes. Integers are little-endian.
+//!
+//! ```text
+//! head     magic "\x7fMODDEPC", format version u32, tool version (u8
+//!          length + bytes), kernel release (u16 length + bytes), then
+//!          the length u32 and CRC-32 u32 of each section (entries, memo,
+//!          data), then the CRC-32 of everything before it
+//! entries  count u32, then per module: path (u16 length + bytes), dev,
+//!          ino, size u64, mtime s i64 + ns u32, ctime s i64 + ns u32,
+//!          offset u32 and length u32 of its record in the data section
+//! memo     empty, or: inputs digest, count u8 + output digests, count u32
+//!          + events (kind u8, level u8, u32 length + bytes)
+//! data     per module: strings (u32 length + bytes), then exports,
+//!          imports, aliases, softdeps and weakdeps, each a count u32 and
+//!          its items (string start u32 + length u32; CRC u64 for symbols,
+//!          a weak flag u8 for imports)
+//! ```
+//!
+//! The sections follow the head in that order; the data section comes last
+//! so that a run with nothing to read from it never reads it. Every length,
+//! count and offset is checked against the bytes there are before anything
+//! is allocated for it, so a hostile file costs at most its own size.
+
+use super::super::parse::{Export, Import, Parsed, Span};
+use super::super::report::Level;
+
+/// The first bytes of every cache file.
+pub const MAGIC: [u8; 8] = *b"\x7fMODDEPC";
+
+/// Bumped whenever the layout, or what depmod extracts from a module
+/// (`depmod::parse`), changes: a cache of another version is ignored.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The tool version written into every cache; a cache written by another
+/// build version is ignored too.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why bytes are not a cache file this build can use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("not a modutils depmod cache")]
+    Magic,
+    #[error("written by another version")]
+    Version,
+    #[error("truncated")]
+    Truncated,
+    #[error("checksum mismatch")]
+    Checksum,
+    #[error("malformed {0}")]
+    Malformed(&'static str),
+}
+
+/// What a module file's identity was when it was read: any change to the
+/// file (a write, a replacement, chmod, touch) changes at least one field.
+/// ctime cannot be set from userspace.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FileStat {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: (i64, u32),
+    pub ctime: (i64, u32),
+}
+
+impl FileStat {
+    pub fn of(m: &std::fs::Metadata) -> FileStat {
+        use std::os::unix::fs::MetadataExt;
+        FileStat {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec() as u32),
+            ctime: (m.ctime(), m.ctime_nsec() as u32),
+        }
+    }
+}
+
+/// Length, CRC-32 and a 64-bit multiplicative hash of some bytes: two
+/// unrelated checks, so that accidental equality of different contents is
+/// out of reach.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Digest {
+    pub len: u64,
+    pub crc: u32,
+    pub mix: u64,
+}
+
+/// Builds a [`Digest`] from pieces. The hash runs four lanes over 32-byte
+/// blocks (so that the multiplications overlap); bytes are buffered until
+/// a block is complete, so how the input is cut into pieces does not
+/// matter.
+#[derive(Clone)]
+pub(crate) struct Digester {
+    len: u64,
+    crc: crc32fast::Hasher,
+    lanes: [u64; 4],
+    pending: [u8; 32],
+}
+
+impl Default for Digester {
+    fn default() -> Digester {
+        Digester {
+            len: 0,
+            crc: crc32fast::Hasher::new(),
+            lanes: [
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
+            ],
+            pending: [0; 32],
+        }
+    }
+}
+
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Digester {
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.crc.update(bytes);
+        let have = (self.len % 32) as usize;
+        self.len += bytes.len() as u64;
+        if have > 0 {
+            let take = bytes.len().min(32 - have);
+            self.pending[have..have + take].copy_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if have + take < 32 {
+                return;
+            }
+            let block = self.pending;
+            self.block(&block);
+        }
+        let mut blocks = bytes.chunks_exact(32);
+        for b in &mut blocks {
+            self.block(b);
+        }
+        let rest = blocks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+    }
+
+    fn block(&mut self, b: &[u8]) {
+        for (lane, word) in self.lanes.iter_mut().zip(b.chunks_exact(8)) {
+            let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            *lane = (*lane ^ v).wrapping_mul(MIX).rotate_left(29);
+        }
+    }
+
+    /// A piece with its length in front, so that concatenations of
+    /// different pieces differ.
+    pub fn field(&mut self, bytes: &[u8]) {
+        self.update(&(bytes.len() as u64).to_le_bytes());
+        self.update(bytes);
+    }
+
+    pub fn finish(self) -> Digest {
+        let rest = &self.pending[..(self.len % 32) as usize];
+        let mut h = self.len.wrapping_mul(MIX);
+        for (i, lane) in self.lanes.iter().enumerate() {
+            h = (h ^ lane.rotate_left(i as u32 * 16)).wrapping_mul(MIX);
+        }
+        for &b in rest {
+            h = (h ^ u64::from(b)).wrapping_mul(MIX).rotate_left(29);
+        }
+        Digest {
+            len: self.len,
+            crc: self.crc.finalize(),
+            mix: h ^ (h >> 32),
+        }
+    }
+
+    pub fn of(bytes: &[u8]) -> Digest {
+        let mut d = Digester::default();
+        d.update(bytes);
+        d.finish()
+    }
+
+    /// The digest of a file, read in pieces (no buffer its size).
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Digest> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut buf = [0u8; 64 * 1024];
+        let mut d = Digester::default();
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(d.finish()),
+                Ok(n) => d.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// One module's entry in the entries section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EntryHead<'a> {
+    /// The module's path relative to the module directory, or its full
+    /// target path when it lies outside.
+    pub path: &'a [u8],
+    pub stat: FileStat,
+    /// Its record's place in the data section.
+    pub data: (u32, u32),
+}
+
+/// Something the run that wrote the cache reported, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Log(Level, Vec<u8>),
+    Stdout(Vec<u8>),
+}
+
+/// What a complete run produced from inputs that are all in the cache:
+/// enough to tell that a new run would produce the same again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memo {
+    /// Options, built-in module lists and kernel symbols of that run.
+    pub inputs: Digest,
+    /// Each output file as written, in `output::FILES` order.
+    pub outputs: Vec<Digest>,
+    /// Messages and stdout bytes of the run after its modules were found.
+    pub events: Vec<Event>,
+}
+
+/// The head of a cache file, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub release: Vec<u8>,
+    /// Offset and length of the entries, memo and data sections.
+    pub sections: [(usize, usize); 3],
+    crcs: [u32; 3],
+}
+
+const SECTIONS: usize = 3;
+
+impl Head {
+    /// The most bytes a head can take: read this much first.
+    pub const MAX_LEN: usize = 8 + 4 + 1 + 255 + 2 + 65535 + SECTIONS * 8 + 4;
+
+    /// Decodes the head at the start of `bytes`, which may hold more of
+    /// the file or less; `file_len` is the whole file's length.
+    pub fn decode(bytes: &[u8], file_len: usize) -> Result<Head, FormatError> {
+        let mut r = Reader::new(bytes);
+        let magic = r.take(MAGIC.len()).map_err(|_| FormatError::Magic)?;
+        if magic != MAGIC {
+            return Err(FormatError::Magic);
+        }
+        if r.u32()? != FORMAT_VERSION {
+            return Err(FormatError::Version);
+        }
+        let tool_len = r.u8()?;
+        if r.take(usize::from(tool_len))? != TOOL_VERSION.as_bytes() {
+            return Err(FormatError::Version);
+        }
+        let release_len = r.u16()?;
+        let release = r.take(usize::from(release_len))?.to_vec();
+        let mut lens = [0usize; SECTIONS];
+        let mut crcs = [0u32; SECTIONS];
+        for i in 0..SECTIONS {
+            lens[i] = r.u32()? as usize;
+            crcs[i] = r.u32()?;
+        }
+        let end = r.pos;
+        if crc32fast::hash(&bytes[..end]) != r.u32()? {
+            return Err(FormatError::Checksum);
+        }
+        let mut at = r.pos;
+        let mut sections = [(0, 0); SECTIONS];
+        for i in 0..SECTIONS {
+            sections[i] = (at, lens[i]);
+            at += lens[i];
+        }
+        match at.cmp(&file_len) {
+            std::cmp::Ordering::Greater => Err(FormatError::Truncated),
+            std::cmp::Ordering::Less => Err(FormatError::Malformed("file length")),
+            std::cmp::Ordering::Equal => Ok(Head {
+                release,
+                sections,
+                crcs,
+            }),
+        }
+    }
+
+    /// Checks section `i`'s bytes against the CRC the head gives.
+    pub fn verify(&self, i: usize, bytes: &[u8]) -> Result<(), FormatError> {
+        if bytes.len() != self.sections[i].1 {
+            return Err(FormatError::Truncated);
+        }
+        if crc32fast::hash(bytes) != self.crcs[i] {
+            return Err(FormatError::Checksum);
+        }
+        Ok(())
+    }
+}
+
+/// Builds a whole cache file. Paths of 64 KiB or more cannot be stored:
+/// their modules are left out (and read from their files every time); a
+/// release that long is cut.
+pub(crate) fn encode(
+    release: &[u8],
+    entries: &[(&[u8], FileStat, &Parsed)],
+    memo: Option<&Memo>,
+) -> Vec<u8> {
+    let release = &release[..release.len().min(usize::from(u16::MAX))];
+    let fits = |path: &[u8]| path.len() <= usize::from(u16::MAX);
+    let mut data = Vec::new();
+    let mut heads = Vec::with_capacity(4 + entries.len() * 64);
+    put_u32(
+        &mut heads,
+        entries.iter().filter(|e| fits(e.0)).count() as u32,
+    );
+    for (path, stat, parsed) in entries.iter().filter(|e| fits(e.0)) {
+        let start = data.len();
+        encode_module(parsed, &mut data);
+        put_bytes16(&mut heads, path);
+        for v in [stat.dev, stat.ino, stat.size] {
+            heads.extend_from_slice(&v.to_le_bytes());
+        }
+        for (s, ns) in [stat.mtime, stat.ctime] {
+            heads.extend_from_slice(&s.to_le_bytes());
+            put_u32(&mut heads, ns);
+        }
+        put_u32(&mut heads, start as u32);
+        put_u32(&mut heads, (data.len() - start) as u32);
+    }
+    let memo = memo.map(encode_memo).unwrap_or_default();
+
+    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len() + data.len());
+    out.extend_from_slice(&MAGIC);
+    put_u32(&mut out, FORMAT_VERSION);
+    out.push(TOOL_VERSION.len() as u8);
+    out.extend_from_slice(TOOL_VERSION.as_bytes());
+    put_bytes16(&mut out, release);
+    for s in [&heads, &memo, &data] {
+        put_u32(&mut out, s.len() as u32);
+        put_u32(&mut out, crc32fast::hash(s));
+    }
+    let crc = crc32fast::hash(&out);
+    put_u32(&mut out, crc);
+    out.extend_from_slice(&heads);
+    out.extend_from_slice(&memo);
+    out.extend_from_slice(&data);
+    out
+}
+
+/// Decodes the entries section.
+pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<EntryHead<'_>>, FormatError> {
+    const FIXED: usize = 2 + 3 * 8 + 2 * 12 + 8;
+    let mut r = Reader::new(bytes);
+    let count = r.count(FIXED)?;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let len = r.u16()?;
+        let path = r.take(usize::from(len))?;
+        let stat = FileStat {
+            dev: r.u64()?,
+            ino: r.u64()?,
+            size: r.u64()?,
+            mtime: (r.u64()? as i64, r.u32()?),
+            ctime: (r.u64()? as i64, r.u32()?),
+        };
+        out.push(EntryHead {
+            path,
+            stat,
+            data: (r.u32()?, r.u32()?),
+        });
+    }
+    r.end("entries")?;
+    Ok(out)
+}
+
+/// Decodes the memo section (`None` when empty).
+pub(crate) fn decode_memo(bytes: &[u8]) -> Result<Option<Memo>, FormatError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reader::new(bytes);
+    let inputs = r.digest()?;
+    let n = usize::from(r.u8()?);
+    let mut outputs = Vec::with_capacity(n);
+    for _ in 0..n {
+        outputs.push(r.digest()?);
+    }
+    let count = r.count(6)?;
+    let mut events = Vec::with_capacity(count);
+    for _ in 0..count {
+        let kind = r.u8()?;
+        let level = r.u8()?;
+        let len = r.u32()? as usize;
+        let text = r.take(len)?.to_vec();
+        events.push(match kind {
+            0 => Event::Log(level_of(level)?, text),
+            1 => Event::Stdout(text),
+            _ => return Err(FormatError::Malformed("event")),
+        });
+    }
+    r.end("memo")?;
+    Ok(Some(Memo {
+        inputs,
+        outputs,
+        events,
+    }))
+}
+
+fn level_of(n: u8) -> Result<Level, FormatError> {
+    const LEVELS: [Level; 8] = [
+        Level::Emerg,
+        Level::Alert,
+        Level::Crit,
+        Level::Err,
+        Level::Warning,
+        Level::Notice,
+        Level::Info,
+        Level::Debug,
+    ];
+    LEVELS
+        .get(usize::from(n))
+        .copied()
+        .ok_or(FormatError::Malformed("level"))
+}
+
+fn encode_memo(memo: &Memo) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_digest(&mut out, &memo.inputs);
+    out.push(memo.outputs.len() as u8);
+    for d in &memo.outputs {
+        put_digest(&mut out, d);
+    }
+    put_u32(&mut out, memo.events.len() as u32);
+    for e in &memo.events {
+        let (kind, level, text) = match e {
+            Event::Log(level, text) => (0, *level as u8, text),
+            Event::Stdout(text) => (1, 0, text),
+        };
+        out.push(kind);
+        out.push(level);
+        put_u32(&mut out, text.len() as u32);
+        out.extend_from_slice(text);
+    }
+    out
+}
+
+/// One module's record.
+fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
+    let strings = p.strings();
+    put_u32(out, strings.len() as u32);
+    out.extend_from_slice(strings);
+    put_u32(out, p.exports.len() as u32);
+    for e in &p.exports {
+        put_span(out, e.name);
+        out.extend_from_slice(&e.crc.to_le_bytes());
+    }
+    put_u32(out, p.imports.len() as u32);
+    for i in &p.imports {
+        put_span(out, i.name);
+        out.extend_from_slice(&i.crc.to_le_bytes());
+        out.push(u8::from(i.weak));
+    }
+    for list in [&p.aliases, &p.softdeps, &p.weakdeps] {
+        put_u32(out, list.len() as u32);
+        for &s in list {
+            put_span(out, s);
+        }
+    }
+}
+
+/// Decodes one module's record; every string must lie in its strings.
+pub(crate) fn decode_module(bytes: &[u8]) -> Result<Parsed, FormatError> {
+    let mut r = Reader::new(bytes);
+    let len = r.u32()? as usize;
+    let strings = r.take(len)?;
+    let span = |r: &mut Reader<'_>| -> Result<Span, FormatError> {
+        let (start, len) = (r.u32()?, r.u32()?);
+        if u64::from(start) + u64::from(len) > strings.len() as u64 {
+            return Err(FormatError::Malformed("string"));
+        }
+        Ok(Span::new(start, len))
+    };
+    let n = r.count(16)?;
+    let mut exports = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = span(&mut r)?;
+        exports.push(Export {
+            name,
+            crc: r.u64()?,
+        });
+    }
+    let n = r.count(17)?;
+    let mut imports = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = span(&mut r)?;
+        let crc = r.u64()?;
+        let weak = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(FormatError::Malformed("weak flag")),
+        };
+        imports.push(Import { name, crc, weak });
+    }
+    let mut lists: [Vec<Span>; 3] = Default::default();
+    for list in &mut lists {
+        let n = r.count(8)?;
+        list.reserve_exact(n);
+        for _ in 0..n {
+            list.push(span(&mut r)?);
+        }
+    }
+    r.end("module record")?;
+    let [aliases, softdeps, weakdeps] = lists;
+    Ok(Parsed::from_parts(
+        strings.to_vec(),
+        exports,
+        imports,
+        aliases,
+        softdeps,
+        weakdeps,
+    ))
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes16(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u16).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+fn put_span(out: &mut Vec<u8>, s: Span) {
+    let (start, len) = s.parts();
+    put_u32(out, start);
+    put_u32(out, len);
+}
+
+fn put_digest(out: &mut Vec<u8>, d: &Digest) {
+    out.extend_from_slice(&d.len.to_le_bytes());
+    put_u32(out, d.crc);
+    out.extend_from_slice(&d.mix.to_le_bytes());
+}
+
+/// A cursor over bytes that fails instead of reading past the end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes, pos: 0 }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
+        let end = self.pos.checked_add(n).ok_or(FormatError::Truncated)?;
+        let out = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(FormatError::Truncated)?;
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], FormatError> {
+        let b = self.take(N)?;
+        let mut out = [0; N];
+        out.copy_from_slice(b);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, FormatError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, FormatError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, FormatError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, FormatError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn digest(&mut self) -> Result<Digest, FormatError> {
+        Ok(Digest {
+            len: self.u64()?,
+            crc: self.u32()?,
+            mix: self.u64()?,
+        })
+    }
+
+    /// A count of items of at least `min` bytes each, refused when the
+    /// rest of the bytes cannot hold that many.
+    fn count(&mut self, min: usize) -> Result<usize, FormatError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min) > self.bytes.len() - self.pos {
+            return Err(FormatError::Truncated);
+        }
+        Ok(n)
+    }
+
+    fn end(&self, what: &'static str) -> Result<(), FormatError> {
+        if self.pos == self.bytes.len() {
+            Ok(())
+        } else {
+            Err(FormatError::Malformed(what))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_does_not_depend_on_how_the_bytes_are_cut() {
+        let bytes: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let whole = Digester::of(&bytes);
+        for cut in [1, 3, 8, 31, 32, 33, 100, 999] {
+            let mut d = Digester::default();
+            for piece in bytes.chunks(cut) {
+                d.update(piece);
+            }
+            assert_eq!(d.finish(), whole, "pieces of {cut}");
+        }
+        let mut other = bytes.clone();
+        other[500] ^= 1;
+        assert_ne!(Digester::of(&other).mix, whole.mix);
+        assert_ne!(Digester::of(&bytes[..999]), whole);
+    }
+}

@@ -1,0 +1,333 @@
+//! The cache file format read back, written from its description
+//! (`depmod/cache/format.rs`) rather than with the library's writer: the
+//! round trip, every truncation and changed byte, and hostile files whose
+//! checksums are all valid — each one refused by the reader. The engine's
+//! side of the same files is in `depmod_cache`.
+
+use modutils_core::depmod::cache::{
+    CacheFile, CachedModule, Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC,
+    TOOL_VERSION,
+};
+use modutils_core::depmod::ModuleSymbols;
+
+use modutils_core::config::Level;
+
+/// A file's parts: head fields and the three sections.
+#[derive(Clone)]
+pub struct Parts {
+    pub magic: Vec<u8>,
+    pub version: u32,
+    pub tool: Vec<u8>,
+    pub release: Vec<u8>,
+    pub entries: Vec<u8>,
+    pub memo: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+impl Parts {
+    /// Splits a well-formed file.
+    pub fn split(bytes: &[u8]) -> Parts {
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let mut at = 12;
+        let tool_len = bytes[at] as usize;
+        let tool = bytes[at + 1..at + 1 + tool_len].to_vec();
+        at += 1 + tool_len;
+        let rel_len = u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+        let release = bytes[at + 2..at + 2 + rel_len].to_vec();
+        at += 2 + rel_len;
+        let lens: Vec<usize> = (0..3).map(|i| u32_at(at + 8 * i) as usize).collect();
+        at += 3 * 8 + 4;
+        let mut sections = Vec::new();
+        for len in lens {
+            sections.push(bytes[at..at + len].to_vec());
+            at += len;
+        }
+        assert_eq!(at, bytes.len());
+        Parts {
+            magic: bytes[..8].to_vec(),
+            version: u32_at(8),
+            tool,
+            release,
+            entries: sections[0].clone(),
+            memo: sections[1].clone(),
+            data: sections[2].clone(),
+        }
+    }
+
+    /// The file, every checksum computed.
+    pub fn join(&self) -> Vec<u8> {
+        let mut out = self.magic.clone();
+        out.extend_from_slice(&self.version.to_le_bytes());
+        out.push(self.tool.len() as u8);
+        out.extend_from_slice(&self.tool);
+        out.extend_from_slice(&(self.release.len() as u16).to_le_bytes());
+        out.extend_from_slice(&self.release);
+        for s in [&self.entries, &self.memo, &self.data] {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(s).to_le_bytes());
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        for s in [&self.entries, &self.memo, &self.data] {
+            out.extend_from_slice(s);
+        }
+        out
+    }
+}
+
+/// Where each entry's fixed fields are in an entries section: (offset of
+/// the entry's data place, path).
+fn entry_places(entries: &[u8]) -> Vec<(usize, Vec<u8>)> {
+    let mut out = Vec::new();
+    let count = u32::from_le_bytes(entries[..4].try_into().unwrap());
+    let mut at = 4;
+    for _ in 0..count {
+        let len = u16::from_le_bytes([entries[at], entries[at + 1]]) as usize;
+        let path = entries[at + 2..at + 2 + len].to_vec();
+        at += 2 + len + 3 * 8 + 2 * 12;
+        out.push((at, path));
+        at += 8;
+    }
+    out
+}
+
+fn put_u32(b: &mut [u8], at: usize, v: u32) {
+    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+fn get_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+/// Variants of `good` (which must have a module at `victim` with an
+/// export and an import, and no memo) that are well checksummed but not
+/// well formed, each with what is wrong with it.
+pub fn hostile_variants(good: &CacheFile, victim: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let bytes = good.to_bytes();
+    let parts = Parts::split(&bytes);
+    let places = entry_places(&parts.entries);
+    let (place_at, _) = places
+        .iter()
+        .find(|(_, p)| p == victim)
+        .expect("the victim in the cache")
+        .clone();
+    let record_start = get_u32(&parts.entries, place_at) as usize;
+    let mut out: Vec<(String, Parts)> = Vec::new();
+    let mut variant = |what: &str, f: &dyn Fn(&mut Parts)| {
+        let mut p = parts.clone();
+        f(&mut p);
+        out.push((what.to_string(), p));
+    };
+    variant("another format version", &|p| {
+        p.version = FORMAT_VERSION + 1
+    });
+    variant("another tool version", &|p| {
+        p.tool = b"0.0.0-other".to_vec()
+    });
+    variant("another magic", &|p| p.magic = b"\x7fMODDEPX".to_vec());
+    variant("a count of 2^32 - 1 entries", &|p| {
+        put_u32(&mut p.entries, 0, u32::MAX)
+    });
+    variant("an entry one past its section", &|p| {
+        let n = get_u32(&p.entries, 0);
+        put_u32(&mut p.entries, 0, n + 1)
+    });
+    variant("an entry's path longer than its section", &|p| {
+        p.entries[4] = 0xff;
+        p.entries[5] = 0xff;
+    });
+    variant("a record placed past the data", &|p| {
+        put_u32(&mut p.entries, place_at, u32::MAX - 2)
+    });
+    variant("a record longer than the data", &|p| {
+        put_u32(&mut p.entries, place_at + 4, u32::MAX)
+    });
+    variant("strings longer than the record", &|p| {
+        put_u32(&mut p.data, record_start, u32::MAX)
+    });
+    let strings_len = get_u32(&parts.data, record_start) as usize;
+    let exports_at = record_start + 4 + strings_len;
+    variant("an export count past the record", &|p| {
+        put_u32(&mut p.data, exports_at, 0x1000_0000)
+    });
+    variant("an export name past the strings", &|p| {
+        put_u32(&mut p.data, exports_at + 4, strings_len as u32)
+    });
+    variant("an export name that wraps around", &|p| {
+        put_u32(&mut p.data, exports_at + 4, u32::MAX);
+        put_u32(&mut p.data, exports_at + 8, 2);
+    });
+    let n_exports = get_u32(&parts.data, exports_at) as usize;
+    let imports_at = exports_at + 4 + 16 * n_exports;
+    variant("a weak flag of 2", &|p| {
+        assert!(
+            get_u32(&p.data, imports_at) > 0,
+            "the victim needs an import"
+        );
+        p.data[imports_at + 4 + 16] = 2;
+    });
+    variant("a record with a byte left over", &|p| {
+        let len = get_u32(&p.entries, place_at + 4);
+        put_u32(&mut p.entries, place_at + 4, len + 1);
+        let end = record_start + len as usize;
+        p.data.insert(end, 0);
+        // Later records moved by one byte.
+        for (at, _) in entry_places(&p.entries.clone()) {
+            let start = get_u32(&p.entries, at);
+            if start as usize > record_start {
+                put_u32(&mut p.entries, at, start + 1);
+            }
+        }
+    });
+    variant("a memo cut short", &|p| p.memo = vec![1, 2, 3]);
+    let memo = |events: &[(u8, u8, &[u8])], outputs: u8| {
+        let mut m = vec![0u8; 20];
+        m.push(outputs);
+        m.extend(std::iter::repeat_n(0u8, 20 * outputs as usize));
+        m.extend_from_slice(&(events.len() as u32).to_le_bytes());
+        for (kind, level, text) in events {
+            m.push(*kind);
+            m.push(*level);
+            m.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            m.extend_from_slice(text);
+        }
+        m
+    };
+    variant("a memo event of an unknown kind", &|p| {
+        p.memo = memo(&[(9, 4, b"x")], 11)
+    });
+    variant("a memo message of an unknown level", &|p| {
+        p.memo = memo(&[(0, 8, b"x")], 11)
+    });
+    variant("a memo with more outputs than bytes", &|p| {
+        let mut m = memo(&[], 11);
+        m[20] = 200;
+        p.memo = m;
+    });
+    variant("a memo event longer than the memo", &|p| {
+        let mut m = memo(&[(0, 4, b"xyz")], 11);
+        let n = m.len();
+        m[n - 7..n - 3].copy_from_slice(&100u32.to_le_bytes());
+        p.memo = m;
+    });
+    let mut files: Vec<(String, Vec<u8>)> = out.into_iter().map(|(w, p)| (w, p.join())).collect();
+    // The head's section lengths adding up to less than the file.
+    let mut longer = parts.join();
+    longer.push(0);
+    files.push(("a byte after the last section".to_string(), longer));
+    files
+}
+
+fn sample() -> CacheFile {
+    let symbols = |n: u8| ModuleSymbols {
+        exports: vec![
+            (vec![b'e', n], 0x1234_5678_9abc_def0),
+            (b"shared".to_vec(), 0),
+        ],
+        imports: vec![
+            (b"printk".to_vec(), 7, false),
+            (b"weakly".to_vec(), 0, true),
+        ],
+        aliases: vec![b"pci:v*d*".to_vec(), vec![]],
+        softdeps: vec![b"pre: base".to_vec()],
+        weakdeps: vec![],
+    };
+    let stat = |n: u64| FileStat {
+        dev: n,
+        ino: n * 3,
+        size: 4096 + n,
+        mtime: (-5, 999_999_999),
+        ctime: (1_700_000_000, n as u32),
+    };
+    CacheFile {
+        release: b"6.1.0-57-amd64".to_vec(),
+        modules: (0..3u8)
+            .map(|n| CachedModule {
+                path: format!("kernel/m{n}.ko.xz").into_bytes(),
+                stat: stat(u64::from(n)),
+                symbols: symbols(n),
+            })
+            .chain([CachedModule {
+                path: b"kernel/base.ko".to_vec(),
+                stat: stat(9),
+                symbols: symbols(9),
+            }])
+            .collect(),
+        memo: None,
+    }
+}
+
+fn sample_memo() -> Memo {
+    let d = |n: u64| Digest {
+        len: n,
+        crc: n as u32 ^ 0xdead_beef,
+        mix: n.wrapping_mul(0x9e37_79b9),
+    };
+    Memo {
+        inputs: d(1),
+        outputs: (0..11).map(d).collect(),
+        events: vec![
+            Event::Log(Level::Warning, b"duplicate module alias:\nx y".to_vec()),
+            Event::Stdout(b"a.ko needs \"f\": b.ko\n".to_vec()),
+            Event::Log(Level::Err, vec![0xff, 0]),
+        ],
+    }
+}
+
+#[test]
+fn files_round_trip() {
+    for memo in [None, Some(sample_memo())] {
+        let c = CacheFile { memo, ..sample() };
+        let bytes = c.to_bytes();
+        assert_eq!(&bytes[..8], &MAGIC);
+        assert_eq!(CacheFile::from_bytes(&bytes).unwrap(), c);
+        // The description the test's own writer follows gives the same bytes.
+        assert_eq!(Parts::split(&bytes).join(), bytes);
+        assert_eq!(Parts::split(&bytes).tool, TOOL_VERSION.as_bytes());
+    }
+    let empty = CacheFile::default();
+    assert_eq!(CacheFile::from_bytes(&empty.to_bytes()).unwrap(), empty);
+}
+
+#[test]
+fn every_truncation_and_every_changed_byte_is_refused() {
+    let bytes = CacheFile {
+        memo: Some(sample_memo()),
+        ..sample()
+    }
+    .to_bytes();
+    for n in 0..bytes.len() {
+        assert!(CacheFile::from_bytes(&bytes[..n]).is_err(), "cut at {n}");
+        for bit in [0x01, 0x80] {
+            let mut b = bytes.clone();
+            b[n] ^= bit;
+            assert!(CacheFile::from_bytes(&b).is_err(), "byte {n} ^ {bit:#x}");
+        }
+    }
+}
+
+#[test]
+fn hostile_files_are_refused_with_a_reason() {
+    let good = sample();
+    assert!(CacheFile::from_bytes(&good.to_bytes()).is_ok());
+    let variants = hostile_variants(&good, b"kernel/base.ko");
+    assert!(variants.len() >= 20);
+    for (what, bytes) in variants {
+        let e = CacheFile::from_bytes(&bytes).expect_err(&what);
+        let version = matches!(e, FormatError::Version | FormatError::Magic);
+        assert_eq!(version, what.contains("another"), "{what}: {e}");
+    }
+}
+
+#[test]
+fn open_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.depmod");
+    let e = CacheFile::open(&path).unwrap_err();
+    assert!(e.to_string().starts_with(path.to_str().unwrap()), "{e}");
+    std::fs::write(&path, b"junk").unwrap();
+    let e = CacheFile::open(&path).unwrap_err();
+    assert!(e.to_string().starts_with(path.to_str().unwrap()), "{e}");
+    std::fs::write(&path, sample().to_bytes()).unwrap();
+    assert_eq!(CacheFile::open(&path).unwrap(), sample());
+}
