@@ -23,8 +23,27 @@ const CLASS_NAME_MAX: usize = 2048;
 /// Does `string` match `pattern` as glibc's `fnmatch(pattern, string, 0)`
 /// does in the C locale?
 pub fn fnmatch(pattern: &[u8], string: &[u8]) -> bool {
-    let pat = Pattern(until_nul(pattern));
-    let s = until_nul(string);
+    // The plain bytes before the first special one are anchored at the
+    // start: most patterns (module names) are plain throughout, and most
+    // calls end here at the first byte, without measuring either string.
+    for (i, &c) in pattern.iter().enumerate() {
+        let ch = string.get(i).copied().unwrap_or(0);
+        match c {
+            0 => return ch == 0,
+            b'*' | b'?' | b'[' | b'\\' => {
+                return fnmatch_terminated(until_nul(pattern), until_nul(string))
+            }
+            _ if c != ch => return false,
+            _ => {}
+        }
+    }
+    string.get(pattern.len()).copied().unwrap_or(0) == 0
+}
+
+/// [`fnmatch`] for a pattern and string that hold no NUL byte (the caller
+/// has cut them at their first one).
+pub(crate) fn fnmatch_terminated(pattern: &[u8], s: &[u8]) -> bool {
+    let pat = Pattern(pattern);
 
     // Whatever precedes the first star is anchored at the start.
     let (mut p, mut n) = match pat.segment(0, s, 0) {
