@@ -445,6 +445,23 @@ mod tests {
         assert!(m("?", "."));
     }
 
+    /// The plain leading bytes are decided before the rest; a NUL ends
+    /// either side wherever it falls.
+    #[test]
+    fn plain_prefix_and_nul() {
+        assert!(fnmatch(b"snd", b"snd"));
+        assert!(!fnmatch(b"snd", b"snd_hda"));
+        assert!(!fnmatch(b"snd_hda", b"snd"));
+        assert!(fnmatch(b"snd\0junk", b"snd"));
+        assert!(fnmatch(b"snd", b"snd\0junk"));
+        assert!(fnmatch(b"snd\0*", b"snd"));
+        assert!(!fnmatch(b"snd\0", b"snd_hda"));
+        assert!(fnmatch(b"snd_*", b"snd_hda"));
+        assert!(!fnmatch(b"snx_*", b"snd_hda"));
+        assert!(fnmatch(b"a\\*", b"a*"));
+        assert!(fnmatch(b"", b"\0x"));
+    }
+
     #[test]
     fn brackets_and_escapes() {
         assert!(m("[]]", "]"));
