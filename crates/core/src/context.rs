@@ -268,7 +268,9 @@ impl Context {
         if p.starts_with(b"/") {
             PathBuf::from(OsStr::from_bytes(p))
         } else {
-            let mut joined = self.dirname.clone().into_os_string();
+            let dir = self.dirname.as_os_str();
+            let mut joined = std::ffi::OsString::with_capacity(dir.len() + 1 + p.len());
+            joined.push(dir);
             joined.push("/");
             joined.push(OsStr::from_bytes(p));
             PathBuf::from(joined)

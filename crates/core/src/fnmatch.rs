@@ -23,8 +23,27 @@ const CLASS_NAME_MAX: usize = 2048;
 /// Does `string` match `pattern` as glibc's `fnmatch(pattern, string, 0)`
 /// does in the C locale?
 pub fn fnmatch(pattern: &[u8], string: &[u8]) -> bool {
-    let pat = Pattern(until_nul(pattern));
-    let s = until_nul(string);
+    // The plain bytes before the first special one are anchored at the
+    // start: most patterns (module names) are plain throughout, and most
+    // calls end here at the first byte, without measuring either string.
+    for (i, &c) in pattern.iter().enumerate() {
+        let ch = string.get(i).copied().unwrap_or(0);
+        match c {
+            0 => return ch == 0,
+            b'*' | b'?' | b'[' | b'\\' => {
+                return fnmatch_terminated(until_nul(pattern), until_nul(string))
+            }
+            _ if c != ch => return false,
+            _ => {}
+        }
+    }
+    string.get(pattern.len()).copied().unwrap_or(0) == 0
+}
+
+/// [`fnmatch`] for a pattern and string that hold no NUL byte (the caller
+/// has cut them at their first one).
+pub(crate) fn fnmatch_terminated(pattern: &[u8], s: &[u8]) -> bool {
+    let pat = Pattern(pattern);
 
     // Whatever precedes the first star is anchored at the start.
     let (mut p, mut n) = match pat.segment(0, s, 0) {
@@ -424,6 +443,23 @@ mod tests {
         assert!(m("pci:v*d*sv*", "pci:v00008086d00001502sv00001028"));
         assert!(m("*/*", "a/b"));
         assert!(m("?", "."));
+    }
+
+    /// The plain leading bytes are decided before the rest; a NUL ends
+    /// either side wherever it falls.
+    #[test]
+    fn plain_prefix_and_nul() {
+        assert!(fnmatch(b"snd", b"snd"));
+        assert!(!fnmatch(b"snd", b"snd_hda"));
+        assert!(!fnmatch(b"snd_hda", b"snd"));
+        assert!(fnmatch(b"snd\0junk", b"snd"));
+        assert!(fnmatch(b"snd", b"snd\0junk"));
+        assert!(fnmatch(b"snd\0*", b"snd"));
+        assert!(!fnmatch(b"snd\0", b"snd_hda"));
+        assert!(fnmatch(b"snd_*", b"snd_hda"));
+        assert!(!fnmatch(b"snx_*", b"snd_hda"));
+        assert!(fnmatch(b"a\\*", b"a*"));
+        assert!(fnmatch(b"", b"\0x"));
     }
 
     #[test]

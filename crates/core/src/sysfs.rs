@@ -69,8 +69,26 @@ impl InitState {
 /// The target path of a module's sysfs directory, or of an attribute in
 /// it. The name is bytes, as the kernel takes it.
 pub fn module_path(name: impl AsRef<[u8]>, attribute: Option<&str>) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::OsStr::from_bytes(name.as_ref());
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let name = name.as_ref();
+    // Made in one allocation: libkmod asks for the init state of every
+    // module of every probe. Names that are empty or start or end with
+    // `/` take the path rules below.
+    if let (Some(b), Some(e)) = (name.first(), name.last()) {
+        if *b != b'/' && *e != b'/' {
+            let extra = attribute.map_or(0, |a| a.len() + 1);
+            let mut p = Vec::with_capacity(SYS_MODULE.len() + 1 + name.len() + extra);
+            p.extend_from_slice(SYS_MODULE.as_bytes());
+            p.push(b'/');
+            p.extend_from_slice(name);
+            if let Some(a) = attribute {
+                p.push(b'/');
+                p.extend_from_slice(a.as_bytes());
+            }
+            return PathBuf::from(std::ffi::OsString::from_vec(p));
+        }
+    }
+    let name = std::ffi::OsStr::from_bytes(name);
     let mut p = PathBuf::from(SYS_MODULE).join(name);
     if let Some(a) = attribute {
         p.push(a);

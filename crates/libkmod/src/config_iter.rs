@@ -9,7 +9,8 @@ use modutils_core::config::modprobe::ModprobeConfig;
 use crate::ctx::{ctx_ref, Ctx};
 use crate::ffi::{c_string, guard};
 
-/// The configuration's strings as C strings, made once per context: keys
+/// The configuration's strings as C strings, made once per context when
+/// first asked for (most clients never iterate the configuration): keys
 /// and values handed out borrow from here, and install and remove
 /// commands of modules point here too.
 pub(crate) struct ConfigStrings {
@@ -103,7 +104,7 @@ impl ConfigIter {
         let at = self.pos.checked_sub(1)?;
         // SAFETY: the context outlives its iterators (the contract).
         let ctx = unsafe { &*self.ctx };
-        ctx.config.kinds[self.kind as usize].get(at)
+        ctx.config_strings().kinds[self.kind as usize].get(at)
     }
 }
 
@@ -180,7 +181,7 @@ pub(crate) unsafe extern "C" fn kmod_config_iter_next(iter: *mut ConfigIter) -> 
             return false;
         };
         // SAFETY: the context outlives its iterators.
-        let len = unsafe { &*it.ctx }.config.kinds[it.kind as usize].len();
+        let len = unsafe { &*it.ctx }.config_strings().kinds[it.kind as usize].len();
         if it.pos < len {
             it.pos += 1;
             true

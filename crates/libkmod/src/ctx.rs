@@ -1,7 +1,7 @@
 //! `struct kmod_ctx`: creation, references, user data, logging settings
 //! and the resources (indexes) of a module directory.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void, CString, OsStr};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -39,7 +39,7 @@ pub struct Ctx {
     /// owned here, each removes itself when freed.
     pub(crate) modules: RefCell<HashMap<Vec<u8>, *mut Module>>,
     pub(crate) system: RefCell<Box<dyn System>>,
-    pub(crate) config: ConfigStrings,
+    config_strings: OnceCell<ConfigStrings>,
 }
 
 impl Ctx {
@@ -66,6 +66,12 @@ impl Ctx {
 
     pub(crate) fn config(&self) -> std::cell::Ref<'_, ModprobeConfig> {
         std::cell::Ref::map(self.core.borrow(), Context::config)
+    }
+
+    /// The configuration's C strings, made on first use.
+    pub(crate) fn config_strings(&self) -> &ConfigStrings {
+        self.config_strings
+            .get_or_init(|| ConfigStrings::new(&self.config()))
     }
 
     pub(crate) fn add_ref(&self) {
@@ -187,7 +193,6 @@ pub(crate) unsafe extern "C" fn kmod_new(
             }
         }
         let system = system_for(&root, &logger);
-        let config = ConfigStrings::new(&loaded.config);
         let ctx = Box::new(Ctx {
             refs: Cell::new(1),
             logger,
@@ -202,7 +207,7 @@ pub(crate) unsafe extern "C" fn kmod_new(
             config_stamps,
             modules: RefCell::new(HashMap::new()),
             system: RefCell::new(system),
-            config,
+            config_strings: OnceCell::new(),
         });
         let raw = Box::into_raw(ctx);
         // SAFETY: just made.
@@ -318,13 +323,13 @@ pub(crate) unsafe extern "C" fn kmod_load_resources(ctx: *mut Ctx) -> c_int {
         match core.load_indexes() {
             Ok(()) => {
                 let dir = c.dirname_path();
+                // Stamped from the files as opened, as libkmod does.
                 *c.index_stamps.borrow_mut() = IndexKind::ALL
                     .iter()
-                    .filter(|k| core.index(**k).is_some())
-                    .map(|k| {
+                    .filter_map(|k| {
+                        let index = core.index(*k)?;
                         let host = c.root.host(dir.join(k.file_name()));
-                        let stamp = mtime_usec(&host);
-                        (host, stamp)
+                        Some((host, index.mtime_usec()))
                     })
                     .collect();
                 c.loaded.set(true);

@@ -29,10 +29,10 @@ fn adopt(ctx: &Ctx, found: Found, from_commands: bool) -> *mut Module {
             list.iter().position(|c| c.modname == name)
         };
         if let Some(i) = index_of(&config.installs) {
-            module.install.set(Some(ctx.config.install(i)));
+            module.install.set(Some(ctx.config_strings().install(i)));
             module.from_commands.set(true);
         } else if let Some(i) = index_of(&config.removes) {
-            module.remove.set(Some(ctx.config.remove(i)));
+            module.remove.set(Some(ctx.config_strings().remove(i)));
             module.from_commands.set(true);
         }
     }

@@ -56,7 +56,7 @@ impl Module {
                     .iter()
                     .position(|i| ptr::eq(i.command.as_slice(), c))
             })
-            .map_or(ptr::null(), |i| self.ctx().config.install(i))
+            .map_or(ptr::null(), |i| self.ctx().config_strings().install(i))
         };
         self.install.set(Some(p));
         p
@@ -75,7 +75,7 @@ impl Module {
                     .iter()
                     .position(|i| ptr::eq(i.command.as_slice(), c))
             })
-            .map_or(ptr::null(), |i| self.ctx().config.remove(i))
+            .map_or(ptr::null(), |i| self.ctx().config_strings().remove(i))
         };
         self.remove.set(Some(p));
         p

@@ -198,17 +198,11 @@ pub(crate) fn open_config(host: &Path) -> io::Result<File> {
 /// A read error ends the file, like `getc` returning EOF (a directory thus
 /// reads as empty).
 pub(crate) fn read_config(file: File) -> Contents {
-    let mut data = Vec::new();
-    let mut limited = file.take(MAX_CONFIG_BYTES + 1);
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        match limited.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
+    // Read straight into the result, with room for a typical file: no
+    // buffer to clear first (libkmod makes a context per reload). An
+    // error keeps what was read before it; interruptions are retried.
+    let mut data = Vec::with_capacity(16 * 1024);
+    let _ = file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut data);
     let truncated = data.len() as u64 > MAX_CONFIG_BYTES;
     data.truncate(MAX_CONFIG_BYTES as usize);
     Contents { data, truncated }

@@ -7,21 +7,23 @@
 //! than in an endless or exponential walk; lookups along a key take at most
 //! one step per key byte.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, MmapOptions};
 
 use super::node::{be32, until_nul, Node};
 use super::{Corruption, IndexError, HEADER_LEN, MAGIC, OFFSET_MASK, VERSION_MAJOR};
-use crate::fnmatch::fnmatch;
+use crate::fnmatch::fnmatch_terminated;
+use rustc_hash::FxHashSet as FastSet;
 
 /// An open index file.
 pub struct Index {
     path: PathBuf,
     data: Data,
     root: u32,
+    /// The file's modification time (µs) when it was opened.
+    mtime_usec: Option<i64>,
 }
 
 enum Data {
@@ -63,7 +65,8 @@ impl Index {
             source,
         };
         let file = File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len();
+        let meta = file.metadata().map_err(io)?;
+        let len = meta.len();
         if len < HEADER_LEN as u64 {
             return Err(IndexError::TooShort {
                 path: path.to_path_buf(),
@@ -75,8 +78,12 @@ impl Index {
         // is bounds-checked, so that gives errors or odd results, never
         // out-of-bounds access. depmod replaces indexes by rename, which
         // leaves an open mapping untouched.
-        let map = unsafe { Mmap::map(&file) }.map_err(io)?;
-        Index::with_data(path.to_path_buf(), Data::Mapped(map))
+        // The length is known: no second stat of the file.
+        let map = unsafe { MmapOptions::new().len(len as usize).map(&file) }.map_err(io)?;
+        let mut index = Index::with_data(path.to_path_buf(), Data::Mapped(map))?;
+        use std::os::unix::fs::MetadataExt;
+        index.mtime_usec = Some(meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1000);
+        Ok(index)
     }
 
     /// An index held in memory (tests, fuzzing, freshly built indexes).
@@ -106,7 +113,19 @@ impl Index {
         if version >> 16 != VERSION_MAJOR {
             return Err(IndexError::BadVersion { path, version });
         }
-        Ok(Index { path, data, root })
+        Ok(Index {
+            path,
+            data,
+            root,
+            mtime_usec: None,
+        })
+    }
+
+    /// The modification time of the file, in microseconds, as it was when
+    /// the index was opened (None for an index made in memory): what tells
+    /// a reader that depmod has replaced the file since.
+    pub fn mtime_usec(&self) -> Option<i64> {
+        self.mtime_usec
     }
 
     /// The file this index was read from.
@@ -197,6 +216,12 @@ impl Index {
     /// literally and can walk a subtree again, finding its values twice as
     /// kmod does; so each walk has its own visited set. There are at most
     /// three walks per key byte, each visiting a node at most once.
+    ///
+    /// A subtree is skipped when no pattern in it can match: when its
+    /// pattern so far followed by `*` does not match `rest` (only decided
+    /// for patterns of plain bytes, `*` and `?`, where a longer pattern
+    /// matching implies that one matching; an open bracket or escape
+    /// could change meaning with the bytes still to come).
     fn match_below<'a>(
         &'a self,
         top: Node<'a>,
@@ -204,13 +229,23 @@ impl Index {
         rest: &[u8],
         found: &mut Found,
     ) -> Result<(), IndexError> {
-        self.walk(top, pattern, |event, node, pattern| {
-            if let Walk::Leave = event {
-                if node.value_count > 0 && fnmatch(pattern, rest) {
+        let mut open = Vec::new();
+        self.walk(top, pattern, |event, node, pattern| match event {
+            Walk::Enter => {
+                if !node.has_children() || pattern.iter().any(|&c| matches!(c, b'[' | b'\\')) {
+                    return Ok(true);
+                }
+                open.clear();
+                open.extend_from_slice(pattern);
+                open.push(b'*');
+                Ok(fnmatch_terminated(&open, rest))
+            }
+            Walk::Leave => {
+                if node.value_count > 0 && fnmatch_terminated(pattern, rest) {
                     found.add_all(self, node)?;
                 }
+                Ok(true)
             }
-            Ok(())
         })
     }
 
@@ -257,7 +292,7 @@ impl Index {
                     f(key, value, priority)?;
                 }
             }
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -288,12 +323,14 @@ impl Index {
 
     /// Depth-first walk from `top`, whose key bytes are already in `buf`.
     /// `f` sees each node on entering (before its children) and on leaving
-    /// (after them), with `buf` holding the node's full key.
+    /// (after them), with `buf` holding the node's full key. When `f`
+    /// answers false on entering, the node's subtree is skipped: no
+    /// children and no leaving.
     fn walk<'a>(
         &'a self,
         top: Node<'a>,
         buf: &mut Vec<u8>,
-        mut f: impl FnMut(Walk, &Node<'a>, &[u8]) -> Result<(), IndexError>,
+        mut f: impl FnMut(Walk, &Node<'a>, &[u8]) -> Result<bool, IndexError>,
     ) -> Result<(), IndexError> {
         struct Frame<'a> {
             node: Node<'a>,
@@ -301,9 +338,11 @@ impl Index {
             restore: usize,
             next_child: u16,
         }
-        let mut visited = HashSet::new();
+        let mut visited = FastSet::default();
         self.mark_visited(&top, &mut visited)?;
-        f(Walk::Enter, &top, buf)?;
+        if !f(Walk::Enter, &top, buf)? {
+            return Ok(());
+        }
         // The caller owns what `buf` held before `top`.
         let restore = buf.len();
         let next_child = u16::from(top.first);
@@ -328,7 +367,10 @@ impl Index {
                     let restore = buf.len();
                     buf.push(ch);
                     buf.extend_from_slice(child.prefix);
-                    f(Walk::Enter, &child, buf)?;
+                    if !f(Walk::Enter, &child, buf)? {
+                        buf.truncate(restore);
+                        continue;
+                    }
                     let next_child = u16::from(child.first);
                     stack.push(Frame {
                         node: child,
@@ -347,7 +389,7 @@ impl Index {
     }
 
     /// Only nodes with children can lead a walk back somewhere.
-    fn mark_visited(&self, node: &Node, visited: &mut HashSet<u32>) -> Result<(), IndexError> {
+    fn mark_visited(&self, node: &Node, visited: &mut FastSet<u32>) -> Result<(), IndexError> {
         if node.has_children() && !visited.insert(node.offset) {
             return Err(self.corrupt(node.offset, Corruption::Revisited));
         }

@@ -767,3 +767,34 @@ fn batch_build_matches_incremental_model() {
         }
     }
 }
+
+/// The wildcard walk skips subtrees that cannot match; a stem with an open
+/// bracket or a trailing escape means something else once the bytes below
+/// complete it, so such subtrees must still be searched.
+#[test]
+fn pruned_wildcard_walk_keeps_patterns_completed_below() {
+    let keys = [
+        "a*[xy", "a*[xy]z", "a*\\*z", "a*\\", "a*q*z", "a*qz", "a?z", "b[!c]*d",
+    ];
+    let entries: Vec<(&str, &str, u32)> = keys.iter().map(|k| (*k, *k, 0)).collect();
+    let builder = build(&entries);
+    for layout in [Layout::PreOrder, Layout::PostOrder] {
+        let index = open(&builder, layout);
+        for query in ["abxz", "ab*z", "a[xy", "aqqz", "abz", "a\\", "bed", "bcd"] {
+            let mut got: Vec<Vec<u8>> = index
+                .lookup_wild(query)
+                .unwrap()
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            got.sort();
+            let mut want: Vec<Vec<u8>> = keys
+                .iter()
+                .filter(|k| fnmatch(k.as_bytes(), query.as_bytes()))
+                .map(|k| k.as_bytes().to_vec())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "query {query:?}");
+        }
+    }
+}
