@@ -306,6 +306,30 @@ fn index_errno(e: &IndexError) -> c_int {
     }
 }
 
+/// What libkmod logs when it maps an index whose header is not one
+/// (a file too short or unreadable is not logged).
+fn log_bad_header(c: &Ctx, e: &IndexError) {
+    const FUNCTION: &str = "index_mm_open";
+    match e {
+        IndexError::BadMagic { magic, .. } => log!(
+            c,
+            LOG_ERR,
+            FUNCTION,
+            "magic check fail: {magic:x} instead of {:x}\n",
+            modutils_core::index::MAGIC
+        ),
+        IndexError::BadVersion { version, .. } => log!(
+            c,
+            LOG_ERR,
+            FUNCTION,
+            "major version check fail: {} instead of {}\n",
+            version >> 16,
+            modutils_core::index::VERSION_MAJOR
+        ),
+        _ => {}
+    }
+}
+
 pub(crate) unsafe extern "C" fn kmod_load_resources(ctx: *mut Ctx) -> c_int {
     guard(-libc::ENOMEM, || {
         // SAFETY: NULL or live.
@@ -315,7 +339,11 @@ pub(crate) unsafe extern "C" fn kmod_load_resources(ctx: *mut Ctx) -> c_int {
         let Ok(mut core) = c.core.try_borrow_mut() else {
             return -libc::EBUSY;
         };
-        match core.load_indexes() {
+        let result = core.load_indexes_reporting(&mut |e| log_bad_header(c, e));
+        if let Err(e) = &result {
+            log_bad_header(c, e);
+        }
+        match result {
             Ok(()) => {
                 let dir = c.dirname_path();
                 *c.index_stamps.borrow_mut() = IndexKind::ALL
