@@ -72,6 +72,10 @@ impl Ctx {
         self.refs.set(self.refs.get() + 1);
     }
 
+    pub(crate) fn refs(&self) -> usize {
+        self.refs.get()
+    }
+
     /// Drops one reference; frees the context with the last.
     ///
     /// # Safety
@@ -83,6 +87,10 @@ impl Ctx {
         let refs = c.refs.get().saturating_sub(1);
         c.refs.set(refs);
         if refs > 0 {
+            // SAFETY: live; it may be freed here, and is not used after.
+            if unsafe { crate::module::collect_cycles(ctx) } {
+                return ptr::null_mut();
+            }
             return ctx.cast_mut();
         }
         log!(c, LOG_INFO, "kmod_unref", "context {:p} released\n", ctx);
