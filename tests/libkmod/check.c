@@ -749,7 +749,9 @@ static const char config_text[] =
 	"install cmd_opts true $CMDLINE_OPTS and $CMDLINE_OPTS\n"
 	"blacklist mod_c\n"
 	"weakdep w-one  z1 z-2 mod-b\n"
-	"weakdep w-two \n";
+	/* Only blanks after the name: an empty list (kmod 34.2 rejects a
+	 * line that ends at the name's delimiter). */
+	"weakdep w-two  \n";
 
 int main(int argc, char **argv)
 {

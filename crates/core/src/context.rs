@@ -196,6 +196,15 @@ impl Context {
     /// modules.builtin.alias.bin is tolerated (older depmods wrote none);
     /// any other failure closes every index and is returned.
     pub fn load_indexes(&mut self) -> Result<(), IndexError> {
+        self.load_indexes_reporting(&mut |_| {})
+    }
+
+    /// [`Context::load_indexes`], telling `tolerated` about a bad
+    /// modules.builtin.alias.bin it goes on without (libkmod logs it).
+    pub fn load_indexes_reporting(
+        &mut self,
+        tolerated: &mut dyn FnMut(&IndexError),
+    ) -> Result<(), IndexError> {
         const ORDER: [IndexKind; 5] = [
             IndexKind::Dep,
             IndexKind::Alias,
@@ -211,7 +220,7 @@ impl Context {
             let path = self.root.host(self.dirname.join(kind.file_name()));
             match Index::open(path) {
                 Ok(index) => self.indexes[slot] = OnceCell::from(Some(index)),
-                Err(_) if kind == IndexKind::BuiltinAlias => {}
+                Err(e) if kind == IndexKind::BuiltinAlias => tolerated(&e),
                 Err(e) => {
                     self.unload_indexes();
                     return Err(e);

@@ -78,6 +78,10 @@ impl Ctx {
         self.refs.set(self.refs.get() + 1);
     }
 
+    pub(crate) fn refs(&self) -> usize {
+        self.refs.get()
+    }
+
     /// Drops one reference; frees the context with the last.
     ///
     /// # Safety
@@ -89,6 +93,10 @@ impl Ctx {
         let refs = c.refs.get().saturating_sub(1);
         c.refs.set(refs);
         if refs > 0 {
+            // SAFETY: live; it may be freed here, and is not used after.
+            if unsafe { crate::module::collect_cycles(ctx) } {
+                return ptr::null_mut();
+            }
             return ctx.cast_mut();
         }
         log!(c, LOG_INFO, "kmod_unref", "context {:p} released\n", ctx);
@@ -311,6 +319,30 @@ fn index_errno(e: &IndexError) -> c_int {
     }
 }
 
+/// What libkmod logs when it maps an index whose header is not one
+/// (a file too short or unreadable is not logged).
+fn log_bad_header(c: &Ctx, e: &IndexError) {
+    const FUNCTION: &str = "index_mm_open";
+    match e {
+        IndexError::BadMagic { magic, .. } => log!(
+            c,
+            LOG_ERR,
+            FUNCTION,
+            "magic check fail: {magic:x} instead of {:x}\n",
+            modutils_core::index::MAGIC
+        ),
+        IndexError::BadVersion { version, .. } => log!(
+            c,
+            LOG_ERR,
+            FUNCTION,
+            "major version check fail: {} instead of {}\n",
+            version >> 16,
+            modutils_core::index::VERSION_MAJOR
+        ),
+        _ => {}
+    }
+}
+
 pub(crate) unsafe extern "C" fn kmod_load_resources(ctx: *mut Ctx) -> c_int {
     guard(-libc::ENOMEM, || {
         // SAFETY: NULL or live.
@@ -320,7 +352,11 @@ pub(crate) unsafe extern "C" fn kmod_load_resources(ctx: *mut Ctx) -> c_int {
         let Ok(mut core) = c.core.try_borrow_mut() else {
             return -libc::EBUSY;
         };
-        match core.load_indexes() {
+        let result = core.load_indexes_reporting(&mut |e| log_bad_header(c, e));
+        if let Err(e) = &result {
+            log_bad_header(c, e);
+        }
+        match result {
             Ok(()) => {
                 let dir = c.dirname_path();
                 // Stamped from the files as opened, as libkmod does.

@@ -14,14 +14,18 @@ use crate::log::{log, LOG_ERR};
 use crate::module::{get_or_create, module_list, Module};
 
 /// The object for a core lookup result, with what the lookup learnt.
-fn adopt(ctx: &Ctx, found: Found, from_commands: bool) -> *mut Module {
+/// Only a module found by its own name has its modules.dep line parsed
+/// now (libkmod reads the line there; aliases leave it for later).
+pub(crate) fn adopt(ctx: &Ctx, found: Found, from_commands: bool) -> *mut Module {
     let m = get_or_create(ctx, &found.name, found.alias.as_deref());
     // SAFETY: just made or found, with our reference.
     let module = unsafe { &*m };
     if found.builtin {
         module.builtin.set(Some(true));
     }
-    module.offer_dep_line(found.path, found.deps);
+    if found.alias.is_none() {
+        module.offer_dep_line(found.path, found.deps);
+    }
     if from_commands {
         let config = ctx.config();
         let name = module.name_bytes();

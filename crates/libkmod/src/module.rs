@@ -192,6 +192,10 @@ pub(crate) unsafe fn release(m: *mut Module) -> *mut Module {
     let refs = module.refs.get().saturating_sub(1);
     module.refs.set(refs);
     if refs > 0 {
+        // SAFETY: the module's context is live (the module holds it).
+        if unsafe { collect_cycles(module.ctx) } {
+            return ptr::null_mut();
+        }
         return m;
     }
     let ctx = module.ctx;
@@ -208,6 +212,56 @@ pub(crate) unsafe fn release(m: *mut Module) -> *mut Module {
     // SAFETY: the object's own context reference.
     unsafe { Ctx::release(ctx) };
     ptr::null_mut()
+}
+
+/// Frees what only a dependency cycle keeps alive. modules.dep may list
+/// two modules as each other's dependency (each line is a closure), and
+/// module objects hold references on the dependencies they parsed: once
+/// nobody but module objects holds the context and every module's
+/// references all come from other modules' dependency lists, the lists
+/// are dropped, which frees the modules and then the context. Returns
+/// whether that happened (then `ctx` is gone).
+///
+/// # Safety
+/// `ctx` is a live context.
+pub(crate) unsafe fn collect_cycles(ctx: *const Ctx) -> bool {
+    // SAFETY: the caller's contract.
+    let c = unsafe { &*ctx };
+    let modules: Vec<*mut Module> = {
+        let table = c.modules.borrow();
+        // Each live module holds one context reference: any other is a
+        // client's (or a module being freed right now).
+        if table.is_empty() || c.refs() != table.len() {
+            return false;
+        }
+        table.values().copied().collect()
+    };
+    let mut held: std::collections::HashMap<*mut Module, usize> = Default::default();
+    for &m in &modules {
+        // SAFETY: objects in the table are live.
+        if let Some(deps) = unsafe { &*m }.deps.borrow().as_deref() {
+            for &d in deps {
+                *held.entry(d).or_default() += 1;
+            }
+        }
+    }
+    let garbage = modules.iter().all(|&m| {
+        // SAFETY: objects in the table are live.
+        unsafe { &*m }.refs.get() == held.get(&m).copied().unwrap_or(0)
+    });
+    if !garbage {
+        return false;
+    }
+    let lists: Vec<*mut Module> = modules
+        .iter()
+        // SAFETY: objects in the table are live.
+        .flat_map(|&m| unsafe { &*m }.deps.borrow_mut().take().unwrap_or_default())
+        .collect();
+    for d in lists {
+        // SAFETY: the references the lists held; the last frees the context.
+        unsafe { release(d) };
+    }
+    true
 }
 
 fn key_of(name: &[u8], alias: Option<&[u8]>) -> Vec<u8> {

@@ -7,11 +7,12 @@
 //! client's callbacks, and which errors stop the load.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::path::PathBuf;
 use std::ptr;
 
 use modutils_core::context::Module as Found;
 use modutils_core::kernel::Force;
-use modutils_core::probe::{expand_cmdline_opts, Action, Engine, Level, Report};
+use modutils_core::probe::{expand_cmdline_opts, Action, DependencySource, Engine, Level, Report};
 
 use crate::ctx::Ctx;
 use crate::ffi::{arg, guard, strerror};
@@ -152,6 +153,47 @@ impl Report for PlanLog<'_> {
     }
 }
 
+/// The plan's dependencies are what the context's module objects know:
+/// a modules.dep line whose dependency file is missing gives none (and
+/// is logged again, as each query parses it again). The objects it makes
+/// are kept until the load list is made of them, as what they learnt
+/// (a failed line, a path) is part of their state.
+struct ObjectDependencies<'a> {
+    ctx: &'a Ctx,
+    kept: Vec<*mut Module>,
+}
+
+impl DependencySource for ObjectDependencies<'_> {
+    fn dependencies(
+        &mut self,
+        name: &[u8],
+        alias: Option<&[u8]>,
+    ) -> Option<(PathBuf, Vec<PathBuf>)> {
+        let m = get_or_create(self.ctx, name, alias);
+        self.kept.push(m);
+        // SAFETY: just made or found, with the reference kept above.
+        let module = unsafe { &*m };
+        let deps = module.dependencies();
+        // Objects keep them deepest first; the line's order is the reverse.
+        let paths = deps
+            .iter()
+            .rev()
+            // SAFETY: each holds the reference dependencies() gave us.
+            .filter_map(|&d| unsafe { (*d).path_buf() })
+            .collect();
+        for d in deps {
+            // SAFETY: drops the references dependencies() gave.
+            unsafe { release(d) };
+        }
+        module.path_buf().map(|p| (p, paths))
+    }
+
+    fn found(&mut self, found: &Found, from_commands: bool) {
+        let m = crate::lookup::adopt(self.ctx, found.clone(), from_commands);
+        self.kept.push(m);
+    }
+}
+
 /// One planned entry as the core names it: name, alias, whether to
 /// ignore its command, whether it is required.
 type Named = (Vec<u8>, Option<Vec<u8>>, bool, bool);
@@ -166,10 +208,15 @@ struct Step {
 /// The load list of `target`, each entry holding a reference.
 fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
     let ctx = target.ctx();
+    let mut deps = ObjectDependencies {
+        ctx,
+        kept: Vec::new(),
+    };
     let named: Vec<Named> = ctx.with_core(|core| {
         let mut system = ctx.system.borrow_mut();
         let mut report = PlanLog(ctx);
-        let mut engine = Engine::new(core, system.as_mut(), &mut report);
+        let mut engine =
+            Engine::new(core, system.as_mut(), &mut report).with_dependency_source(&mut deps);
         let id = engine.adopt(
             Found {
                 name: target.name_bytes().to_vec(),
@@ -195,7 +242,7 @@ fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
             })
             .collect()
     });
-    named
+    let steps = named
         .into_iter()
         .map(|(name, alias, ignore_command, required)| {
             let module =
@@ -211,7 +258,12 @@ fn plan(target: &Module, ignore_command: bool) -> Vec<Step> {
                 required,
             }
         })
-        .collect()
+        .collect();
+    for m in deps.kept {
+        // SAFETY: the references the planning took.
+        unsafe { release(m) };
+    }
+    steps
 }
 
 /// libkmod's joining: configured options, a space, the extra ones.

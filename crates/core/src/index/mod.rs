@@ -33,10 +33,12 @@ pub use build::{build, Record};
 pub use reader::{Entry, Index, Value};
 pub use writer::{BuildError, IndexBuilder, Layout};
 
-const MAGIC: u32 = 0xB007_F457;
+/// The first word of every index file.
+pub const MAGIC: u32 = 0xB007_F457;
 /// Major 2, minor 1. Readers only insist on the major number.
 const VERSION: u32 = 0x0002_0001;
-const VERSION_MAJOR: u32 = 2;
+/// The format's major version (the high half of the second word).
+pub const VERSION_MAJOR: u32 = 2;
 const HEADER_LEN: usize = 12;
 
 const FLAG_PREFIX: u32 = 0x8000_0000;

@@ -35,7 +35,7 @@ pub use command::expand_cmdline_opts;
 pub use fake::{fake_kernel_log, Call, FakeSystem, FAKE_KERNEL_ENV};
 pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
-pub use pool::{Engine, ModId};
+pub use pool::{DependencySource, Engine, ModId};
 pub use remove::RemoveOptions;
 pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysError, System};
 

@@ -43,6 +43,23 @@ pub(crate) struct Entry {
     pub ignorecmd: bool,
 }
 
+/// Where a caller that keeps its own module objects (libkmod) gets a
+/// module's modules.dep line from: its objects may know better than the
+/// index, e.g. that a dependency file is missing, so the line gave none.
+pub trait DependencySource {
+    /// The module file and its dependency files in modules.dep order;
+    /// `None` when there is no line.
+    fn dependencies(
+        &mut self,
+        name: &[u8],
+        alias: Option<&[u8]>,
+    ) -> Option<(PathBuf, Vec<PathBuf>)>;
+
+    /// A lookup found `m` (with the modules.dep line it read, and whether
+    /// through an install/remove command): libkmod makes its object then.
+    fn found(&mut self, m: &Module, from_commands: bool);
+}
+
 /// Resolves modules and runs the probe and remove algorithms.
 pub struct Engine<'a> {
     pub(crate) ctx: &'a Context,
@@ -50,6 +67,7 @@ pub struct Engine<'a> {
     pub(crate) report: &'a mut dyn Report,
     pub(crate) entries: Vec<Entry>,
     keys: HashMap<(Vec<u8>, Option<Vec<u8>>), ModId>,
+    dep_source: Option<&'a mut dyn DependencySource>,
 }
 
 impl<'a> Engine<'a> {
@@ -60,7 +78,15 @@ impl<'a> Engine<'a> {
             report,
             entries: Vec::new(),
             keys: HashMap::new(),
+            dep_source: None,
         }
+    }
+
+    /// Every module's dependencies come from `source` instead of the
+    /// index (lookups' lines included).
+    pub fn with_dependency_source(mut self, source: &'a mut dyn DependencySource) -> Self {
+        self.dep_source = Some(source);
+        self
     }
 
     pub fn context(&self) -> &Context {
@@ -107,7 +133,10 @@ impl<'a> Engine<'a> {
     fn intern(&mut self, m: Module, from_commands: bool) -> ModId {
         let (id, new) = self.entry(&m.name, m.alias.as_deref());
         if new {
-            let deps = m.deps.map(|d| self.dep_entries(&d));
+            let deps = match self.dep_source {
+                Some(_) => None,
+                None => m.deps.map(|d| self.dep_entries(&d)),
+            };
             let e = self.e_mut(id);
             e.path = m.path;
             e.deps = deps;
@@ -140,6 +169,9 @@ impl<'a> Engine<'a> {
             found.as_slice(),
             [m] if m.path.is_none() && m.alias.is_none() && !m.builtin
         );
+        if let Some(source) = self.dep_source.as_deref_mut() {
+            found.iter().for_each(|m| source.found(m, from_commands));
+        }
         Ok(found
             .into_iter()
             .map(|m| self.intern(m, from_commands))
@@ -193,7 +225,14 @@ impl<'a> Engine<'a> {
         if let Some(d) = &self.e(id).deps {
             return d.clone();
         }
-        let Some((path, deps)) = self.ctx.dependencies(&self.e(id).name) else {
+        let line = match self.dep_source.as_deref_mut() {
+            Some(source) => {
+                let e = &self.entries[id.0];
+                source.dependencies(&e.name, e.alias.as_deref())
+            }
+            None => self.ctx.dependencies(&self.e(id).name),
+        };
+        let Some((path, deps)) = line else {
             return Vec::new();
         };
         let deps = self.dep_entries(&deps);
