@@ -639,6 +639,20 @@ fn hostile_configuration_files() {
     assert!(m.max_rss_kb < 400_000, "{} KB", m.max_rss_kb);
 }
 
+/// In a child before exec: the standard descriptors only, and SIGINT and
+/// SIGQUIT at their defaults whatever the test harness inherited.
+///
+/// # Safety
+/// Only async-signal-safe calls, as `pre_exec` requires.
+unsafe fn known_start() {
+    // SAFETY: both calls are async-signal-safe.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+    }
+}
+
 /// An install or remove command runs with exactly the documented
 /// environment (docs/modprobe.md): the caller's variables plus
 /// `MODPROBE_MODULE` (and `MODPROBE_OPTIONS` when modprobe was given -C, -q,
@@ -674,11 +688,13 @@ fn install_and_remove_commands_get_a_known_environment() {
             .env("MODUTILS_SYSROOT", s.dir.path())
             .env("MODUTILS_FAKE_KERNEL", &log);
         // modprobe starts with the standard descriptors only (the test
-        // harness may hold others open), so any other comes from it.
-        // SAFETY: close_range is async-signal-safe.
+        // harness may hold others open) and default signal dispositions (a
+        // harness started in the background ignores SIGINT and SIGQUIT),
+        // so anything else comes from it.
+        // SAFETY: close_range and signal are async-signal-safe.
         unsafe {
             c.pre_exec(|| {
-                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                known_start();
                 Ok(())
             });
         }
@@ -691,7 +707,7 @@ fn install_and_remove_commands_get_a_known_environment() {
     // SAFETY: as above.
     unsafe {
         baseline.pre_exec(|| {
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            known_start();
             Ok(())
         });
     }
