@@ -179,6 +179,37 @@ pub(crate) unsafe extern "C" fn kmod_module_info_get_value(
     unsafe { ptr::read_unaligned(data.cast::<*const c_char>()) }
 }
 
+/// The body of the getters that list what a module's ELF holds: checks
+/// the arguments, reads the records, and hands the list to `out`. `empty`
+/// is the error an empty list is instead, for the getters that have one.
+///
+/// # Safety
+/// `m` NULL or a live module, `out` NULL or writable.
+unsafe fn elf_records(
+    m: *const Module,
+    out: *mut *mut KmodList,
+    empty: Option<c_int>,
+    read: impl FnOnce(
+        &modutils_core::elf::Elf<'_>,
+    ) -> Result<Vec<*mut c_void>, modutils_core::elf::Error>,
+) -> c_int {
+    guard(-libc::ENOMEM, || {
+        // SAFETY: the caller's contract.
+        let module = match unsafe { start(m, out) } {
+            Ok(module) => module,
+            Err(e) => return e,
+        };
+        match with_elf(module, read) {
+            Ok(r) => match empty {
+                Some(e) if r.is_empty() => e,
+                // SAFETY: out checked by start.
+                _ => unsafe { finish(out, r) },
+            },
+            Err(e) => e,
+        }
+    })
+}
+
 fn free_records(l: *mut KmodList) {
     guard((), || {
         // SAFETY: NULL or a live record list, freed once.
@@ -194,25 +225,16 @@ pub(crate) unsafe extern "C" fn kmod_module_get_versions(
     m: *const Module,
     out: *mut *mut KmodList,
 ) -> c_int {
-    guard(-libc::ENOMEM, || {
-        // SAFETY: the contract of the entry point.
-        let module = match unsafe { start(m, out) } {
-            Ok(module) => module,
-            Err(e) => return e,
-        };
-        let records = with_elf(module, |elf| {
-            Ok(elf
-                .modversions()?
+    // SAFETY: the contract of the entry point.
+    unsafe {
+        elf_records(m, out, None, |elf| {
+            let versions = elf.modversions()?;
+            Ok(versions
                 .iter()
                 .map(|v| record(&v.crc.to_ne_bytes(), v.name))
-                .collect::<Vec<_>>())
-        });
-        match records {
-            // SAFETY: out checked by start.
-            Ok(r) => unsafe { finish(out, r) },
-            Err(e) => e,
-        }
-    })
+                .collect())
+        })
+    }
 }
 
 pub(crate) unsafe extern "C" fn kmod_module_version_get_symbol(
@@ -235,26 +257,16 @@ pub(crate) unsafe extern "C" fn kmod_module_get_symbols(
     m: *const Module,
     out: *mut *mut KmodList,
 ) -> c_int {
-    guard(-libc::ENOMEM, || {
-        // SAFETY: the contract of the entry point.
-        let module = match unsafe { start(m, out) } {
-            Ok(module) => module,
-            Err(e) => return e,
-        };
-        let records = with_elf(module, |elf| {
-            Ok(elf
-                .exports()?
+    // SAFETY: the contract of the entry point.
+    unsafe {
+        elf_records(m, out, Some(-libc::ENODATA), |elf| {
+            let exports = elf.exports()?;
+            Ok(exports
                 .iter()
                 .map(|s| record(&s.crc.to_ne_bytes(), s.name))
-                .collect::<Vec<_>>())
-        });
-        match records {
-            Ok(r) if r.is_empty() => -libc::ENODATA,
-            // SAFETY: out checked by start.
-            Ok(r) => unsafe { finish(out, r) },
-            Err(e) => e,
-        }
-    })
+                .collect())
+        })
+    }
 }
 
 pub(crate) unsafe extern "C" fn kmod_module_symbol_get_symbol(
@@ -278,29 +290,20 @@ pub(crate) unsafe extern "C" fn kmod_module_get_dependency_symbols(
     m: *const Module,
     out: *mut *mut KmodList,
 ) -> c_int {
-    guard(-libc::ENOMEM, || {
-        // SAFETY: the contract of the entry point.
-        let module = match unsafe { start(m, out) } {
-            Ok(module) => module,
-            Err(e) => return e,
-        };
-        let records = with_elf(module, |elf| {
-            Ok(elf
-                .imports()?
+    // SAFETY: the contract of the entry point.
+    unsafe {
+        elf_records(m, out, None, |elf| {
+            let imports = elf.imports()?;
+            Ok(imports
                 .iter()
                 .map(|s| {
                     let mut head = s.crc.to_ne_bytes().to_vec();
                     head.push(if s.weak { b'W' } else { b'U' });
                     record(&head, s.name)
                 })
-                .collect::<Vec<_>>())
-        });
-        match records {
-            // SAFETY: out checked by start.
-            Ok(r) => unsafe { finish(out, r) },
-            Err(e) => e,
-        }
-    })
+                .collect())
+        })
+    }
 }
 
 pub(crate) unsafe extern "C" fn kmod_module_dependency_symbol_get_symbol(
