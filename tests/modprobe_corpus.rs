@@ -202,21 +202,7 @@ fn command_line_parameters_match_kmod() {
         &["mod_c", "p=1"],
         &["crypto-crc32c", "z=9"],
     ];
-    for case in cases {
-        let mut args: Vec<OsString> = vec![
-            "-d".into(),
-            tmp.path().into(),
-            "-S".into(),
-            "1.0".into(),
-            "-C".into(),
-            s.configs[0].clone().into_os_string(),
-            "-D".into(),
-        ];
-        args.extend(case.iter().map(OsString::from));
-        if let Some(d) = compare(&format!("{case:?}"), &args) {
-            panic!("{d}");
-        }
-    }
+    compare_cases(tmp.path(), &s.configs[0], &["-D"], cases);
 }
 
 /// An install command gets the options as `$CMDLINE_OPTS`, joined as they
@@ -242,16 +228,22 @@ fn install_command_options_match_kmod() {
         &["x", "", "a=1"],
         &["x", ""],
     ];
+    compare_cases(tmp.path(), &s.configs[0], &[], cases);
+}
+
+/// Each case as modprobe arguments after `-d BASE -S 1.0 -C CONF` and
+/// `extra`, ours against kmod's.
+fn compare_cases(base: &Path, conf: &Path, extra: &[&str], cases: &[&[&str]]) {
     for case in cases {
         let mut args: Vec<OsString> = vec![
             "-d".into(),
-            tmp.path().into(),
+            base.into(),
             "-S".into(),
             "1.0".into(),
             "-C".into(),
-            s.configs[0].clone().into_os_string(),
+            conf.into(),
         ];
-        args.extend(case.iter().map(OsString::from));
+        args.extend(extra.iter().chain(case.iter()).map(OsString::from));
         if let Some(d) = compare(&format!("{case:?}"), &args) {
             panic!("{d}");
         }
