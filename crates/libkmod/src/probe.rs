@@ -137,13 +137,10 @@ impl Report for PlanLog<'_> {
     fn show(&mut self, _action: Action<'_>) {}
 
     fn log(&mut self, level: Level, message: &[u8]) {
-        // libkmod names the function that logs: a soft dependency that
-        // cannot be looked up is reported by its lookup_dep.
-        let function = if message.starts_with(b"failed to lookup dependency") {
-            "lookup_dep"
-        } else {
-            "kmod_module_probe_insert_module"
-        };
+        self.log_from("kmod_module_probe_insert_module", level, message);
+    }
+
+    fn log_from(&mut self, function: &'static str, level: Level, message: &[u8]) {
         let message = String::from_utf8_lossy(message);
         log!(self.0, level as i32, function, "{message}\n");
     }

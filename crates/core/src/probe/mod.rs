@@ -110,6 +110,12 @@ pub trait Report {
     fn show(&mut self, action: Action<'_>);
     /// A message libkmod would log (`ERROR`, `WARNING`, `INFO`).
     fn log(&mut self, level: Level, message: &[u8]);
+    /// The same, naming the libkmod function that logs it (libkmod's log
+    /// callback receives it); the tools have no use for it.
+    fn log_from(&mut self, function: &'static str, level: Level, message: &[u8]) {
+        let _ = function;
+        self.log(level, message);
+    }
     /// A failure modprobe itself reports at its own level: fatal (the tool
     /// exits at once) unless it runs with `-a`, when it is a warning.
     fn fatal(&mut self, message: &[u8]);

@@ -358,7 +358,8 @@ impl<'a> Engine<'a> {
                         &n[..],
                         b"', continuing anyway.",
                     ];
-                    self.report.log(Level::Err, &msg.concat());
+                    self.report
+                        .log_from("lookup_dep", Level::Err, &msg.concat());
                 }
             }
         }
