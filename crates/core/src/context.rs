@@ -79,33 +79,6 @@ pub struct Context {
     dirname: PathBuf,
     config: ModprobeConfig,
     indexes: [OnceCell<Option<Index>>; 5],
-    /// What the index files were when the context was created.
-    stamps: [Option<Stamp>; 5],
-}
-
-/// What identifies one version of a file: a rewritten index (depmod writes
-/// a new file and renames it over the old one) changes at least one of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-impl Stamp {
-    fn of(path: &Path) -> Option<Stamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
-        })
-    }
 }
 
 impl Context {
@@ -115,28 +88,12 @@ impl Context {
         let dirname = dirname.unwrap_or_else(|| {
             PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()))
         });
-        let stamps = IndexKind::ALL.map(|k| Stamp::of(&root.host(dirname.join(k.file_name()))));
         Context {
             root,
             dirname,
             config: ModprobeConfig::default(),
             indexes: Default::default(),
-            stamps,
         }
-    }
-
-    /// Whether any index file (`modules.dep.bin`, `modules.alias.bin`,
-    /// `modules.symbols.bin`, `modules.builtin.bin`,
-    /// `modules.builtin.alias.bin`) was created, removed or replaced since
-    /// this context was created, as after a `depmod` run: a few `stat`
-    /// calls, cheap enough to ask before every lookup. A long-running
-    /// program then makes a new context (libkmod's
-    /// `kmod_validate_resources` answers the same question).
-    pub fn indexes_changed(&self) -> bool {
-        IndexKind::ALL.iter().zip(&self.stamps).any(|(k, old)| {
-            let now = Stamp::of(&self.root.host(self.dirname.join(k.file_name())));
-            now != *old
-        })
     }
 
     /// The name of every module modules.dep.bin knows a file for, in the

@@ -65,7 +65,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
 use crate::config::{Diagnostic, Level};
-use crate::context::{Context, Module};
+use crate::context::{Context, IndexKind, Module};
 use crate::probe::{
     kernel_compression, Engine, FakeSystem, HostSystem, InitState, ModId, ProbeOptions, Probed,
     Recorded, RemoveOptions, Report, System,
@@ -179,6 +179,8 @@ pub struct Modules {
     ctx: Context,
     diagnostics: Vec<Diagnostic>,
     system: Box<dyn System>,
+    /// What the index files were when this was opened.
+    stamps: [Option<Stamp>; 5],
 }
 
 impl Modules {
@@ -217,8 +219,10 @@ impl Modules {
                 Box::new(fake)
             }
         };
+        let ctx = Context::new(root, Some(dir)).with_config(loaded.config);
         Modules {
-            ctx: Context::new(root, Some(dir)).with_config(loaded.config),
+            stamps: index_stamps(&ctx),
+            ctx,
             diagnostics: loaded.diagnostics,
             system,
             options,
@@ -267,7 +271,7 @@ impl Modules {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn indexes_changed(&self) -> bool {
-        self.ctx.indexes_changed()
+        index_stamps(&self.ctx) != self.stamps
     }
 
     /// Reads the configuration again and drops the indexes read so far.
@@ -275,6 +279,7 @@ impl Modules {
         let fresh = Modules::open(self.options.clone());
         self.ctx = fresh.ctx;
         self.diagnostics = fresh.diagnostics;
+        self.stamps = fresh.stamps;
     }
 
     /// The modules a name, alias or modalias resolves to, in modprobe's
@@ -502,4 +507,33 @@ fn resolve(engine: &mut Engine<'_>, name: &[u8], dir: &Path) -> Result<Vec<ModId
         });
     }
     Ok(ids)
+}
+
+/// What identifies one version of a file: a rewritten index (depmod writes
+/// a new file and renames it over the old one) changes at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        })
+    }
+}
+
+fn index_stamps(ctx: &Context) -> [Option<Stamp>; 5] {
+    IndexKind::ALL.map(|k| Stamp::of(&ctx.root().host(ctx.dirname().join(k.file_name()))))
 }

@@ -10,16 +10,19 @@
 //!   but a line whose command is `#`.
 //! * Tokens are split on space and tab only (`strtok(line, "\t ")`).
 
+use std::borrow::Cow;
+
 /// One logical line and the physical line number it ends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub struct Line<'a> {
     /// The joined text, without the newline; may contain NUL bytes.
-    pub raw: Vec<u8>,
+    /// Borrowed from the file unless a backslash had to be undone.
+    pub raw: Cow<'a, [u8]>,
     /// Physical lines read so far, this one included.
     pub number: u32,
 }
 
-impl Line {
+impl Line<'_> {
     /// The text as kmod sees it: up to the first NUL.
     pub fn text(&self) -> &[u8] {
         c_str(&self.raw)
@@ -61,11 +64,31 @@ pub fn lines(data: &[u8]) -> Lines<'_> {
     }
 }
 
-impl Iterator for Lines<'_> {
-    type Item = Line;
+impl<'a> Iterator for Lines<'a> {
+    type Item = Line<'a>;
 
-    fn next(&mut self) -> Option<Line> {
+    fn next(&mut self) -> Option<Line<'a>> {
         let data = self.data;
+        // Most lines hold no backslash: borrow them.
+        let plain = data[self.pos..]
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\\')
+            .map_or(Some(data.len() - self.pos), |i| {
+                (data[self.pos + i] == b'\n').then_some(i)
+            });
+        if let Some(run) = plain {
+            let start = self.pos;
+            if run == 0 && start == data.len() {
+                return None;
+            }
+            // Past the newline, if there is one.
+            self.pos = (start + run + 1).min(data.len());
+            self.number = self.number.wrapping_add(1);
+            return Some(Line {
+                raw: Cow::Borrowed(&data[start..start + run]),
+                number: self.number,
+            });
+        }
         let mut raw = Vec::new();
         let mut physical = 0u32;
         loop {
@@ -109,7 +132,7 @@ impl Iterator for Lines<'_> {
         }
         self.number = self.number.wrapping_add(physical);
         Some(Line {
-            raw,
+            raw: Cow::Owned(raw),
             number: self.number,
         })
     }
@@ -164,7 +187,9 @@ mod tests {
     use super::*;
 
     fn all(data: &[u8]) -> Vec<(Vec<u8>, u32)> {
-        lines(data).map(|l| (l.raw, l.number)).collect()
+        lines(data)
+            .map(|l| (l.raw.into_owned(), l.number))
+            .collect()
     }
 
     #[test]

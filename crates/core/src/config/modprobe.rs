@@ -55,14 +55,15 @@ pub struct Command {
 
 /// `softdep MODNAME [pre: ...] [post: ...]`.
 ///
-/// Dependency names are kept as written (not normalised). They are stored in
-/// line order with their kind, because `modprobe -c` shows the span from the
-/// first to the last `pre:` name, which takes in `post:` names written in
-/// between.
+/// Dependency names are kept as written (not normalised), in line order
+/// with their kind, because `modprobe -c` shows the span from the first to
+/// the last `pre:` name, which takes in `post:` names written in between.
+/// The line's rest is kept as one string and split when asked: contexts
+/// are made far more often (udev makes one per reload) than softdeps read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoftDep {
     pub modname: Vec<u8>,
-    names: Vec<(DepKind, Vec<u8>)>,
+    rest: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,25 +84,35 @@ impl SoftDep {
     }
 
     fn of(&self, kind: DepKind) -> impl Iterator<Item = &[u8]> {
-        self.names
-            .iter()
+        self.names()
             .filter(move |(k, _)| *k == kind)
-            .map(|(_, n)| n.as_slice())
+            .map(|(_, n)| n)
+    }
+
+    /// Every name after a `pre:` or `post:`, with its kind, in line order.
+    fn names(&self) -> impl Iterator<Item = (DepKind, &[u8])> {
+        let mut mode = None;
+        split_words(&self.rest).filter_map(move |w| {
+            match w {
+                b"pre:" => mode = Some(DepKind::Pre),
+                b"post:" => mode = Some(DepKind::Post),
+                _ => return mode.map(|kind| (kind, w)),
+            }
+            None
+        })
     }
 
     /// kmod's `softdep_to_char`: `pre: ` + the span of pre names, then
     /// `post: ` + the span of post names, with no separator between them.
     pub fn display(&self) -> Vec<u8> {
+        let names: Vec<(DepKind, &[u8])> = self.names().collect();
         let mut out = Vec::new();
         for (kind, prefix) in [(DepKind::Pre, &b"pre: "[..]), (DepKind::Post, b"post: ")] {
-            let first = self.names.iter().position(|(k, _)| *k == kind);
-            let last = self.names.iter().rposition(|(k, _)| *k == kind);
+            let first = names.iter().position(|(k, _)| *k == kind);
+            let last = names.iter().rposition(|(k, _)| *k == kind);
             if let (Some(first), Some(last)) = (first, last) {
                 out.extend_from_slice(prefix);
-                let span: Vec<&[u8]> = self.names[first..=last]
-                    .iter()
-                    .map(|(_, n)| n.as_slice())
-                    .collect();
+                let span: Vec<&[u8]> = names[first..=last].iter().map(|(_, n)| *n).collect();
                 out.extend_from_slice(&span.join(&b' '));
             }
         }
@@ -335,7 +346,7 @@ impl ModprobeConfig {
             }),
             b"softdep" => self.softdeps.push(SoftDep {
                 modname,
-                names: split_softdep(rest),
+                rest: rest.to_vec(),
             }),
             _ => {
                 let names = split_words(rest).map(<[u8]>::to_vec).collect();
@@ -410,23 +421,6 @@ fn split_words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
             return Some(word);
         }
     })
-}
-
-fn split_softdep(line: &[u8]) -> Vec<(DepKind, Vec<u8>)> {
-    let mut mode = None;
-    let mut out = Vec::new();
-    for w in split_words(line) {
-        match w {
-            b"pre:" => mode = Some(DepKind::Pre),
-            b"post:" => mode = Some(DepKind::Post),
-            _ => {
-                if let Some(kind) = mode {
-                    out.push((kind, w.to_vec()));
-                }
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! one step per key byte.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use memmap2::{Mmap, MmapOptions};
 
@@ -27,8 +29,41 @@ pub struct Index {
 }
 
 enum Data {
-    Mapped(Mmap),
+    /// The open file, mapped on the first read. libkmod's
+    /// `kmod_load_resources` opens all five indexes and most programs read
+    /// two or three of them: an index never read costs no mapping, no page
+    /// fault and no unmapping. The file stays open, so the index read later
+    /// is the one opened, even if depmod has renamed a new one over it.
+    File {
+        file: File,
+        len: usize,
+        map: OnceLock<Option<Mmap>>,
+    },
     Owned(Vec<u8>),
+}
+
+/// The header's root offset, once its magic and major version are
+/// those of a module index.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<u32, IndexError> {
+    let path = || path.to_path_buf();
+    let (Some(magic), Some(version), Some(root)) = (be32(bytes, 0), be32(bytes, 4), be32(bytes, 8))
+    else {
+        let len = bytes.len();
+        return Err(IndexError::TooShort { path: path(), len });
+    };
+    if magic != MAGIC {
+        return Err(IndexError::BadMagic {
+            path: path(),
+            magic,
+        });
+    }
+    if version >> 16 != VERSION_MAJOR {
+        return Err(IndexError::BadVersion {
+            path: path(),
+            version,
+        });
+    }
+    Ok(root)
 }
 
 /// One result of [`Index::lookup_wild`]. Values are bytes, as kmod
@@ -51,13 +86,14 @@ impl std::fmt::Debug for Index {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Index")
             .field("path", &self.path)
-            .field("len", &self.bytes().len())
+            .field("len", &self.len())
             .finish()
     }
 }
 
 impl Index {
-    /// Maps the index at `path` (a host path) into memory.
+    /// Opens the index at `path` (a host path) and checks its header; the
+    /// rest is mapped into memory when first read.
     pub fn open(path: impl AsRef<Path>) -> Result<Index, IndexError> {
         let path = path.as_ref();
         let io = |source| IndexError::Io {
@@ -73,17 +109,20 @@ impl Index {
                 len: len as usize,
             });
         }
-        // SAFETY: the map is read-only and private. Like kmod we accept that
-        // a file rewritten under us may show inconsistent bytes; every read
-        // is bounds-checked, so that gives errors or odd results, never
-        // out-of-bounds access. depmod replaces indexes by rename, which
-        // leaves an open mapping untouched.
-        // The length is known: no second stat of the file.
-        let map = unsafe { MmapOptions::new().len(len as usize).map(&file) }.map_err(io)?;
-        let mut index = Index::with_data(path.to_path_buf(), Data::Mapped(map))?;
+        let mut header = [0u8; HEADER_LEN];
+        file.read_exact_at(&mut header, 0).map_err(io)?;
+        let root = check_header(path, &header)?;
         use std::os::unix::fs::MetadataExt;
-        index.mtime_usec = Some(meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1000);
-        Ok(index)
+        Ok(Index {
+            path: path.to_path_buf(),
+            data: Data::File {
+                file,
+                len: len as usize,
+                map: OnceLock::new(),
+            },
+            root,
+            mtime_usec: Some(meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1000),
+        })
     }
 
     /// An index held in memory (tests, fuzzing, freshly built indexes).
@@ -93,29 +132,11 @@ impl Index {
 
     /// Like [`Index::from_bytes`], with the name errors should mention.
     pub fn from_bytes_named(path: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<Index, IndexError> {
-        Index::with_data(path.into(), Data::Owned(bytes))
-    }
-
-    fn with_data(path: PathBuf, data: Data) -> Result<Index, IndexError> {
-        let bytes = match &data {
-            Data::Mapped(map) => &map[..],
-            Data::Owned(vec) => &vec[..],
-        };
-        let (Some(magic), Some(version), Some(root)) =
-            (be32(bytes, 0), be32(bytes, 4), be32(bytes, 8))
-        else {
-            let len = bytes.len();
-            return Err(IndexError::TooShort { path, len });
-        };
-        if magic != MAGIC {
-            return Err(IndexError::BadMagic { path, magic });
-        }
-        if version >> 16 != VERSION_MAJOR {
-            return Err(IndexError::BadVersion { path, version });
-        }
+        let path = path.into();
+        let root = check_header(&path, &bytes)?;
         Ok(Index {
             path,
-            data,
+            data: Data::Owned(bytes),
             root,
             mtime_usec: None,
         })
@@ -133,9 +154,25 @@ impl Index {
         &self.path
     }
 
+    fn len(&self) -> usize {
+        match &self.data {
+            Data::File { len, .. } => *len,
+            Data::Owned(vec) => vec.len(),
+        }
+    }
+
     fn bytes(&self) -> &[u8] {
         match &self.data {
-            Data::Mapped(map) => map,
+            // SAFETY: the map is read-only and private. Like kmod we accept
+            // that a file rewritten in place under us may show inconsistent
+            // bytes; every read is bounds-checked, so that gives errors or
+            // odd results, never out-of-bounds access. depmod replaces
+            // indexes by rename, which leaves the open file untouched. A
+            // mapping that fails (no memory) reads as an empty index.
+            Data::File { file, len, map } => map
+                .get_or_init(|| unsafe { MmapOptions::new().len(*len).map(file) }.ok())
+                .as_deref()
+                .unwrap_or(&[]),
             Data::Owned(vec) => vec,
         }
     }
