@@ -639,17 +639,23 @@ fn hostile_configuration_files() {
     assert!(m.max_rss_kb < 400_000, "{} KB", m.max_rss_kb);
 }
 
-/// In a child before exec: the standard descriptors only, and SIGINT and
-/// SIGQUIT at their defaults whatever the test harness inherited.
+/// In a child before exec: the standard descriptors only, every signal
+/// at its default and none blocked, whatever the test harness inherited
+/// (a background job ignores SIGINT and SIGQUIT, `nohup` SIGHUP).
 ///
 /// # Safety
 /// Only async-signal-safe calls, as `pre_exec` requires.
 unsafe fn known_start() {
-    // SAFETY: both calls are async-signal-safe.
+    // SAFETY: every call is async-signal-safe; SIGKILL and SIGSTOP
+    // refuse the change, harmlessly.
     unsafe {
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-        libc::signal(libc::SIGINT, libc::SIG_DFL);
-        libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+        for sig in 1..libc::SIGRTMIN() {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
     }
 }
 

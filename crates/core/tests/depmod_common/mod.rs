@@ -39,6 +39,25 @@ pub fn version_of(tree: &Path) -> String {
 /// (copied when linking fails). Symbolic links are resolved, so that the
 /// copy can be changed (e.g. compressed) without touching the source.
 pub fn link_tree(src: &Path, dst: &Path) {
+    mirror(src, dst, &|from, to| {
+        if fs::hard_link(fs::canonicalize(from).unwrap(), to).is_err() {
+            fs::copy(from, to).unwrap();
+        }
+    });
+}
+
+/// Mirrors `src` into `dst` with a symbolic link to each file. Unlike a
+/// hard link, a symbolic link leaves the shared tree's inodes alone: a
+/// hard link changes each file's ctime (its link count), which tells a
+/// depmod cache running in another test at that moment that every module
+/// was replaced.
+pub fn symlink_tree(src: &Path, dst: &Path) {
+    mirror(src, dst, &|from, to| {
+        std::os::unix::fs::symlink(fs::canonicalize(from).unwrap(), to).unwrap()
+    });
+}
+
+fn mirror(src: &Path, dst: &Path, file: &dyn Fn(&Path, &Path)) {
     fs::create_dir_all(dst).unwrap();
     for entry in fs::read_dir(src).unwrap() {
         let entry = entry.unwrap();
@@ -47,9 +66,9 @@ pub fn link_tree(src: &Path, dst: &Path) {
             continue;
         };
         if meta.is_dir() {
-            link_tree(&from, &to);
-        } else if fs::hard_link(fs::canonicalize(&from).unwrap(), &to).is_err() {
-            fs::copy(&from, &to).unwrap();
+            mirror(&from, &to, file);
+        } else {
+            file(&from, &to);
         }
     }
 }
@@ -74,8 +93,8 @@ pub fn scratch_copy(tree: &Path) -> tempfile::TempDir {
         }
         let (from, to) = (tree.join(&name), dst.join(&name));
         if fs::metadata(&from).unwrap().is_dir() {
-            link_tree(&from, &to);
-        } else if fs::hard_link(fs::canonicalize(&from).unwrap(), &to).is_err() {
+            symlink_tree(&from, &to);
+        } else {
             fs::copy(&from, &to).unwrap();
         }
     }
