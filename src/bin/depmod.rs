@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::depmod::main)
-}
+#![no_main]
+modutils::entry!(modutils::depmod::main);

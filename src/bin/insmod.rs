@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::insmod::main)
-}
+#![no_main]
+modutils::entry!(modutils::insmod::main);

@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::kmod::main)
-}
+#![no_main]
+modutils::entry!(modutils::kmod::main);

@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::lsmod::main)
-}
+#![no_main]
+modutils::entry!(modutils::lsmod::main);

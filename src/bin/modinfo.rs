@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::modinfo::main)
-}
+#![no_main]
+modutils::entry!(modutils::modinfo::main);

@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::modprobe::main)
-}
+#![no_main]
+modutils::entry!(modutils::modprobe::main);

@@ -1,3 +1,2 @@
-fn main() {
-    modutils::run(modutils::rmmod::main)
-}
+#![no_main]
+modutils::entry!(modutils::rmmod::main);

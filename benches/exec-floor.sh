@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Short runs against the exec floor: the time to start a static program
+# that does nothing (benches/floor.c), next to kmod's tools and ours, for
+# the lookups a boot and a shell make most: `modprobe -D bttv` (a deep
+# dependency chain), `modprobe -R` of a real PCI modalias (the wildcard
+# search of modules.alias.bin) and `modinfo bttv`. Ours twice: the
+# release build (dynamically linked to glibc, as `cargo build --release`
+# makes it) and the static build the VM suite uses (crt-static).
+#
+# Every command is spawned directly (no shell), runs alternate across all
+# commands so each sees the same machine state, and the figures are
+# medians of wall time and of CPU time (user + system, from wait4's
+# rusage). Each is given as a multiple of the floor and as a ratio to
+# kmod's. RUNS=N (default 400) runs per command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(tests/setup.sh)"
+target=x86_64-unknown-linux-gnu
+cargo build --release -q --locked --bin modprobe --bin modinfo
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+    cargo build --release -q --locked --target $target -p modutils \
+    --bin modprobe --bin modinfo --features static
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cc -O2 -static -o "$work/floor" benches/floor.c
+
+tree=$MODUTILS_TEST_TREE
+base=$(dirname "$(dirname "$(dirname "$tree")")")
+rel=$(basename "$tree")
+pci=pci:v00008086d000015BBsv000017AAsd00002249bc02sc00i00
+dyn=$PWD/target/release
+static=$PWD/target/$target/release
+
+python3 - "${RUNS:-400}" "$work/floor" "$base" "$rel" "$pci" "$dyn" "$static" <<'PY'
+import os, statistics, sys, time
+
+runs, floor, base, rel, pci, dyn, static = sys.argv[1:]
+runs = int(runs)
+cases = {
+    "modprobe -D bttv": ("modprobe", ["-d", base, "-S", rel, "-D", "bttv"]),
+    "modprobe -R (PCI)": ("modprobe", ["-d", base, "-S", rel, "-R", pci]),
+    "modinfo bttv": ("modinfo", ["-b", base, "-k", rel, "bttv"]),
+}
+builds = [("kmod", "/usr/sbin"), ("ours", dyn), ("ours static", static)]
+null = os.open(os.devnull, os.O_WRONLY)
+
+def once(argv):
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)])
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"exit status {os.waitstatus_to_exitcode(status)}: {' '.join(argv)}")
+    return wall, ru.ru_utime + ru.ru_stime
+
+commands = {"floor": [floor]}
+for case, (tool, args) in cases.items():
+    for who, d in builds:
+        commands[f"{case}, {who}"] = [f"{d}/{tool}"] + args
+times = {name: [] for name in commands}
+for name, argv in commands.items():  # warm-up
+    for _ in range(5):
+        once(argv)
+for _ in range(runs):
+    for name, argv in commands.items():
+        times[name].append(once(argv))
+med = {n: (statistics.median(w for w, _ in t) * 1e3, statistics.median(c for _, c in t) * 1e3)
+       for n, t in times.items()}
+fw, fc = med["floor"]
+print(f"{runs} alternating runs each, medians; load {os.getloadavg()[0]:.1f}")
+print(f"floor (static C, empty main): wall {fw:.3f} ms, CPU {fc:.3f} ms")
+for case in cases:
+    kw, kc = med[f"{case}, kmod"]
+    for who, _ in builds:
+        w, c = med[f"{case}, {who}"]
+        print(f"{case:18} {who:12} wall {w:.3f} ms = {w / fw:.2f}x floor = {w / kw:.2f}x kmod;"
+              f" CPU {c:.3f} ms = {c / fc:.2f}x floor = {c / kc:.2f}x kmod")
+PY
