@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::modprobe_tree::{build_moddir, fixtures};
 use crate::util::{normalize_libkmod_30, oracle, ours, real_tree, text};
-use crate::vm_sysroot::fake_module::FakeModule;
+use modutils_test_support::fake_module::FakeModule;
 
 /// One run of a tool, with its cost.
 #[derive(Debug)]

@@ -12,21 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::util::{both, normalize_libkmod_30, real_tree, text};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use modutils_test_support::rng::Rng;
 
 fn le(b: &[u8], at: usize, n: usize) -> usize {
     b.get(at..at + n)
@@ -58,25 +44,25 @@ fn mutate(m: &[u8], rng: &mut Rng) -> (Vec<u8>, String) {
     let what = match kind {
         0 => {
             let at = rng.below(64);
-            b[at] = rng.next() as u8;
+            b[at] = rng.next_u64() as u8;
             format!("ELF header byte {at}")
         }
         1 if shoff < b.len() => {
             let at = shoff + rng.below(b.len() - shoff);
-            b[at] = rng.next() as u8;
+            b[at] = rng.next_u64() as u8;
             format!("section header byte {at}")
         }
         2 => {
             let (off, size) = section(&b, b".modinfo").unwrap_or((0, 64));
             let at = (off + rng.below(size)).min(b.len() - 1);
-            b[at] = *[0u8, b'=', b'\n', 0xff, rng.next() as u8]
+            b[at] = *[0u8, b'=', b'\n', 0xff, rng.next_u64() as u8]
                 .get(rng.below(5))
                 .unwrap_or(&0);
             format!(".modinfo byte {at}")
         }
         3 => {
             let at = b.len() - 1 - rng.below(1024.min(b.len() - 1));
-            b[at] = rng.next() as u8;
+            b[at] = rng.next_u64() as u8;
             format!("trailer byte {at}")
         }
         4 if shoff < b.len() => {
@@ -98,7 +84,7 @@ fn mutate(m: &[u8], rng: &mut Rng) -> (Vec<u8>, String) {
             let n = b.len();
             if n > 40 {
                 let at = n - 28 - 12 + rng.below(12);
-                b[at] = rng.next() as u8;
+                b[at] = rng.next_u64() as u8;
             }
             "signature header".to_string()
         }

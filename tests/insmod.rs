@@ -7,8 +7,8 @@
 use std::process::Command;
 
 use crate::util::ours;
-use crate::vm_sysroot::fake_module::FakeModule;
-use crate::vm_sysroot::fake_system::FakeSystem;
+use modutils_test_support::fake_module::FakeModule;
+use modutils_test_support::fake_root::FakeRoot;
 
 struct Run {
     code: Option<i32>,
@@ -18,7 +18,7 @@ struct Run {
     calls: Vec<String>,
 }
 
-fn insmod(sys: &FakeSystem, args: &[&str]) -> Run {
+fn insmod(sys: &FakeRoot, args: &[&str]) -> Run {
     let log = sys.path("/fake-kernel.log");
     let out = Command::new(ours("insmod"))
         .args(args)
@@ -37,15 +37,15 @@ fn insmod(sys: &FakeSystem, args: &[&str]) -> Run {
     }
 }
 
-fn loaded(sys: &FakeSystem, name: &str) -> bool {
+fn loaded(sys: &FakeRoot, name: &str) -> bool {
     sys.path(&format!("/sys/module/{name}/initstate")).exists()
 }
 
 /// The running kernel exports `_printk` and, from the loaded mod_a,
 /// `mod_a_value`; modules.symbols knows mod_b's symbols. The kernel log
 /// is a file the fake kernel appends its scripted lines to.
-fn stacked_system() -> FakeSystem {
-    let sys = FakeSystem::new();
+fn stacked_system() -> FakeRoot {
+    let sys = FakeRoot::new();
     sys.write("/proc/modules", "mod_a 1 0 - Live 0x0\n");
     sys.sys_module("mod_a", 1, 0, &[]);
     sys.write(

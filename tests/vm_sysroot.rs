@@ -3,18 +3,13 @@
 //! a kernel. None of these cases reaches a system call that changes the
 //! host's kernel. The proof on real kernels is the VM suite (tests/vm).
 
-#[path = "../crates/core/tests/common/fake_module.rs"]
-pub(crate) mod fake_module;
-#[path = "../crates/core/tests/common/fake_system.rs"]
-pub(crate) mod fake_system;
-
 use std::process::{Command, Output};
 
-use fake_module::FakeModule;
-use fake_system::FakeSystem;
 use modutils_core::index::IndexBuilder;
+use modutils_test_support::fake_module::FakeModule;
+use modutils_test_support::fake_root::FakeRoot;
 
-fn tool(name: &str, sys: &FakeSystem, args: &[&str]) -> Output {
+fn tool(name: &str, sys: &FakeRoot, args: &[&str]) -> Output {
     let exe = match name {
         "insmod" => env!("CARGO_BIN_EXE_insmod"),
         "rmmod" => env!("CARGO_BIN_EXE_rmmod"),
@@ -34,7 +29,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn holders_in_dir_order(sys: &FakeSystem, name: &str) -> String {
+fn holders_in_dir_order(sys: &FakeRoot, name: &str) -> String {
     std::fs::read_dir(sys.path(&format!("/sys/module/{name}/holders")))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -44,7 +39,7 @@ fn holders_in_dir_order(sys: &FakeSystem, name: &str) -> String {
 
 #[test]
 fn lsmod_prints_kmods_format() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write(
         "/proc/modules",
         "mod_c 16384 0 - Live 0x0 (OE)\n\
@@ -88,7 +83,7 @@ fn lsmod_prints_kmods_format() {
 
 #[test]
 fn lsmod_errors() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let out = tool("lsmod", &sys, &[]);
     assert_eq!(text(&out.stdout), "Module                  Size  Used by\n");
     let out = tool("lsmod", &sys, &["extra"]);
@@ -99,7 +94,7 @@ fn lsmod_errors() {
     );
     assert!(out.stdout.is_empty());
 
-    let none = FakeSystem::without_modules();
+    let none = FakeRoot::without_modules();
     let out = tool("lsmod", &none, &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
@@ -112,7 +107,7 @@ fn lsmod_errors() {
 
 #[test]
 fn rmmod_refuses_what_it_must_not_remove() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write(
         "/proc/modules",
         "mod_b 1 1 mod_c, Live 0x0\nmod_a 1 2 mod_c,mod_b, Live 0x0\n",
@@ -162,7 +157,7 @@ fn rmmod_refuses_what_it_must_not_remove() {
 fn rmmod_all_leaves_modules_nobody_recorded() {
     // Unused, but not loaded at the kernel's request: a sweep never looks
     // at them (and makes no system call).
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write(
         "/proc/modules",
         "mod_a 1 0 - Live 0x0\ncdrom 1 0 - Live 0x0\n",
@@ -178,7 +173,7 @@ fn rmmod_all_leaves_modules_nobody_recorded() {
     assert!(sys.path("/sys/module/mod_a/initstate").exists());
 
     // Nothing was recorded on a kernel without modules either.
-    let none = FakeSystem::without_modules();
+    let none = FakeRoot::without_modules();
     let out = tool("rmmod", &none, &["--all"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty());
@@ -193,7 +188,7 @@ fn rmmod_all_leaves_modules_nobody_recorded() {
 
 #[test]
 fn insmod_argument_errors() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let cases: &[(&[&str], &str)] = &[
         (&[], "insmod: ERROR: missing filename.\n"),
         (
@@ -214,7 +209,7 @@ fn insmod_argument_errors() {
 
 #[test]
 fn insmod_without_module_support_says_so_and_does_nothing() {
-    let sys = FakeSystem::without_modules();
+    let sys = FakeRoot::without_modules();
     sys.write("/mod_a.ko", FakeModule::new("mod_a").build());
     let out = tool("insmod", &sys, &["/mod_a.ko"]);
     assert_eq!(out.status.code(), Some(1));
@@ -229,7 +224,7 @@ fn insmod_without_module_support_says_so_and_does_nothing() {
 fn insmod_takes_relative_paths_from_the_working_directory() {
     // No module support: insmod stops after finding the file, before any
     // system call. A path resolved under the root would not be found.
-    let sys = FakeSystem::without_modules();
+    let sys = FakeRoot::without_modules();
     sys.write("/work/mod_a.ko", FakeModule::new("mod_a").build());
     let outside = tempfile::tempdir().unwrap();
     std::fs::write(

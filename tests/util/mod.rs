@@ -23,16 +23,7 @@ pub fn ours(tool: &str) -> PathBuf {
     PathBuf::from(exe)
 }
 
-/// Path of kmod's tool of that name: the oracle. Missing kmod is a failure.
-pub fn oracle(tool: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
-        let p = Path::new(dir).join(tool);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("kmod's {tool} is not installed: run tests/run (it installs Debian's kmod), or apt-get install kmod");
-}
+pub use modutils_test_support::kmod::tool as oracle;
 
 /// A real Debian kernel module tree prepared by `tests/setup.sh`: the module
 /// directory (`…/lib/modules/<release>`), with kmod's indexes beside it.
@@ -122,26 +113,12 @@ where
     (run(&oracle(tool), args.clone()), run(&ours(tool), args))
 }
 
-/// kmod 30's default library log prefix differs from 34.2's (docs/compat.md,
-/// "kmod 30 and 34.2"): `libkmod: ERROR ../libkmod/file.c:NNN fn: ` becomes
-/// `libkmod: ERROR: fn: `.
+/// kmod 30's library messages as kmod 34.2 prints them
+/// ([`modutils_test_support::kmod::normalise_libkmod_prefix`]).
 pub fn normalize_libkmod_30(stderr: &str) -> String {
-    stderr
-        .lines()
-        .map(|l| {
-            if let Some(rest) = l.strip_prefix("libkmod: ") {
-                let mut parts = rest.splitn(3, ' ');
-                if let (Some(level), Some(loc), Some(tail)) =
-                    (parts.next(), parts.next(), parts.next())
-                {
-                    if loc.contains(".c:") && !level.ends_with(':') {
-                        return format!("libkmod: {level}: {tail}\n");
-                    }
-                }
-            }
-            format!("{l}\n")
-        })
-        .collect()
+    text(&modutils_test_support::kmod::normalise_libkmod_prefix(
+        stderr.as_bytes(),
+    ))
 }
 
 pub fn text(bytes: &[u8]) -> String {

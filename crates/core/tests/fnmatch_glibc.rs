@@ -9,7 +9,7 @@ use std::ffi::CString;
 use modutils_core::fnmatch::fnmatch;
 
 use crate::common::all_strings;
-use crate::common::rng::Rng;
+use modutils_test_support::rng::Rng;
 
 fn glibc(pattern: &[u8], string: &[u8]) -> bool {
     let p = CString::new(pattern).expect("NUL-free pattern");

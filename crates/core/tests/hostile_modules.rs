@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use crate::common::cpu::CpuTimer;
 
-use crate::common::fake_module::FakeModule;
 use modutils_core::elf::{self, Elf};
 use modutils_core::module_file::{self, ModuleFile};
 use modutils_core::{modinfo, signature};
+use modutils_test_support::fake_module::FakeModule;
 
 /// A module with every section the readers look at.
 fn sample() -> Vec<u8> {

@@ -47,22 +47,6 @@ fn modprobe(args: &[&str]) -> std::process::Output {
     modprobe_on(&tree(), args)
 }
 
-fn modprobe_binary() -> &'static str {
-    let binary = ["/usr/sbin/modprobe", "/sbin/modprobe"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("kmod's modprobe (Debian package kmod) is needed as the oracle");
-    let version = Command::new(binary)
-        .arg("-V")
-        .output()
-        .expect("run modprobe -V");
-    assert!(
-        version.stdout.starts_with(b"kmod version "),
-        "{binary} is not kmod's modprobe"
-    );
-    binary
-}
-
 fn modprobe_on(tree: &Path, args: &[&str]) -> std::process::Output {
     let version = tree.file_name().unwrap().to_str().unwrap().to_owned();
     let modules = tree.parent().unwrap();
@@ -73,7 +57,7 @@ fn modprobe_on(tree: &Path, args: &[&str]) -> std::process::Output {
     let root = modules.parent().unwrap().parent().unwrap();
     let empty_conf = std::env::temp_dir().join("modutils-index-test-empty-conf");
     std::fs::create_dir_all(&empty_conf).unwrap();
-    let output = Command::new(modprobe_binary())
+    let output = Command::new(modutils_test_support::kmod::tool("modprobe"))
         .arg("-C")
         .arg(&empty_conf)
         .arg("-d")

@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use crate::common::fake_module::FakeModule;
-use crate::common::fake_system::FakeSystem;
 use modutils_core::elf::Elf;
 use modutils_core::kernel::{self, Force, KernelLog, LogRecord};
 use modutils_core::Root;
+use modutils_test_support::fake_module::FakeModule;
+use modutils_test_support::fake_root::FakeRoot;
 
 #[test]
 fn force_strips_versions_and_vermagic_from_a_copy() {
@@ -43,7 +43,7 @@ fn force_strips_versions_and_vermagic_from_a_copy() {
 
 #[test]
 fn kernel_log_returns_only_what_came_after_opening() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write("/dev/kmsg", "6,1,100,-;old message about mod_c\n");
     let root = Root::at(sys.root());
     let mut log = KernelLog::open(&root);
@@ -78,7 +78,7 @@ fn kernel_log_returns_only_what_came_after_opening() {
 
 #[test]
 fn no_kernel_log_is_not_an_error() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let mut log = KernelLog::open(&Root::at(sys.root()));
     assert!(!log.is_available());
     assert!(log.read_new().is_empty());

@@ -1,12 +1,12 @@
 //! The pre-load symbol check against a fake running kernel: `/proc/kallsyms`,
 //! `Module.symvers`, `modules.symbols` and `/sys/module` under a temporary root.
 
-use crate::common::fake_module::FakeModule;
-use crate::common::fake_system::FakeSystem;
 use modutils_core::index::IndexBuilder;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::symcheck::{self, Exporter, Options, Problem};
 use modutils_core::Root;
+use modutils_test_support::fake_module::FakeModule;
+use modutils_test_support::fake_root::FakeRoot;
 
 const KALLSYMS: &str = "\
 ffffffff81000000 T _printk
@@ -20,8 +20,8 @@ ffffffffc0a3d200 T mod_a_twice\t[mod_a]
 ffffffffc0a3d300 r __ksymtab_mod_a_twice\t[mod_a]
 ";
 
-fn system() -> FakeSystem {
-    let sys = FakeSystem::new();
+fn system() -> FakeRoot {
+    let sys = FakeRoot::new();
     sys.write("/proc/kallsyms", KALLSYMS);
     let m = sys.moddir();
     sys.write(
@@ -35,7 +35,7 @@ fn system() -> FakeSystem {
     sys
 }
 
-fn check(sys: &FakeSystem, module: &FakeModule, options: Options) -> symcheck::Report {
+fn check(sys: &FakeRoot, module: &FakeModule, options: Options) -> symcheck::Report {
     let file = ModuleFile::from_bytes(format!("/x/{}.ko", module.name), module.build()).unwrap();
     symcheck::check(&Root::at(sys.root()), &sys.release, &file, options).unwrap()
 }

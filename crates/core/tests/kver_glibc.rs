@@ -23,7 +23,7 @@ use modutils_core::config::depmod::kernel_matches;
 use modutils_core::config::kver::{translate, KverError, KverPattern};
 
 use crate::common::all_strings;
-use crate::common::rng::Rng;
+use modutils_test_support::rng::Rng;
 
 /// A pattern compiled by glibc.
 struct Glibc(libc::regex_t);

@@ -1,8 +1,8 @@
 //! `/proc` readers against a fake `/proc` under a temporary root.
 
-use crate::common::fake_system::FakeSystem;
 use modutils_core::procfs::{self, ModuleState};
 use modutils_core::Root;
+use modutils_test_support::fake_root::FakeRoot;
 
 const MODULES: &str = "\
 mod_c 16384 0 - Live 0xffffffffc0a48000 (OE)
@@ -14,7 +14,7 @@ isofs 61440 0 - Loading 0xffffffffc0100000
 
 #[test]
 fn reads_every_column() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write("/proc/modules", MODULES);
     let root = Root::at(sys.root());
     let mods = procfs::loaded_modules(&root).unwrap();
@@ -35,7 +35,7 @@ fn reads_every_column() {
 
 #[test]
 fn names_survive_lines_the_parser_rejects() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write(
         "/proc/modules",
         "mod_a 1 0 - Live 0x0\nodd\tline here\n\nmod_b garbage\n",
@@ -51,7 +51,7 @@ fn names_survive_lines_the_parser_rejects() {
 
 #[test]
 fn no_module_support_is_told_apart_from_no_proc() {
-    let sys = FakeSystem::without_modules();
+    let sys = FakeRoot::without_modules();
     let root = Root::at(sys.root());
     assert_eq!(procfs::module_support(&root), Some(false));
     let err = procfs::loaded_module_names(&root).unwrap_err();
@@ -62,7 +62,7 @@ fn no_module_support_is_told_apart_from_no_proc() {
 
 #[test]
 fn kallsyms_with_hidden_addresses() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     sys.write(
         "/proc/kallsyms",
         "0000000000000000 T _printk\n0000000000000000 r __ksymtab__printk\n0000000000000000 T mod_a_twice\t[mod_a]\n",

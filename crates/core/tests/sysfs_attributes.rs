@@ -1,13 +1,13 @@
 //! `/sys/module` readers against a fake sysfs under a temporary root.
 
-use crate::common::fake_system::FakeSystem;
 use modutils_core::module_file::Compression;
 use modutils_core::sysfs::{self, InitState};
 use modutils_core::Root;
+use modutils_test_support::fake_root::FakeRoot;
 
 #[test]
 fn initstate_follows_kmod() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let root = Root::at(sys.root());
     sys.sys_module("mod_a", 16384, 0, &[]);
     assert_eq!(
@@ -42,7 +42,7 @@ fn initstate_follows_kmod() {
 
 #[test]
 fn numbers_need_a_trailing_newline() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let root = Root::at(sys.root());
     sys.sys_module("mod_a", 16384, 2, &[]);
     assert_eq!(sysfs::refcnt(&root, "mod_a").unwrap(), 2);
@@ -61,7 +61,7 @@ fn numbers_need_a_trailing_newline() {
 
 #[test]
 fn holders_are_listed_in_directory_order() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let root = Root::at(sys.root());
     sys.sys_module("mod_a", 16384, 2, &["mod_b", "mod_c", ".hidden"]);
     let mut expected: Vec<String> = std::fs::read_dir(sys.path("/sys/module/mod_a/holders"))
@@ -80,7 +80,7 @@ fn holders_are_listed_in_directory_order() {
 
 #[test]
 fn kernel_compression() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let root = Root::at(sys.root());
     assert_eq!(sysfs::kernel_compression(&root).unwrap(), None);
     for (text, c) in [
@@ -100,7 +100,7 @@ fn kernel_compression() {
 
 #[test]
 fn parameters_and_srcversion() {
-    let sys = FakeSystem::new();
+    let sys = FakeRoot::new();
     let root = Root::at(sys.root());
     sys.sys_module("mod_c", 16384, 0, &[]);
     sys.write("/sys/module/mod_c/parameters/param", "5\n");

@@ -1,9 +1,6 @@
 //! Helpers shared by the core's integration tests.
 
 pub mod cpu;
-pub mod fake_module;
-pub mod fake_system;
-pub mod rng;
 
 use std::path::{Path, PathBuf};
 

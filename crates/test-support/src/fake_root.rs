@@ -1,21 +1,26 @@
-//! A fake system under a temporary directory, used as a `Root`
+//! A fake system root under a temporary directory, used as a `Root`
 //! (`MODUTILS_SYSROOT`): `/proc`, `/sys/module` and `/lib/modules` as the
-//! kernel and depmod would leave them.
-
-#![allow(dead_code)]
+//! kernel and depmod would leave them. (Not the core's fake kernel,
+//! `modutils_core::probe::FakeSystem`, which loads into such a root.)
 
 use std::path::{Path, PathBuf};
 
-pub struct FakeSystem {
+pub struct FakeRoot {
     pub dir: tempfile::TempDir,
     pub release: String,
 }
 
-impl FakeSystem {
+impl Default for FakeRoot {
+    fn default() -> FakeRoot {
+        FakeRoot::new()
+    }
+}
+
+impl FakeRoot {
     /// A system with `/proc` mounted (version, osrelease, an empty
     /// `/proc/modules`) and an empty `/sys/module`.
-    pub fn new() -> FakeSystem {
-        let s = FakeSystem {
+    pub fn new() -> FakeRoot {
+        let s = FakeRoot {
             dir: tempfile::tempdir().unwrap(),
             release: "6.1.0-test".to_string(),
         };
@@ -29,8 +34,8 @@ impl FakeSystem {
     }
 
     /// A system whose kernel was built without module support.
-    pub fn without_modules() -> FakeSystem {
-        let s = FakeSystem::new();
+    pub fn without_modules() -> FakeRoot {
+        let s = FakeRoot::new();
         std::fs::remove_file(s.path("/proc/modules")).unwrap();
         s
     }

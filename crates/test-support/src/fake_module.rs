@@ -3,8 +3,6 @@
 //! symbol table with undefined symbols and `__crc_` exports. Shared by the
 //! core's tests and the front-end tests (included by path).
 
-#![allow(dead_code)]
-
 #[derive(Default, Clone)]
 pub struct FakeModule {
     pub name: String,
@@ -124,13 +122,13 @@ impl FakeModule {
         let mut out = vec![0u8; 64];
         let mut offsets = Vec::new();
         for d in datas {
-            while out.len() % 8 != 0 {
+            while !out.len().is_multiple_of(8) {
                 out.push(0);
             }
             offsets.push(out.len() as u64);
             out.extend_from_slice(d);
         }
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let shoff = out.len() as u64;
