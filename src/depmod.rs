@@ -60,6 +60,13 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of depmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "depmod",
+    main,
+    options: || cli::erase(OPTIONS),
+};
+
 /// Set and not empty: as `--no-cache`.
 const NO_CACHE_VAR: &str = "MODUTILS_NO_CACHE";
 
@@ -126,7 +133,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Id::Warn => opts.warn = true,
             Id::NoCache => opts.no_cache = true,
             Id::Version => {
-                crate::kmod::version();
+                crate::cli::version();
                 return 0;
             }
             Id::Help => {

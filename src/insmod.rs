@@ -72,6 +72,13 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of insmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "insmod",
+    main,
+    options: || cli::erase(OPTIONS),
+};
+
 /// insmod's wording for the errors of module insertion (kmod's
 /// `mod_strerror`); others are glibc's.
 fn insert_strerror(errno: i32) -> String {
@@ -97,7 +104,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::Verbose, _)) => verbose += 1,
             Ok((Id::Check, _)) => check_only = true,
             Ok((Id::Version, _)) => {
-                crate::kmod::version();
+                crate::cli::version();
                 return 0;
             }
             Ok((Id::Help, _)) => {

@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use modutils_core::context::{Context, Module};
 use modutils_core::modinfo::{self, Field};
@@ -115,6 +115,13 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of modinfo.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "modinfo",
+    main,
+    options: || cli::erase(OPTIONS),
+};
+
 struct Settings {
     field: Option<Vec<u8>>,
     separator: u8,
@@ -147,7 +154,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Id::SetVersion => version = value,
             Id::Basedir => basedir = value,
             Id::Version => {
-                crate::kmod::version();
+                crate::cli::version();
                 return 0;
             }
             Id::Help => {
@@ -166,14 +173,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 
     let root = Root::from_env();
-    let dirname = (basedir.is_some() || version.is_some()).then(|| {
-        let release = version
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_else(|| root.kernel_release());
-        let mut dir = basedir.unwrap_or_default();
-        dir.push(format!("/lib/modules/{release}"));
-        PathBuf::from(dir)
-    });
+    let dirname = (basedir.is_some() || version.is_some())
+        .then(|| root.module_dir(basedir.as_deref(), version.as_deref()));
     let ctx = Context::new(root, dirname);
 
     let stdout = io::stdout();

@@ -15,18 +15,23 @@ use std::path::{Path, PathBuf};
 use modutils_core::autoclean::{self, Recorder};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
-use modutils_core::context::Context;
-use modutils_core::index::Index;
+use modutils_core::context::{Context, IndexKind};
 use modutils_core::kernel;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
     kernel_compression, system_from_env, BlacklistMode, Engine, Force, ModId, ProbeOptions,
     RemoveOptions, Report,
 };
-use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
 
 pub use args::options;
+
+/// What `kmod` knows of modprobe.
+pub const TOOL: crate::cli::Tool = crate::cli::Tool {
+    name: "modprobe",
+    main,
+    options: args::erased_options,
+};
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};
 
@@ -144,16 +149,11 @@ fn stderr_usable() -> bool {
 /// The module directory: `/lib/modules/<running kernel>`, or with `-d`/`-S`
 /// `DIR/lib/modules/VERSION`, cut to kmod's PATH_MAX buffer.
 fn module_dir(s: &Settings, root: &Root) -> PathBuf {
+    let dir = root.module_dir(s.root.as_deref(), s.kversion.as_deref());
     if s.root.is_none() && s.kversion.is_none() {
-        return PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()));
+        return dir;
     }
-    let mut dir = s.root.clone().unwrap_or_default().into_vec();
-    dir.extend_from_slice(MODULE_DIRECTORY.as_bytes());
-    dir.push(b'/');
-    match &s.kversion {
-        Some(v) => dir.extend_from_slice(v.as_bytes()),
-        None => dir.extend_from_slice(root.kernel_release().as_bytes()),
-    }
+    let mut dir = dir.into_os_string().into_vec();
     dir.truncate(modutils_core::name::PATH_MAX - 1);
     PathBuf::from(OsString::from_vec(dir))
 }
@@ -171,9 +171,8 @@ fn record_autoload(root: &Root, recorder: &mut Recorder) {
 /// `modprobe -c`: the configuration, then the alias and symbol indexes.
 fn show_config(ctx: &Context) -> bool {
     out::print(&ctx.config().show_config());
-    for file in ["modules.alias.bin", "modules.symbols.bin"] {
-        let path = ctx.root().host(ctx.dirname().join(file));
-        if let Ok(dump) = Index::open(path).and_then(|i| i.dump("alias ")) {
+    for kind in [IndexKind::Alias, IndexKind::Symbols] {
+        if let Some(Ok(dump)) = ctx.index(kind).map(|i| i.dump("alias ")) {
             out::print(&dump);
         }
     }

@@ -104,8 +104,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 
     let root = Root::from_env();
-    let target = format!("/lib/modules/{}/modules.devname", root.kernel_release());
-    let input = match File::open(root.host(&target)) {
+    let path = root.module_dir(None, None).join("modules.devname");
+    let target = path.display();
+    let input = match File::open(root.host(&path)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             eprintln!("Warning: {target} not found - ignoring");
