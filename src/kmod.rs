@@ -53,10 +53,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             help();
             return 0;
         }
-        Some(Id::Version) => {
-            cli::version();
-            return 0;
-        }
+        Some(Id::Version) => return cli::version(),
         None => {}
     }
     let Some(command) = parsed.operands.first().cloned() else {

@@ -64,6 +64,7 @@ pub const TOOL: cli::Tool = cli::Tool {
     name: "lsmod",
     main,
     options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options]"], OPTIONS),
 };
 
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -77,18 +78,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::Verbose, _)) => verbose += 1,
             Ok((Id::Tree, _)) => tree = true,
             Ok((Id::Json, _)) => json = true,
-            Ok((Id::Version, _)) => {
-                crate::cli::version();
-                return 0;
-            }
-            Ok((Id::Help, _)) => {
-                print!("{}", cli::help_text(log::prog(), &["[options]"], OPTIONS));
-                return 0;
-            }
-            Err(e) => {
-                e.print();
-                return 1;
-            }
+            Ok((Id::Version, _)) => return cli::version(),
+            Ok((Id::Help, _)) => return TOOL.help(),
+            Err(e) => return e.report(),
         }
     }
     if syslog {

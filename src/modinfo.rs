@@ -120,6 +120,7 @@ pub const TOOL: cli::Tool = cli::Tool {
     name: "modinfo",
     main,
     options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] <modulename|filename> [args]"], OPTIONS),
 };
 
 struct Settings {
@@ -153,18 +154,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Id::Json => settings.json = Some(Default::default()),
             Id::SetVersion => version = value,
             Id::Basedir => basedir = value,
-            Id::Version => {
-                crate::cli::version();
-                return 0;
-            }
-            Id::Help => {
-                let prog = crate::log::prog();
-                print!(
-                    "{}",
-                    cli::help_text(prog, &["[options] <modulename|filename> [args]"], OPTIONS)
-                );
-                return 0;
-            }
+            Id::Version => return cli::version(),
+            Id::Help => return TOOL.help(),
         }
     }
     if parsed.operands.is_empty() {

@@ -31,6 +31,7 @@ pub const TOOL: crate::cli::Tool = crate::cli::Tool {
     name: "modprobe",
     main,
     options: args::erased_options,
+    help_text: help::text,
 };
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};

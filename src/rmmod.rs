@@ -78,6 +78,7 @@ pub const TOOL: cli::Tool = cli::Tool {
     name: "rmmod",
     main,
     options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] modulename ...", "-a [options]"], OPTIONS),
 };
 
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -95,25 +96,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::All, _)) => all = true,
             Ok((Id::DryRun, _)) => sweep.dry_run = true,
             Ok((Id::Now, _)) => sweep.now = true,
-            Ok((Id::Version, _)) => {
-                crate::cli::version();
-                return 0;
-            }
-            Ok((Id::Help, _)) => {
-                print!(
-                    "{}",
-                    cli::help_text(
-                        log::prog(),
-                        &["[options] modulename ...", "-a [options]"],
-                        OPTIONS
-                    )
-                );
-                return 0;
-            }
-            Err(e) => {
-                e.print();
-                return 1;
-            }
+            Ok((Id::Version, _)) => return cli::version(),
+            Ok((Id::Help, _)) => return TOOL.help(),
+            Err(e) => return e.report(),
         }
     }
     if syslog {

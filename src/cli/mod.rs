@@ -19,9 +19,11 @@ mod compat_tests;
 
 /// `-V`/`--version` of every tool: the lines scripts parse, the kmod
 /// release whose behaviour we match and the features compiled in.
-pub fn version() {
+/// Returns the exit code, 0.
+pub fn version() -> i32 {
     println!("kmod version 34.2");
     println!("+ZSTD +XZ +ZLIB +OPENSSL");
+    0
 }
 
 /// The options `words` (a command line without its program name) give,

@@ -15,6 +15,16 @@ pub struct Tool {
     pub main: fn(Vec<OsString>) -> i32,
     /// Its option table, ids erased ([`erase`]).
     pub options: fn() -> Vec<Opt<usize>>,
+    /// Its `--help` text, given the name it was called by.
+    pub help_text: fn(&str) -> String,
+}
+
+impl Tool {
+    /// `-h`/`--help`: prints the help text; the exit code, 0.
+    pub fn help(&self) -> i32 {
+        print!("{}", (self.help_text)(crate::log::prog()));
+        0
+    }
 }
 
 /// A tool's option table with its ids erased, for code that treats every

@@ -310,14 +310,8 @@ pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
             }
             Id::Tree => s.tree = true,
             Id::Json => s.json = true,
-            Id::Version => {
-                crate::cli::version();
-                return Parsed::Exit(0);
-            }
-            Id::Help => {
-                print!("{}", super::help::text(crate::log::prog()));
-                return Parsed::Exit(0);
-            }
+            Id::Version => return Parsed::Exit(crate::cli::version()),
+            Id::Help => return Parsed::Exit(super::TOOL.help()),
         }
     }
     s.operands = parser.operands();
