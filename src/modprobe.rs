@@ -215,24 +215,11 @@ fn show_symbols(ctx: &Context, s: &Settings) -> bool {
 }
 
 fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
-    let elf = file.elf().map_err(|e| e.errno())?;
-    let entries: Vec<(u64, &[u8])> = if versions {
-        let v = elf.modversions().map_err(|e| file.elf_error(e).errno())?;
-        v.iter().map(|m| (m.crc, m.name)).collect()
-    } else {
-        let v = elf.exports().map_err(|e| file.elf_error(e).errno())?;
-        // Without `__crc_` symbols kmod falls back to __ksymtab_strings,
-        // and a module without that section has no exports to show.
-        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
-            return Err(libc::ENODATA);
-        }
-        v.iter().map(|m| (m.crc, m.name)).collect()
-    };
     let mut text = Vec::new();
     // Names are printed as the bytes they are, as kmod prints them.
-    for (crc, name) in entries {
+    for (crc, name) in file.symbol_crcs(versions)? {
         text.extend_from_slice(format!("0x{crc:08x}\t").as_bytes());
-        text.extend_from_slice(name);
+        text.extend_from_slice(&name);
         text.push(b'\n');
     }
     Ok(text)

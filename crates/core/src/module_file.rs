@@ -271,6 +271,25 @@ impl ModuleFile {
         })
     }
 
+    /// The CRC and name of each symbol the module's `__versions` lists
+    /// (`versions`, modprobe's `--show-modversions`) or each one it exports
+    /// (`--show-exports`), in file order; the errno when they cannot be
+    /// read. A module with neither `__crc_` symbols nor `__ksymtab_strings`
+    /// has no exports to show: `ENODATA`, as in kmod.
+    pub fn symbol_crcs(&self, versions: bool) -> Result<Vec<(u64, Vec<u8>)>, i32> {
+        let elf = self.elf().map_err(|e| e.errno())?;
+        let err = |e| self.elf_error(e).errno();
+        if versions {
+            let v = elf.modversions().map_err(err)?;
+            return Ok(v.iter().map(|m| (m.crc, m.name.to_vec())).collect());
+        }
+        let v = elf.exports().map_err(err)?;
+        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
+            return Err(libc::ENODATA);
+        }
+        Ok(v.iter().map(|m| (m.crc, m.name.to_vec())).collect())
+    }
+
     /// Wraps an [`elf::Error`] from a later query with this file's path.
     pub fn elf_error(&self, source: elf::Error) -> Error {
         Error::Elf {
