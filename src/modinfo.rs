@@ -194,9 +194,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// An argument is a file only if it exists as a regular file and is named
 /// like a module; everything else is looked up by name or alias.
 fn is_module_filename(ctx: &Context, arg: &OsString) -> bool {
-    let host = ctx.root().host(Path::new(arg));
-    std::fs::metadata(host).is_ok_and(|m| m.is_file())
-        && module_file::has_module_extension(arg.as_bytes())
+    module_file::is_module_path(ctx.root(), Path::new(arg))
 }
 
 fn by_path(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) -> bool {

@@ -15,7 +15,6 @@ use modutils_core::autoclean::{self, SweepOptions};
 use modutils_core::config::strerror;
 use modutils_core::context::Context;
 use modutils_core::kernel;
-use modutils_core::loaded::normalize;
 use modutils_core::probe::{system_from_env, System};
 use modutils_core::{name, procfs, Root};
 
@@ -177,12 +176,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// name up to the first `.`, `-` as `_`), else the argument as a name.
 /// `None` for a name too long to be one.
 fn module_name(root: &Root, arg: &OsString) -> Option<String> {
-    let text = arg.to_string_lossy();
-    let name = if std::fs::metadata(root.host(Path::new(arg))).is_ok() {
-        name::modname_from_path(Path::new(arg))
-    } else {
-        normalize(&text)
-    };
+    let name = name::module_of_argument(root, Path::new(arg));
     (name.len() < libc::PATH_MAX as usize).then_some(name)
 }
 
@@ -213,7 +207,12 @@ fn may_remove(ctx: &Context, sys: &mut dyn System, name: &str) -> bool {
         Ok(holders) if !holders.is_empty() => {
             let list: String = holders
                 .iter()
-                .map(|h| format!(" {}", normalize(&String::from_utf8_lossy(h))))
+                .map(|h| {
+                    format!(
+                        " {}",
+                        name::modname_normalize_str(&String::from_utf8_lossy(h))
+                    )
+                })
                 .collect();
             error!("Module {name} is in use by:{list}");
             return false;

@@ -31,11 +31,12 @@ pub fn names(root: &Root) -> Result<Vec<String>, procfs::Error> {
 
 /// Reads what lsmod shows of the module `/proc/modules` calls `raw`.
 pub fn read(root: &Root, raw: &str) -> Listing {
-    let name = normalize(raw);
+    let name = name::modname_normalize_str(raw);
     let mut messages = Vec::new();
     let size = size(root, &name, &mut messages);
     let use_count = use_count(root, &name, &mut messages);
-    let holders = sysfs::holders(root, &name).map(|h| h.iter().map(|h| normalize(h)).collect());
+    let holders = sysfs::holders(root, &name)
+        .map(|h| h.iter().map(|h| name::modname_normalize_str(h)).collect());
     Listing {
         name,
         size,
@@ -43,12 +44,6 @@ pub fn read(root: &Root, raw: &str) -> Listing {
         holders,
         messages,
     }
-}
-
-/// A module name as kmod keeps it: `-` becomes `_`, and it ends at the
-/// first `.`.
-pub fn normalize(name: &str) -> String {
-    String::from_utf8_lossy(&name::modname_normalize(name.as_bytes())).into_owned()
 }
 
 /// `coresize`, else the size column of `/proc/modules`; the errno when

@@ -67,6 +67,13 @@ impl fmt::Display for Compression {
 /// File name suffixes of module files, the compressed ones included.
 pub const MODULE_EXTENSIONS: [&str; 4] = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
 
+/// Whether `path`, a target path under `root`, is a regular file named
+/// like a module: how modinfo tells a file argument from a module name.
+pub fn is_module_path(root: &crate::Root, path: &Path) -> bool {
+    std::fs::metadata(root.host(path)).is_ok_and(|m| m.is_file())
+        && has_module_extension(path.as_os_str().as_encoded_bytes())
+}
+
 /// Whether `name` ends like a module file.
 pub fn has_module_extension(name: &[u8]) -> bool {
     MODULE_EXTENSIONS
