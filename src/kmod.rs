@@ -67,16 +67,18 @@ pub fn main(args: Vec<OsString>) -> i32 {
             help();
             0
         }
-        Some("list") => crate::lsmod::main(command_args),
+        Some("list") => (crate::lsmod::TOOL.main)(command_args),
         Some("static-nodes") => crate::static_nodes::main(command_args),
         Some("graph") => crate::graph::main(command_args),
         Some("__complete") => crate::complete::main(command_args),
-        Some(name) if tool(name).is_some() => tool(name).map_or(1, |t| (t.main)(command_args)),
-        _ => {
-            eprintln!("invalid command '{}'", command.to_string_lossy());
-            help();
-            1
-        }
+        name => match name.and_then(tool) {
+            Some(tool) => (tool.main)(command_args),
+            None => {
+                eprintln!("invalid command '{}'", command.to_string_lossy());
+                help();
+                1
+            }
+        },
     }
 }
 
