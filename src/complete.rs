@@ -18,29 +18,30 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use modutils_core::context::Context;
-use modutils_core::root::MODULE_DIRECTORY;
-use modutils_core::{procfs, Root};
+use modutils_core::{loaded, Root};
+
+use crate::cli;
 
 pub fn main(args: Vec<OsString>) -> i32 {
-    let words: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let Some((tool, words)) = words.split_first() else {
+    let Some((tool, words)) = args.get(1..).and_then(<[OsString]>::split_first) else {
         eprintln!("usage: kmod __complete TOOL [WORD...]");
         return 1;
     };
     let root = Root::from_env();
-    let names = match tool.as_str() {
-        "rmmod" => loaded(&root),
-        "modprobe" if words.iter().any(|w| is_remove(w)) => loaded(&root),
-        "modprobe" => {
-            let dir = module_dir(&root, words, ('d', "dirname"), ('S', "set-version"));
-            text(Context::new(root, Some(dir)).module_names())
+    let names = match tool.to_str() {
+        Some("rmmod") => loaded(&root),
+        Some("modprobe") => {
+            let given = cli::given(&(crate::modprobe::TOOL.options)(), words);
+            if given.iter().any(|(name, _)| *name == "remove") {
+                loaded(&root)
+            } else {
+                let dir = module_dir(&root, &given, "dirname", "set-version");
+                text(Context::new(root, Some(dir)).module_names())
+            }
         }
-        "modinfo" => {
-            let dir = module_dir(&root, words, ('b', "basedir"), ('k', "set-version"));
+        Some("modinfo") => {
+            let given = cli::given(&(crate::modinfo::TOOL.options)(), words);
+            let dir = module_dir(&root, &given, "basedir", "set-version");
             let ctx = Context::new(root, Some(dir));
             let mut names = ctx.module_names();
             names.extend(ctx.builtin_names());
@@ -59,55 +60,20 @@ pub fn main(args: Vec<OsString>) -> i32 {
     0
 }
 
-/// `--remove`, or `-r` alone or in a group of modprobe's value-less flags.
-fn is_remove(word: &str) -> bool {
-    let group = |g: &str| g.chars().all(|c| "arRibfDcnsqvV".contains(c)) && g.contains('r');
-    word == "--remove"
-        || word
-            .strip_prefix('-')
-            .is_some_and(|g| !g.starts_with('-') && group(g))
-}
-
 fn loaded(root: &Root) -> Vec<String> {
-    procfs::loaded_module_names(root).unwrap_or_default()
+    loaded::names(root).unwrap_or_default()
 }
 
-/// `<root option value>/lib/modules/<version option value or the running
-/// kernel's release>`, reading the options as getopt would find them.
-fn module_dir(root: &Root, words: &[String], base: (char, &str), ver: (char, &str)) -> PathBuf {
-    let base = option_value(words, base).unwrap_or_default();
-    let release = option_value(words, ver).unwrap_or_else(|| root.kernel_release());
-    PathBuf::from(format!("{base}{MODULE_DIRECTORY}/{release}"))
-}
+type Given = [(&'static str, Option<OsString>)];
 
-/// The last value given to an option: `-xV`, `-x V`, `--long=V`, `--long V`.
-fn option_value(words: &[String], (short, long): (char, &str)) -> Option<String> {
-    let mut found = None;
-    let mut i = 0;
-    while i < words.len() {
-        let w = &words[i];
-        let next = || words.get(i + 1).cloned();
-        if w == "--" {
-            break;
-        }
-        if let Some(rest) = w.strip_prefix("--") {
-            if let Some(v) = rest.strip_prefix(long).and_then(|r| r.strip_prefix('=')) {
-                found = Some(v.to_string());
-            } else if rest == long {
-                found = next();
-                i += 1;
-            }
-        } else if let Some(rest) = w.strip_prefix('-').and_then(|r| r.strip_prefix(short)) {
-            if rest.is_empty() {
-                found = next();
-                i += 1;
-            } else {
-                found = Some(rest.to_string());
-            }
-        }
-        i += 1;
-    }
-    found
+/// The module directory the tool would use with the options given: the
+/// last value of each option wins, as in the tool.
+fn module_dir(root: &Root, given: &Given, base: &str, release: &str) -> PathBuf {
+    let last = |option: &str| {
+        let values = given.iter().filter(|(name, _)| *name == option);
+        values.rev().find_map(|(_, v)| v.as_deref())
+    };
+    root.module_dir(last(base), last(release))
 }
 
 /// Completion candidates are shell words; a name that is not UTF-8 could
@@ -123,37 +89,46 @@ fn text(names: Vec<Vec<u8>>) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn w(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn given(table: &str, words: &[&str]) -> Vec<(&'static str, Option<OsString>)> {
+        let words: Vec<OsString> = words.iter().map(OsString::from).collect();
+        match table {
+            "modprobe" => cli::given(crate::modprobe::options(), &words),
+            _ => cli::given(crate::modinfo::options(), &words),
+        }
+    }
+
+    fn dirname(words: &[&str]) -> Option<OsString> {
+        let given = given("modprobe", words);
+        let last = given.iter().rfind(|(name, _)| *name == "dirname");
+        last.and_then(|(_, v)| v.clone())
     }
 
     #[test]
     fn finds_option_values_in_every_spelling() {
-        let o = ('d', "dirname");
-        assert_eq!(
-            option_value(&w(&["-d", "/x", "m"]), o).as_deref(),
-            Some("/x")
-        );
-        assert_eq!(option_value(&w(&["-d/x"]), o).as_deref(), Some("/x"));
-        assert_eq!(
-            option_value(&w(&["--dirname=/y"]), o).as_deref(),
-            Some("/y")
-        );
-        assert_eq!(
-            option_value(&w(&["--dirname", "/z"]), o).as_deref(),
-            Some("/z")
-        );
-        assert_eq!(option_value(&w(&["--", "-d", "/x"]), o), None);
-        assert_eq!(option_value(&w(&["-d"]), o), None);
+        assert_eq!(dirname(&["-d", "/x", "m"]), Some("/x".into()));
+        assert_eq!(dirname(&["-d/x"]), Some("/x".into()));
+        assert_eq!(dirname(&["--dirname=/y"]), Some("/y".into()));
+        assert_eq!(dirname(&["--dirname", "/z"]), Some("/z".into()));
+        assert_eq!(dirname(&["--", "-d", "/x"]), None);
+        assert_eq!(dirname(&["-d"]), None);
     }
 
     #[test]
     fn remove_mode_is_seen_in_groups() {
+        let is_remove = |w: &str| given("modprobe", &[w]).iter().any(|(n, _)| *n == "remove");
         assert!(is_remove("-r"));
         assert!(is_remove("-vr"));
         assert!(is_remove("--remove"));
         assert!(!is_remove("--remove-holders"));
         assert!(!is_remove("-S"));
         assert!(!is_remove("-v"));
+    }
+
+    #[test]
+    fn the_last_value_chooses_the_directory() {
+        let root = Root::at("/nonexistent");
+        let given = given("modinfo", &["-b", "/a", "-k", "1", "--basedir=/b", "m"]);
+        let dir = module_dir(&root, &given, "basedir", "set-version");
+        assert_eq!(dir, PathBuf::from("/b/lib/modules/1"));
     }
 }

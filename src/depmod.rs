@@ -60,6 +60,14 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of depmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "depmod",
+    main,
+    options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] [version] [module files…]"], OPTIONS),
+};
+
 /// Set and not empty: as `--no-cache`.
 const NO_CACHE_VAR: &str = "MODUTILS_NO_CACHE";
 
@@ -125,19 +133,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
             Id::Warn => opts.warn = true,
             Id::NoCache => opts.no_cache = true,
-            Id::Version => {
-                crate::kmod::version();
-                return 0;
-            }
-            Id::Help => {
-                let text = cli::help_text(
-                    log::prog(),
-                    &["[options] [version] [module files…]"],
-                    OPTIONS,
-                );
-                print!("{text}");
-                return 0;
-            }
+            Id::Version => return cli::version(),
+            Id::Help => return TOOL.help(),
         }
     }
     log::set_threshold(verbosity);

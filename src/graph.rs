@@ -12,11 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
 use modutils_core::context::Context;
 use modutils_core::name::modname_from_path;
-use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
 
 use crate::cli::{self, Opt};
@@ -68,12 +66,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     }
     let root = Root::from_env();
-    let release = version
-        .map(|v| v.to_string_lossy().into_owned())
-        .unwrap_or_else(|| root.kernel_release());
-    let mut dir = basedir.unwrap_or_default();
-    dir.push(format!("{MODULE_DIRECTORY}/{release}"));
-    let ctx = Context::new(root, Some(PathBuf::from(dir)));
+    let dir = root.module_dir(basedir.as_deref(), version.as_deref());
+    let ctx = Context::new(root, Some(dir));
 
     let all = ctx.module_names();
     if all.is_empty() {

@@ -72,6 +72,14 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of insmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "insmod",
+    main,
+    options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] filename [args]"], OPTIONS),
+};
+
 /// insmod's wording for the errors of module insertion (kmod's
 /// `mod_strerror`); others are glibc's.
 fn insert_strerror(errno: i32) -> String {
@@ -96,21 +104,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::Syslog, _)) => syslog = true,
             Ok((Id::Verbose, _)) => verbose += 1,
             Ok((Id::Check, _)) => check_only = true,
-            Ok((Id::Version, _)) => {
-                crate::kmod::version();
-                return 0;
-            }
-            Ok((Id::Help, _)) => {
-                print!(
-                    "{}",
-                    cli::help_text(log::prog(), &["[options] filename [args]"], OPTIONS)
-                );
-                return 0;
-            }
-            Err(e) => {
-                e.print();
-                return 1;
-            }
+            Ok((Id::Version, _)) => return cli::version(),
+            Ok((Id::Help, _)) => return TOOL.help(),
+            Err(e) => return e.report(),
         }
     }
     if syslog {

@@ -4,22 +4,22 @@
 
 use std::ffi::OsString;
 
-use crate::cli::{self, Opt};
+use crate::cli::{self, Opt, Tool};
 use crate::invocation_name;
 
-type ToolMain = fn(Vec<OsString>) -> i32;
-
-const TOOLS: [(&str, ToolMain); 6] = [
-    ("lsmod", crate::lsmod::main),
-    ("rmmod", crate::rmmod::main),
-    ("insmod", crate::insmod::main),
-    ("modinfo", crate::modinfo::main),
-    ("modprobe", crate::modprobe::main),
-    ("depmod", crate::depmod::main),
+/// The tools kmod runs by link name or command word, in `kmod help`'s order.
+pub const TOOLS: [Tool; 6] = [
+    crate::lsmod::TOOL,
+    crate::rmmod::TOOL,
+    crate::insmod::TOOL,
+    crate::modinfo::TOOL,
+    crate::modprobe::TOOL,
+    crate::depmod::TOOL,
 ];
 
-fn tool(name: &str) -> Option<ToolMain> {
-    TOOLS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+/// The tool called `name`.
+pub fn tool(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|t| t.name == name)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +40,8 @@ const OPTIONS: &[Opt<Id>] = &[
 
 pub fn main(args: Vec<OsString>) -> i32 {
     let argv0 = args.first().cloned().unwrap_or_default();
-    if let Some(run) = tool(&invocation_name(&argv0)) {
-        return run(args);
+    if let Some(tool) = tool(&invocation_name(&argv0)) {
+        return (tool.main)(args);
     }
     // kmod's own options end at the command word; the rest is the command's.
     let Some(parsed) = cli::parse_or_report(OPTIONS, args, true) else {
@@ -53,10 +53,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             help();
             return 0;
         }
-        Some(Id::Version) => {
-            version();
-            return 0;
-        }
+        Some(Id::Version) => return cli::version(),
         None => {}
     }
     let Some(command) = parsed.operands.first().cloned() else {
@@ -70,16 +67,18 @@ pub fn main(args: Vec<OsString>) -> i32 {
             help();
             0
         }
-        Some("list") => crate::lsmod::main(command_args),
+        Some("list") => (crate::lsmod::TOOL.main)(command_args),
         Some("static-nodes") => crate::static_nodes::main(command_args),
         Some("graph") => crate::graph::main(command_args),
         Some("__complete") => crate::complete::main(command_args),
-        Some(name) if tool(name).is_some() => tool(name).map_or(1, |run| run(command_args)),
-        _ => {
-            eprintln!("invalid command '{}'", command.to_string_lossy());
-            help();
-            1
-        }
+        name => match name.and_then(tool) {
+            Some(tool) => (tool.main)(command_args),
+            None => {
+                eprintln!("invalid command '{}'", command.to_string_lossy());
+                help();
+                1
+            }
+        },
     }
 }
 
@@ -88,14 +87,9 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
-/// The version lines scripts parse: the kmod release whose behaviour we
-/// match, and the features compiled in.
-pub fn version() {
-    println!("kmod version 34.2");
-    println!("+ZSTD +XZ +ZLIB +OPENSSL");
-}
-
 fn help() {
+    let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+    let (last, others) = names.split_last().unwrap_or((&"", &[]));
     print!(
         "kmod - manage Linux kernel modules (modutils {})\n\
          Usage:\n\
@@ -108,8 +102,9 @@ fn help() {
          \x20 list         list the loaded modules (same as lsmod)\n\
          \x20 static-nodes list the device nodes the running kernel's modules provide\n\
          \x20 graph        print the module dependency graph (Graphviz DOT)\n\
-         \x20 <tool>       run lsmod, rmmod, insmod, modinfo, modprobe or depmod\n\n\
+         \x20 <tool>       run {} or {last}\n\n\
          kmod is also each of those tools when called through a link with its name.\n",
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        others.join(", "),
     );
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use modutils_core::config::strerror;
 use modutils_core::kernel;
-use modutils_core::{procfs, sysfs, Root};
+use modutils_core::{loaded, procfs, Root};
 
 use crate::cli::{self, Opt};
 use crate::{error, log};
@@ -59,6 +59,14 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of lsmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "lsmod",
+    main,
+    options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options]"], OPTIONS),
+};
+
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut verbose = log::Level::Err as i32;
     let mut syslog = false;
@@ -70,18 +78,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::Verbose, _)) => verbose += 1,
             Ok((Id::Tree, _)) => tree = true,
             Ok((Id::Json, _)) => json = true,
-            Ok((Id::Version, _)) => {
-                crate::kmod::version();
-                return 0;
-            }
-            Ok((Id::Help, _)) => {
-                print!("{}", cli::help_text(log::prog(), &["[options]"], OPTIONS));
-                return 0;
-            }
-            Err(e) => {
-                e.print();
-                return 1;
-            }
+            Ok((Id::Version, _)) => return cli::version(),
+            Ok((Id::Help, _)) => return TOOL.help(),
+            Err(e) => return e.report(),
         }
     }
     if syslog {
@@ -97,7 +96,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         return 1;
     }
     let root = Root::from_env();
-    let names = match procfs::loaded_module_names(&root) {
+    let names = match loaded::names(&root) {
         Ok(names) => names,
         Err(e) => {
             error!(
@@ -128,18 +127,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     let mut text = String::new();
     for raw in &names {
-        let name = normalize(raw);
-        let size = size(&root, &name);
-        let refcnt = refcnt(&root, &name);
+        let Row {
+            name,
+            size,
+            refcnt,
+            holders,
+        } = row(&root, raw);
         text.push_str(&format!("{name:<19} {size:>8}  {refcnt}"));
-        match sysfs::holders(&root, &name) {
-            Ok(holders) => {
-                for (i, h) in holders.iter().enumerate() {
-                    text.push(if i == 0 { ' ' } else { ',' });
-                    text.push_str(&normalize(h));
-                }
-            }
-            Err(e) => error!("{e}"),
+        for (i, h) in holders.iter().enumerate() {
+            text.push(if i == 0 { ' ' } else { ',' });
+            text.push_str(h);
         }
         text.push('\n');
         // Write as we go, so a consumer sees lines before errors that follow.
@@ -152,7 +149,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     0
 }
 
-/// What the plain list shows of one module.
+/// What the list shows of one module: the core's reading, its complaints
+/// logged, unreadable values as kmod prints them (`-errno`).
 struct Row {
     name: String,
     size: i64,
@@ -160,30 +158,27 @@ struct Row {
     holders: Vec<String>,
 }
 
-/// `--tree` and `--json`: the same reads as the plain list (sizes, use
-/// counts and holders from `/sys/module`), shown another way.
+fn row(root: &Root, raw: &str) -> Row {
+    let listing = loaded::read(root, raw);
+    for message in &listing.messages {
+        error!("{message}");
+    }
+    let holders = listing.holders.unwrap_or_else(|e| {
+        error!("{e}");
+        Vec::new()
+    });
+    let known = |v: Result<i64, i32>| v.unwrap_or_else(|errno| -i64::from(errno));
+    Row {
+        name: listing.name,
+        size: known(listing.size),
+        refcnt: known(listing.use_count),
+        holders,
+    }
+}
+
+/// `--tree` and `--json`: the same reads as the plain list, shown another way.
 fn view(root: &Root, names: &[String], json: bool) -> i32 {
-    let rows: Vec<Row> = names
-        .iter()
-        .map(|raw| {
-            let name = normalize(raw);
-            let size = size(root, &name);
-            let refcnt = refcnt(root, &name);
-            let holders = match sysfs::holders(root, &name) {
-                Ok(h) => h.iter().map(|h| normalize(h)).collect(),
-                Err(e) => {
-                    error!("{e}");
-                    Vec::new()
-                }
-            };
-            Row {
-                name,
-                size,
-                refcnt,
-                holders,
-            }
-        })
-        .collect();
+    let rows: Vec<Row> = names.iter().map(|raw| row(root, raw)).collect();
     let text = if json {
         json_text(&rows).into_bytes()
     } else {
@@ -242,80 +237,4 @@ fn json_text(rows: &[Row]) -> String {
         })
         .collect();
     Json::Obj(vec![("modules", Json::Arr(modules))]).to_text()
-}
-
-/// A module name as kmod keeps it: `-` becomes `_`, and it ends at the
-/// first `.`.
-pub(crate) fn normalize(name: &str) -> String {
-    String::from_utf8_lossy(&modutils_core::name::modname_normalize(name.as_bytes())).into_owned()
-}
-
-/// `coresize`, else the size column of `/proc/modules`; `-errno` when the
-/// module has no sysfs directory.
-fn size(root: &Root, name: &str) -> i64 {
-    let dir = sysfs::module_path(name, None);
-    if let Err(e) = std::fs::metadata(root.host(&dir)) {
-        return -i64::from(e.raw_os_error().unwrap_or(libc::EIO));
-    }
-    match sysfs::coresize(root, name) {
-        Ok(v) => v,
-        Err(e) if e.is_not_found() => size_from_proc_modules(root, name),
-        Err(_) => {
-            error!("failed to read coresize from {}", dir.display());
-            0
-        }
-    }
-}
-
-fn size_from_proc_modules(root: &Root, name: &str) -> i64 {
-    let text = match std::fs::read(root.host(procfs::PROC_MODULES)) {
-        Ok(t) => t,
-        Err(e) => {
-            let errno = e.raw_os_error().unwrap_or(libc::EIO);
-            error!(
-                "could not open {}: {}",
-                procfs::PROC_MODULES,
-                strerror(errno)
-            );
-            return -i64::from(errno);
-        }
-    };
-    let text = String::from_utf8_lossy(&text);
-    for (i, line) in text.lines().enumerate() {
-        let mut words = line.split([' ', '\t']).filter(|w| !w.is_empty());
-        if words.next() != Some(name) {
-            continue;
-        }
-        return match words
-            .next()
-            .and_then(|w| w.parse::<i64>().ok())
-            .filter(|v| *v >= 0)
-        {
-            Some(v) => v,
-            None => {
-                error!("invalid line format at {}:{}", procfs::PROC_MODULES, i + 1);
-                -i64::from(libc::ENOENT)
-            }
-        };
-    }
-    -i64::from(libc::ENOENT)
-}
-
-/// `refcnt`; `-errno` when it cannot be read (`-2` on kernels that cannot
-/// unload modules).
-fn refcnt(root: &Root, name: &str) -> i64 {
-    match sysfs::refcnt(root, name) {
-        Ok(v) => v,
-        Err(sysfs::Error::Io { source, .. }) => {
-            -i64::from(source.raw_os_error().unwrap_or(libc::EIO))
-        }
-        Err(e) => {
-            error!(
-                "could not read integer from '{}': '{}'",
-                e.path().display(),
-                strerror(libc::EINVAL)
-            );
-            -i64::from(libc::EINVAL)
-        }
-    }
 }

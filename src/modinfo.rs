@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use modutils_core::context::{Context, Module};
 use modutils_core::modinfo::{self, Field};
@@ -115,6 +115,14 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of modinfo.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "modinfo",
+    main,
+    options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] <modulename|filename> [args]"], OPTIONS),
+};
+
 struct Settings {
     field: Option<Vec<u8>>,
     separator: u8,
@@ -146,18 +154,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Id::Json => settings.json = Some(Default::default()),
             Id::SetVersion => version = value,
             Id::Basedir => basedir = value,
-            Id::Version => {
-                crate::kmod::version();
-                return 0;
-            }
-            Id::Help => {
-                let prog = crate::log::prog();
-                print!(
-                    "{}",
-                    cli::help_text(prog, &["[options] <modulename|filename> [args]"], OPTIONS)
-                );
-                return 0;
-            }
+            Id::Version => return cli::version(),
+            Id::Help => return TOOL.help(),
         }
     }
     if parsed.operands.is_empty() {
@@ -166,14 +164,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 
     let root = Root::from_env();
-    let dirname = (basedir.is_some() || version.is_some()).then(|| {
-        let release = version
-            .map(|v| v.to_string_lossy().into_owned())
-            .unwrap_or_else(|| root.kernel_release());
-        let mut dir = basedir.unwrap_or_default();
-        dir.push(format!("/lib/modules/{release}"));
-        PathBuf::from(dir)
-    });
+    let dirname = (basedir.is_some() || version.is_some())
+        .then(|| root.module_dir(basedir.as_deref(), version.as_deref()));
     let ctx = Context::new(root, dirname);
 
     let stdout = io::stdout();
@@ -202,9 +194,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// An argument is a file only if it exists as a regular file and is named
 /// like a module; everything else is looked up by name or alias.
 fn is_module_filename(ctx: &Context, arg: &OsString) -> bool {
-    let host = ctx.root().host(Path::new(arg));
-    std::fs::metadata(host).is_ok_and(|m| m.is_file())
-        && module_file::has_module_extension(arg.as_bytes())
+    module_file::is_module_path(ctx.root(), Path::new(arg))
 }
 
 fn by_path(ctx: &Context, s: &Settings, out: &mut impl Write, arg: &OsString) -> bool {

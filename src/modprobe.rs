@@ -15,18 +15,24 @@ use std::path::{Path, PathBuf};
 use modutils_core::autoclean::{self, Recorder};
 use modutils_core::config::modprobe::{KernelCmdline, LoadOptions};
 use modutils_core::config::{strerror, Level, ModprobeConfig};
-use modutils_core::context::Context;
-use modutils_core::index::Index;
+use modutils_core::context::{Context, IndexKind};
 use modutils_core::kernel;
 use modutils_core::module_file::ModuleFile;
 use modutils_core::probe::{
     kernel_compression, system_from_env, BlacklistMode, Engine, Force, ModId, ProbeOptions,
     RemoveOptions, Report,
 };
-use modutils_core::root::MODULE_DIRECTORY;
 use modutils_core::Root;
 
 pub use args::options;
+
+/// What `kmod` knows of modprobe.
+pub const TOOL: crate::cli::Tool = crate::cli::Tool {
+    name: "modprobe",
+    main,
+    options: args::erased_options,
+    help_text: help::text,
+};
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};
 
@@ -144,16 +150,11 @@ fn stderr_usable() -> bool {
 /// The module directory: `/lib/modules/<running kernel>`, or with `-d`/`-S`
 /// `DIR/lib/modules/VERSION`, cut to kmod's PATH_MAX buffer.
 fn module_dir(s: &Settings, root: &Root) -> PathBuf {
+    let dir = root.module_dir(s.root.as_deref(), s.kversion.as_deref());
     if s.root.is_none() && s.kversion.is_none() {
-        return PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()));
+        return dir;
     }
-    let mut dir = s.root.clone().unwrap_or_default().into_vec();
-    dir.extend_from_slice(MODULE_DIRECTORY.as_bytes());
-    dir.push(b'/');
-    match &s.kversion {
-        Some(v) => dir.extend_from_slice(v.as_bytes()),
-        None => dir.extend_from_slice(root.kernel_release().as_bytes()),
-    }
+    let mut dir = dir.into_os_string().into_vec();
     dir.truncate(modutils_core::name::PATH_MAX - 1);
     PathBuf::from(OsString::from_vec(dir))
 }
@@ -171,9 +172,8 @@ fn record_autoload(root: &Root, recorder: &mut Recorder) {
 /// `modprobe -c`: the configuration, then the alias and symbol indexes.
 fn show_config(ctx: &Context) -> bool {
     out::print(&ctx.config().show_config());
-    for file in ["modules.alias.bin", "modules.symbols.bin"] {
-        let path = ctx.root().host(ctx.dirname().join(file));
-        if let Ok(dump) = Index::open(path).and_then(|i| i.dump("alias ")) {
+    for kind in [IndexKind::Alias, IndexKind::Symbols] {
+        if let Some(Ok(dump)) = ctx.index(kind).map(|i| i.dump("alias ")) {
             out::print(&dump);
         }
     }
@@ -215,24 +215,11 @@ fn show_symbols(ctx: &Context, s: &Settings) -> bool {
 }
 
 fn symbol_lines(file: &ModuleFile, versions: bool) -> Result<Vec<u8>, i32> {
-    let elf = file.elf().map_err(|e| e.errno())?;
-    let entries: Vec<(u64, &[u8])> = if versions {
-        let v = elf.modversions().map_err(|e| file.elf_error(e).errno())?;
-        v.iter().map(|m| (m.crc, m.name)).collect()
-    } else {
-        let v = elf.exports().map_err(|e| file.elf_error(e).errno())?;
-        // Without `__crc_` symbols kmod falls back to __ksymtab_strings,
-        // and a module without that section has no exports to show.
-        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
-            return Err(libc::ENODATA);
-        }
-        v.iter().map(|m| (m.crc, m.name)).collect()
-    };
     let mut text = Vec::new();
     // Names are printed as the bytes they are, as kmod prints them.
-    for (crc, name) in entries {
+    for (crc, name) in file.symbol_crcs(versions)? {
         text.extend_from_slice(format!("0x{crc:08x}\t").as_bytes());
-        text.extend_from_slice(name);
+        text.extend_from_slice(&name);
         text.push(b'\n');
     }
     Ok(text)

@@ -13,13 +13,12 @@ use std::path::Path;
 
 use modutils_core::autoclean::{self, SweepOptions};
 use modutils_core::config::strerror;
-use modutils_core::index::Index;
+use modutils_core::context::Context;
 use modutils_core::kernel;
 use modutils_core::probe::{system_from_env, System};
 use modutils_core::{name, procfs, Root};
 
 use crate::cli::{self, Opt};
-use crate::lsmod::normalize;
 use crate::{error, log};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +72,14 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// What `kmod` knows of rmmod.
+pub const TOOL: cli::Tool = cli::Tool {
+    name: "rmmod",
+    main,
+    options: || cli::erase(OPTIONS),
+    help_text: |prog| cli::help_text(prog, &["[options] modulename ...", "-a [options]"], OPTIONS),
+};
+
 pub fn main(args: Vec<OsString>) -> i32 {
     let mut verbose = log::Level::Err as i32;
     let mut syslog = false;
@@ -88,25 +95,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             Ok((Id::All, _)) => all = true,
             Ok((Id::DryRun, _)) => sweep.dry_run = true,
             Ok((Id::Now, _)) => sweep.now = true,
-            Ok((Id::Version, _)) => {
-                crate::kmod::version();
-                return 0;
-            }
-            Ok((Id::Help, _)) => {
-                print!(
-                    "{}",
-                    cli::help_text(
-                        log::prog(),
-                        &["[options] modulename ...", "-a [options]"],
-                        OPTIONS
-                    )
-                );
-                return 0;
-            }
-            Err(e) => {
-                e.print();
-                return 1;
-            }
+            Ok((Id::Version, _)) => return cli::version(),
+            Ok((Id::Help, _)) => return TOOL.help(),
+            Err(e) => return e.report(),
         }
     }
     if syslog {
@@ -143,6 +134,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
     log::set_threshold(verbose);
 
+    let ctx = Context::new(root.clone(), None);
     let mut failures = 0;
     let mut told_permission = false;
     for arg in &operands {
@@ -155,7 +147,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             failures += 1;
             break;
         };
-        if !force && !may_remove(&root, sys.as_mut(), &name) {
+        if !force && !may_remove(&ctx, sys.as_mut(), &name) {
             failures += 1;
             continue;
         }
@@ -184,20 +176,16 @@ pub fn main(args: Vec<OsString>) -> i32 {
 /// name up to the first `.`, `-` as `_`), else the argument as a name.
 /// `None` for a name too long to be one.
 fn module_name(root: &Root, arg: &OsString) -> Option<String> {
-    let text = arg.to_string_lossy();
-    let name = if std::fs::metadata(root.host(Path::new(arg))).is_ok() {
-        name::modname_from_path(Path::new(arg))
-    } else {
-        normalize(&text)
-    };
+    let name = name::module_of_argument(root, Path::new(arg));
     (name.len() < libc::PATH_MAX as usize).then_some(name)
 }
 
 /// kmod's checks before removing without `--force`: not built in, loaded,
 /// no holders, use count 0. Each failure is reported, with the line
 /// libkmod logs for a file it could not read.
-fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
-    if is_builtin(root, name) {
+fn may_remove(ctx: &Context, sys: &mut dyn System, name: &str) -> bool {
+    let root = ctx.root();
+    if ctx.is_builtin(name.as_bytes()) {
         error!("Module {name} is builtin.");
         return false;
     }
@@ -219,7 +207,12 @@ fn may_remove(root: &Root, sys: &mut dyn System, name: &str) -> bool {
         Ok(holders) if !holders.is_empty() => {
             let list: String = holders
                 .iter()
-                .map(|h| format!(" {}", normalize(&String::from_utf8_lossy(h))))
+                .map(|h| {
+                    format!(
+                        " {}",
+                        name::modname_normalize_str(&String::from_utf8_lossy(h))
+                    )
+                })
                 .collect();
             error!("Module {name} is in use by:{list}");
             return false;
@@ -256,14 +249,6 @@ fn remove(sys: &mut dyn System, name: &str, force: bool) -> Result<(), i32> {
     sys.remove(name.as_bytes(), force).inspect_err(|&errno| {
         error!("could not remove '{name}': {}", strerror(errno));
     })
-}
-
-/// Whether `name` is built into the kernel: listed in depmod's
-/// `modules.builtin.bin` (no index, no built-ins, as in kmod).
-fn is_builtin(root: &Root, name: &str) -> bool {
-    let release = root.kernel_release();
-    let path = root.host(format!("/lib/modules/{release}/modules.builtin.bin"));
-    Index::open(path).is_ok_and(|index| matches!(index.lookup(name), Ok(Some(_))))
 }
 
 /// `rmmod -a`: one sweep (see `modutils_core::autoclean`). `-v` prints

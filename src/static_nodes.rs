@@ -3,10 +3,10 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
-use modutils_core::devname::{self, DevnameEntry};
+use modutils_core::devname::{self, DevnameEntry, Line};
 use modutils_core::Root;
 
 use crate::cli::{self, Opt};
@@ -104,8 +104,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     }
 
     let root = Root::from_env();
-    let target = format!("/lib/modules/{}/modules.devname", root.kernel_release());
-    let input = match File::open(root.host(&target)) {
+    let path = root.module_dir(None, None).join("modules.devname");
+    let target = path.display();
+    let lines = match devname::Lines::open(&root, &path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             eprintln!("Warning: {target} not found - ignoring");
@@ -128,18 +129,12 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
 
     let mut status = 0;
-    let mut reader = BufReader::new(input);
-    let mut line = Vec::new();
-    // kmod reads with a 4095-byte fgets: longer lines arrive in pieces.
-    while read_piece(&mut reader, &mut line, 4095) {
-        if line.first() == Some(&b'#') {
-            continue;
-        }
-        match devname::parse_line(&line) {
-            Some(e) => {
+    for line in lines {
+        match line {
+            Line::Entry(e) => {
                 let _ = out.write_all(&render(format, &e));
             }
-            None => {
+            Line::Invalid(line) => {
                 let _ = io::stderr()
                     .write_all(&[&b"Error: invalid devname entry: "[..], &line].concat());
                 status = 1;
@@ -175,28 +170,6 @@ fn create(root: &Root, path: &Path) -> Result<File, String> {
             crate::strerror(&e)
         )
     })
-}
-
-/// Reads up to `max` bytes, stopping after a newline; false at end of file.
-fn read_piece(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> bool {
-    line.clear();
-    while line.len() < max {
-        let buf = match reader.fill_buf() {
-            Ok(b) if !b.is_empty() => b,
-            _ => break,
-        };
-        let room = max - line.len();
-        let take = match buf.iter().take(room).position(|&b| b == b'\n') {
-            Some(i) => i + 1,
-            None => buf.len().min(room),
-        };
-        line.extend_from_slice(&buf[..take]);
-        reader.consume(take);
-        if line.last() == Some(&b'\n') {
-            break;
-        }
-    }
-    !line.is_empty()
 }
 
 fn render(format: Format, e: &DevnameEntry) -> Vec<u8> {

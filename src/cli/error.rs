@@ -82,6 +82,13 @@ impl GetoptError {
 
     /// Print the message and a newline to stderr, as glibc does before
     /// getopt_long returns '?'.
+    /// [`GetoptError::print`], then the exit code the tools give for
+    /// it, 1.
+    pub fn report(&self) -> i32 {
+        self.print();
+        1
+    }
+
     pub fn print(&self) {
         let mut err = io::stderr().lock();
         // Nothing sensible to do if stderr is gone; the tool exits 1 anyway.

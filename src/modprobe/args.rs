@@ -196,6 +196,11 @@ pub fn options() -> &'static [Opt<impl Copy + PartialEq + std::fmt::Debug>] {
     OPTIONS
 }
 
+/// The option table with its ids erased, for [`super::TOOL`].
+pub(super) fn erased_options() -> Vec<Opt<usize>> {
+    crate::cli::erase(OPTIONS)
+}
+
 /// syslog priorities used as verbosity, as kmod does.
 pub(super) const LOG_WARNING: i32 = 4;
 
@@ -305,14 +310,8 @@ pub(super) fn parse(argv: Vec<OsString>) -> Parsed {
             }
             Id::Tree => s.tree = true,
             Id::Json => s.json = true,
-            Id::Version => {
-                crate::kmod::version();
-                return Parsed::Exit(0);
-            }
-            Id::Help => {
-                print!("{}", super::help::text(crate::log::prog()));
-                return Parsed::Exit(0);
-            }
+            Id::Version => return Parsed::Exit(crate::cli::version()),
+            Id::Help => return Parsed::Exit(super::TOOL.help()),
         }
     }
     s.operands = parser.operands();

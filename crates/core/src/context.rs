@@ -11,7 +11,7 @@ use crate::config::modprobe::ModprobeConfig;
 use crate::index::{Index, IndexError};
 use crate::modinfo::{self, Field};
 use crate::name;
-use crate::root::{Root, MODULE_DIRECTORY};
+use crate::root::Root;
 
 /// What separates the dependencies in a modules.dep value (libkmod's
 /// `strtok` delimiters).
@@ -85,9 +85,7 @@ impl Context {
     /// A context for `dirname` (a target path), by default
     /// `/lib/modules/<running kernel>`.
     pub fn new(root: Root, dirname: Option<PathBuf>) -> Context {
-        let dirname = dirname.unwrap_or_else(|| {
-            PathBuf::from(format!("{MODULE_DIRECTORY}/{}", root.kernel_release()))
-        });
+        let dirname = dirname.unwrap_or_else(|| root.module_dir(None, None));
         Context {
             root,
             dirname,

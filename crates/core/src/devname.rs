@@ -1,6 +1,12 @@
 //! `modules.devname`: the device nodes modules provide, which systemd creates
 //! at boot (through `kmod static-nodes`) so that opening one loads its module.
 
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+use crate::Root;
+
 /// One entry: `<module> <devname> <c|b><major>:<minor>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevnameEntry {
@@ -86,9 +92,95 @@ fn unsigned(rest: &mut &[u8]) -> Option<u32> {
     Some(value as u32)
 }
 
+/// A line of `modules.devname` as `kmod static-nodes` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Entry(DevnameEntry),
+    /// A line [`parse_line`] refuses, as read (newline included).
+    Invalid(Vec<u8>),
+}
+
+/// The lines of a `modules.devname`, read as kmod reads them: with a
+/// 4095-byte `fgets`, so a longer line arrives in pieces, each read as a
+/// line; comment lines (`#` first) are skipped.
+pub struct Lines {
+    reader: BufReader<File>,
+    piece: Vec<u8>,
+}
+
+impl Lines {
+    /// Opens `path`, a target path under `root`.
+    pub fn open(root: &Root, path: &Path) -> io::Result<Lines> {
+        Ok(Lines {
+            reader: BufReader::new(File::open(root.host(path))?),
+            piece: Vec::new(),
+        })
+    }
+}
+
+impl Iterator for Lines {
+    type Item = Line;
+
+    fn next(&mut self) -> Option<Line> {
+        while read_piece(&mut self.reader, &mut self.piece, 4095) {
+            if self.piece.first() == Some(&b'#') {
+                continue;
+            }
+            return Some(match parse_line(&self.piece) {
+                Some(entry) => Line::Entry(entry),
+                None => Line::Invalid(self.piece.clone()),
+            });
+        }
+        None
+    }
+}
+
+/// Reads up to `max` bytes, stopping after a newline; false at end of
+/// file (and on a read error, which ends the file for `fgets` too).
+fn read_piece(reader: &mut impl BufRead, line: &mut Vec<u8>, max: usize) -> bool {
+    line.clear();
+    while line.len() < max {
+        let buf = match reader.fill_buf() {
+            Ok(b) if !b.is_empty() => b,
+            _ => break,
+        };
+        let room = max - line.len();
+        let take = match buf.iter().take(room).position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => buf.len().min(room),
+        };
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if line.last() == Some(&b'\n') {
+            break;
+        }
+    }
+    !line.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_come_as_fgets_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!("m {} c1:2\n", "d".repeat(4100));
+        let text = format!("# comment\nfuse fuse c10:229\nbad line\n{long}");
+        std::fs::create_dir_all(dir.path().join("x")).unwrap();
+        std::fs::write(dir.path().join("x/modules.devname"), &text).unwrap();
+        let root = Root::at(dir.path());
+        let lines: Vec<Line> = Lines::open(&root, Path::new("/x/modules.devname"))
+            .unwrap()
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert!(matches!(&lines[0], Line::Entry(e) if e.devname == b"fuse" && e.minor == 229));
+        assert_eq!(lines[1], Line::Invalid(b"bad line\n".to_vec()));
+        // The first 4095 bytes of the long line hold no device type; the
+        // rest arrives as a line of its own.
+        assert!(matches!(&lines[2], Line::Invalid(p) if p.len() == 4095));
+        assert!(matches!(&lines[3], Line::Invalid(p) if p.ends_with(b"c1:2\n")));
+    }
 
     #[test]
     fn parses_entries_like_sscanf() {

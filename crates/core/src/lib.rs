@@ -33,6 +33,7 @@ pub mod elf;
 pub mod fnmatch;
 pub mod index;
 pub mod kernel;
+pub mod loaded;
 pub mod modinfo;
 pub mod module_file;
 pub mod modules;

@@ -67,6 +67,13 @@ impl fmt::Display for Compression {
 /// File name suffixes of module files, the compressed ones included.
 pub const MODULE_EXTENSIONS: [&str; 4] = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"];
 
+/// Whether `path`, a target path under `root`, is a regular file named
+/// like a module: how modinfo tells a file argument from a module name.
+pub fn is_module_path(root: &crate::Root, path: &Path) -> bool {
+    std::fs::metadata(root.host(path)).is_ok_and(|m| m.is_file())
+        && has_module_extension(path.as_os_str().as_encoded_bytes())
+}
+
 /// Whether `name` ends like a module file.
 pub fn has_module_extension(name: &[u8]) -> bool {
     MODULE_EXTENSIONS
@@ -269,6 +276,25 @@ impl ModuleFile {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// The CRC and name of each symbol the module's `__versions` lists
+    /// (`versions`, modprobe's `--show-modversions`) or each one it exports
+    /// (`--show-exports`), in file order; the errno when they cannot be
+    /// read. A module with neither `__crc_` symbols nor `__ksymtab_strings`
+    /// has no exports to show: `ENODATA`, as in kmod.
+    pub fn symbol_crcs(&self, versions: bool) -> Result<Vec<(u64, Vec<u8>)>, i32> {
+        let elf = self.elf().map_err(|e| e.errno())?;
+        let err = |e| self.elf_error(e).errno();
+        if versions {
+            let v = elf.modversions().map_err(err)?;
+            return Ok(v.iter().map(|m| (m.crc, m.name.to_vec())).collect());
+        }
+        let v = elf.exports().map_err(err)?;
+        if v.is_empty() && !elf.has_section("__ksymtab_strings") {
+            return Err(libc::ENODATA);
+        }
+        Ok(v.iter().map(|m| (m.crc, m.name.to_vec())).collect())
     }
 
     /// Wraps an [`elf::Error`] from a later query with this file's path.

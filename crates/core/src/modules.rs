@@ -61,6 +61,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
@@ -70,8 +71,7 @@ use crate::probe::{
     kernel_compression, Engine, FakeSystem, HostSystem, InitState, ModId, ProbeOptions, Probed,
     Recorded, RemoveOptions, Report, System,
 };
-use crate::root::MODULE_DIRECTORY;
-use crate::{name, procfs, sysfs, Root};
+use crate::{loaded, name, procfs, sysfs, Root};
 
 /// Which kernel loads and unloads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -199,11 +199,8 @@ impl Modules {
     pub fn open(options: Options) -> Modules {
         let root = options.root.clone();
         let dir = options.module_dir.clone().unwrap_or_else(|| {
-            let release = options
-                .kernel_version
-                .clone()
-                .unwrap_or_else(|| root.kernel_release());
-            PathBuf::from(format!("{MODULE_DIRECTORY}/{release}"))
+            let release = options.kernel_version.as_deref().map(OsStr::new);
+            root.module_dir(None, release)
         });
         let loaded = ModprobeConfig::load(&LoadOptions {
             root: &root,
@@ -461,37 +458,23 @@ impl Modules {
     /// ```
     pub fn loaded(&self) -> Result<Vec<Loaded>, Error> {
         let root = self.ctx.root();
-        let listed = procfs::loaded_modules(root).ok();
         let mut out = Vec::new();
-        for raw in procfs::loaded_module_names(root)? {
-            let name = normalize(&raw);
-            let size = sysfs::coresize(root, &name)
-                .ok()
-                .and_then(|v| u64::try_from(v).ok())
-                .or_else(|| {
-                    let l = listed.as_ref()?;
-                    l.iter().find(|m| m.name == raw).map(|m| m.size)
-                });
-            let use_count = sysfs::refcnt(root, &name).ok();
-            let holders = match sysfs::holders(root, &name) {
-                Ok(h) => h.iter().map(|h| normalize(h)).collect(),
+        for raw in loaded::names(root)? {
+            let listing = loaded::read(root, &raw);
+            let holders = match listing.holders {
+                Ok(h) => h,
                 Err(e) if e.is_not_found() => Vec::new(),
                 Err(e) => return Err(e.into()),
             };
             out.push(Loaded {
-                name,
-                size,
-                use_count,
+                name: listing.name,
+                size: listing.size.ok().and_then(|v| u64::try_from(v).ok()),
+                use_count: listing.use_count.ok(),
                 holders,
             });
         }
         Ok(out)
     }
-}
-
-/// A module name as the kernel and the indexes spell it (`-` → `_`).
-fn normalize(name: &str) -> String {
-    String::from_utf8_lossy(&name::modname_normalize(name.as_bytes())).into_owned()
 }
 
 /// The modules `name` resolves to, at least one: [`Error::NotFound`]

@@ -22,6 +22,23 @@ pub enum NameError {
     UnterminatedBracket,
 }
 
+/// The module a command-line argument names, as rmmod reads it: an
+/// existing file's module name ([`modname_from_path`]), else the argument
+/// as a name, normalised.
+pub fn module_of_argument(root: &crate::Root, arg: &Path) -> String {
+    if std::fs::metadata(root.host(arg)).is_ok() {
+        modname_from_path(arg)
+    } else {
+        modname_normalize_str(&arg.as_os_str().to_string_lossy())
+    }
+}
+
+/// [`modname_normalize`] of text: `-` becomes `_`, and it ends at the
+/// first `.`.
+pub fn modname_normalize_str(name: &str) -> String {
+    String::from_utf8_lossy(&modname_normalize(name.as_bytes())).into_owned()
+}
+
 /// The module name of a file name or path: the basename up to its first `.`,
 /// with `-` turned into `_`. Bytes that are not UTF-8 are replaced.
 pub fn modname_from_path(path: impl AsRef<Path>) -> String {

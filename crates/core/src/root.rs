@@ -7,7 +7,7 @@
 //! and how image builders work on a target tree. Paths shown to the user stay
 //! target paths, as they would be inside a chroot.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,17 @@ pub const SYSROOT_ENV: &str = "MODUTILS_SYSROOT";
 
 /// Where modules live, relative to the root (kmod's MODULE_DIRECTORY).
 pub const MODULE_DIRECTORY: &str = "/lib/modules";
+
+/// The module directory of kernel `release` under `base`, as a target
+/// path: `BASE/lib/modules/RELEASE`. The base is spelled as given (an
+/// empty one is the root; one ending in `/` gives `//`, as in kmod).
+pub fn module_dir(base: impl AsRef<OsStr>, release: impl AsRef<OsStr>) -> PathBuf {
+    let mut dir = OsString::from(base.as_ref());
+    dir.push(MODULE_DIRECTORY);
+    dir.push("/");
+    dir.push(release.as_ref());
+    PathBuf::from(dir)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
@@ -108,6 +119,17 @@ impl Root {
         Ok(PathBuf::from(joined))
     }
 
+    /// The module directory the tools use by default: `BASE/lib/modules/RELEASE`
+    /// with the base given (`-b`/`-d`, else none) and the release given
+    /// (`-k`/`-S`, else the running kernel's, [`Root::kernel_release`]).
+    pub fn module_dir(&self, base: Option<&OsStr>, release: Option<&OsStr>) -> PathBuf {
+        let base = base.unwrap_or_default();
+        match release {
+            Some(release) => module_dir(base, release),
+            None => module_dir(base, self.kernel_release()),
+        }
+    }
+
     /// The kernel release: `/proc/sys/kernel/osrelease` under a relocated root
     /// (so a fake system can name its kernel), else `uname -r`.
     pub fn kernel_release(&self) -> String {
@@ -198,6 +220,22 @@ mod tests {
         assert_eq!(
             Root::at(t.path()).target_path(Path::new("/a.ko")).unwrap(),
             Path::new("/a.ko")
+        );
+    }
+
+    #[test]
+    fn module_dirs_are_spelled_as_given() {
+        let r = Root::at("/tmp/fake");
+        assert_eq!(module_dir("", "6.1"), Path::new("/lib/modules/6.1"));
+        assert_eq!(module_dir("/b/", "6.1"), Path::new("/b//lib/modules/6.1"));
+        let (base, release) = (OsStr::new("b"), OsStr::new("x"));
+        assert_eq!(
+            r.module_dir(Some(base), Some(release)),
+            Path::new("b/lib/modules/x")
+        );
+        assert_eq!(
+            r.module_dir(None, Some(release)),
+            Path::new("/lib/modules/x")
         );
     }
 

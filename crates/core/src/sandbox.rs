@@ -31,7 +31,6 @@ use std::io;
 use std::path::Path;
 
 use crate::index::IndexBuilder;
-use crate::root::MODULE_DIRECTORY;
 
 /// See the module documentation. Methods add to the description;
 /// [`Sandbox::write`] creates the files.
@@ -91,7 +90,9 @@ impl Sandbox {
 
     /// The module directory, as a target path.
     pub fn module_dir(&self) -> String {
-        format!("{MODULE_DIRECTORY}/{}", self.release)
+        crate::root::module_dir("", &self.release)
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// Writes the system under `dir` (which a [`Root`](crate::Root) then points at).

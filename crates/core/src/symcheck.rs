@@ -399,9 +399,9 @@ fn scan_kallsyms(
 /// (`alias symbol:<sym> <module>` lines). First entry wins.
 pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let moddir = format!("{}/{release}", crate::root::MODULE_DIRECTORY);
+    let moddir = crate::root::module_dir("", release);
     // depmod's index first (what modprobe reads), else its text twin.
-    if let Ok(index) = Index::open(root.host(format!("{moddir}/modules.symbols.bin"))) {
+    if let Ok(index) = Index::open(root.host(moddir.join("modules.symbols.bin"))) {
         for sym in symbols {
             if let Ok(Some(module)) = index.lookup(format!("symbol:{sym}")) {
                 // Names the explanation shows; a module name is never
@@ -415,7 +415,7 @@ pub fn providers(root: &Root, release: &str, symbols: &[&str]) -> HashMap<String
         return out;
     }
     let wanted: HashSet<&str> = symbols.iter().copied().collect();
-    let Ok(file) = std::fs::File::open(root.host(format!("{moddir}/modules.symbols"))) else {
+    let Ok(file) = std::fs::File::open(root.host(moddir.join("modules.symbols"))) else {
         return out;
     };
     for line in BufReader::new(file).lines().map_while(Result::ok) {
@@ -468,11 +468,8 @@ impl<'r> CrcSources<'r> {
     fn symvers(&self) -> &HashMap<String, (u32, String)> {
         self.symvers.get_or_init(|| {
             let mut map = HashMap::new();
-            let path = self.root.host(format!(
-                "{}/{}/build/Module.symvers",
-                crate::root::MODULE_DIRECTORY,
-                self.release
-            ));
+            let dir = crate::root::module_dir("", self.release);
+            let path = self.root.host(dir.join("build/Module.symvers"));
             let Ok(bytes) = std::fs::read(path) else {
                 return map;
             };
@@ -524,8 +521,8 @@ impl<'r> CrcSources<'r> {
     /// `srcversion`).
     fn crc_from_loaded_file(&self, sym: &str, module: &str) -> Option<u32> {
         let loaded = sysfs::srcversion(self.root, module)?;
-        let moddir = format!("{}/{}", crate::root::MODULE_DIRECTORY, self.release);
-        let context = Context::new(self.root.clone(), Some(PathBuf::from(moddir)));
+        let moddir = crate::root::module_dir("", self.release);
+        let context = Context::new(self.root.clone(), Some(moddir));
         let file_path = context.lookup_name(module).ok()??.path?;
         let file = ModuleFile::open(self.root.host(file_path)).ok()?;
         let elf = file.elf().ok()?;

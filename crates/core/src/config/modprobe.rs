@@ -16,7 +16,6 @@ use super::kcmdline;
 use super::lines::{lines, Line};
 use super::{msg, Diagnostic};
 use crate::name::underscores;
-use crate::root::MODULE_DIRECTORY;
 use crate::Root;
 
 /// The default config directories, highest precedence first (target paths;
@@ -192,7 +191,7 @@ impl ModprobeConfig {
 
         let module_dir = match &opts.module_dir {
             Some(d) => d.clone(),
-            None => PathBuf::from(format!("{}/{}", MODULE_DIRECTORY, root.kernel_release())),
+            None => root.module_dir(None, None),
         };
         let dir = module_dir.as_os_str().as_bytes();
         for pseudo in ["modules.softdep", "modules.weakdep"] {
