@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use super::cache::{self, Digest, Digester, Memo};
 use super::incremental::{cache_bytes, outputs_unchanged, Inputs, Known};
+use super::output::{self, Output};
 use super::report::{errno_of, strerror, text, Deferred};
-use super::{cycles, order, output, parse, resolve, scan, write};
+use super::{cycles, order, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
 use crate::config::DepmodConfig;
 
@@ -312,15 +313,16 @@ impl Depmod {
         rep: &mut dyn Reporter,
     ) -> Result<Option<Vec<Digest>>, Error> {
         let dry_run = self.options.dry_run;
-        let wanted: Vec<usize> = (0..output::FILES.len())
-            .filter(|&i| !(dry_run && output::FILES[i].1))
+        let wanted: Vec<Output> = Output::ALL
+            .into_iter()
+            .filter(|o| !(dry_run && o.is_index()))
             .collect();
         type Generated = (Deferred, Result<Vec<u8>, output::Fatal>, Digest);
         let generated: Vec<Generated> = wanted
             .par_iter()
-            .map(|&i| {
+            .map(|&o| {
                 let mut log = Deferred::default();
-                let result = output::generate(model, i, &mut log);
+                let result = o.generate(model, &mut log);
                 let digest = match &result {
                     Ok(bytes) if digests => Digester::of(bytes),
                     _ => Digest::default(),
@@ -334,14 +336,14 @@ impl Depmod {
             Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
         };
         let mut written = Vec::with_capacity(wanted.len());
-        for (&i, (log, result, digest)) in wanted.iter().zip(generated) {
+        for (&o, (log, result, digest)) in wanted.iter().zip(generated) {
             let Some(dir) = &dir else {
                 log.replay(rep);
                 let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
                 rep.stdout(&bytes);
                 continue;
             };
-            let Some(pending) = dir.begin(output::FILES[i].0, rep) else {
+            let Some(pending) = dir.begin(o.file_name(), rep) else {
                 continue;
             };
             log.replay(rep);
@@ -354,7 +356,7 @@ impl Depmod {
             }
             written.push(digest);
         }
-        let complete = digests && !dry_run && written.len() == output::FILES.len();
+        let complete = digests && !dry_run && written.len() == Output::ALL.len();
         Ok(complete.then_some(written))
     }
 }

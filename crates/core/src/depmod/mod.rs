@@ -41,10 +41,8 @@
 //! kmod orders it (`hash`, `order`). The library never prints, exits or
 //! panics on bad input.
 
-mod builtin;
 pub mod cache;
 mod cycles;
-mod devname;
 mod dirs;
 mod engine;
 mod hash;

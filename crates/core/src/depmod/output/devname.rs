@@ -1,8 +1,8 @@
 //! modules.devname: device nodes that load a module when opened, from a
 //! module's `devname:` alias and its `char-major-M-N`/`block-major-M-N` one.
 
-use super::output::Model;
-use super::report::{text, Deferred, Level};
+use super::model::Model;
+use crate::depmod::report::{text, Deferred, Level};
 
 pub(super) fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
     let mut out = Vec::new();
