@@ -1,6 +1,9 @@
-//! A context for one module directory: the equivalent of libkmod's `kmod_ctx`.
-//! It resolves names and aliases to modules through the indexes written by
-//! depmod, opening each index once, on first use.
+//! The index half of libkmod's `kmod_ctx`: a [`Context`] for one module
+//! directory resolves names and aliases to modules through the indexes
+//! depmod wrote, opening each index once, on first use. The tools and
+//! [`probe`](crate::probe) use it directly; the library for other programs,
+//! [`Modules`](crate::modules::Modules), wraps one together with the
+//! configuration and a kernel.
 
 use std::cell::OnceCell;
 use std::ffi::OsStr;

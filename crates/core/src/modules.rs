@@ -1,10 +1,12 @@
 //! The library for other programs: what udev, systemd or an installer
 //! ask of libkmod, over the same engine the tools use.
 //!
-//! A [`Modules`] is a context for one root and kernel version (libkmod's
-//! `kmod_ctx`): the module directory's indexes, the modprobe.d
-//! configuration and the kernel command line, and a kernel to load into
-//! (the real one, or a fake one for tests). Through it a program can
+//! A [`Modules`] is the whole of libkmod's `kmod_ctx` for one root and
+//! kernel version: the module directory's indexes (a
+//! [`Context`](crate::context::Context), the part the tools use alone),
+//! the modprobe.d configuration and the kernel command line, and a kernel
+//! to load into (the real one, or a fake one for tests). Through it a
+//! program can
 //!
 //! * look up a name, alias or modalias ([`Modules::lookup`]),
 //! * ask a module's state ([`Modules::init_state`]),

@@ -72,7 +72,7 @@ impl Place {
         }
         let mut dir = prefix.to_vec();
         dir.extend_from_slice(DIRECTORY.as_bytes());
-        let dir = super::scan::host(root, &dir);
+        let dir = root.host_bytes(&dir);
         let mut name = release.to_vec();
         name.extend_from_slice(b".depmod");
         let file = dir.join(std::ffi::OsStr::from_bytes(&name));

@@ -40,7 +40,7 @@ impl Depmod {
             .as_ref()
             .and_then(|l| l.memo.as_ref())
             .filter(|_| !self.options.dry_run);
-        let outdir = scan::host(&self.options.root, &self.outdirname);
+        let outdir = self.options.root.host_bytes(&self.outdirname);
         std::thread::scope(|scope| {
             // Whether the outputs are still those the memo's run wrote does
             // not depend on the scan: find out on the side.
@@ -82,7 +82,7 @@ impl Depmod {
         let dry_run = self.options.dry_run;
         let read = |name: &str| {
             let path = text!(self.dirname, b"/", name);
-            std::fs::read(scan::host(&self.options.root, &path)).map_err(|e| errno_of(&e))
+            std::fs::read(self.options.root.host_bytes(&path)).map_err(|e| errno_of(&e))
         };
         let (builtin, builtin_modinfo) = if dry_run {
             (Err(libc::ENOENT), Err(libc::ENOENT))

@@ -7,10 +7,10 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
-use super::kernel::KernelSymbols;
 use super::output::Output;
 use super::parse::{self, Parsed};
 use super::scan::Found;
+use super::symvers::KernelSymbols;
 use crate::Root;
 
 /// The modules of a run (in module-array order) matched against a cache.

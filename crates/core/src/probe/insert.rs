@@ -3,7 +3,7 @@
 use std::os::unix::ffi::OsStrExt;
 
 use super::command::expand_cmdline_opts;
-use super::pool::{Engine, ModId};
+use super::engine::{Engine, ModId};
 use super::{Action, Force, Level};
 use crate::config::strerror;
 

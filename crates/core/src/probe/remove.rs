@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use super::pool::{Engine, ModId};
+use super::engine::{Engine, ModId};
 use super::system::InitState;
 use super::{Action, Level};
 use crate::config::strerror;

@@ -3,7 +3,7 @@
 //! `modules.builtin.modinfo` in the module directory.
 
 use super::model::{check_ascii, index, Fatal, Model};
-use crate::depmod::order::{fgets_lines, LINE_MAX};
+use crate::depmod::fgets::{fgets_lines, LINE_MAX};
 use crate::depmod::report::{strerror, text, Deferred, Level};
 use crate::index::Record;
 use crate::name::{alias_normalize, modname_from_path_bytes};
