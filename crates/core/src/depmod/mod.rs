@@ -62,6 +62,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+pub use output::node_of_alias;
 pub use report::{Collected, Level, Message, Reporter};
 pub use symvers::KernelSymbols;
 

@@ -10,6 +10,7 @@ mod symbols;
 
 use crate::depmod::report::Deferred;
 
+pub use devname::node_of_alias;
 pub(crate) use model::{Fatal, Model};
 
 /// The output files, in the order kmod writes them.
