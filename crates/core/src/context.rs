@@ -381,7 +381,7 @@ impl Context {
     /// is an errno (ENOENT when the file is missing).
     pub fn builtin_fields(&self, name: &[u8]) -> Result<Vec<Field>, i32> {
         let path = self.root.host(self.dirname.join("modules.builtin.modinfo"));
-        let blob = std::fs::read(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        let blob = std::fs::read(path).map_err(|e| crate::diagnostics::errno_of(&e))?;
         modinfo::builtin_fields(&blob, name).map_err(|_| libc::EINVAL)
     }
 }

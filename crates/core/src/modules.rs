@@ -66,8 +66,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
-use crate::config::{Diagnostic, Level};
 use crate::context::{Context, IndexKind, Module};
+use crate::diagnostics::{Diagnostic, Level};
 use crate::probe::{
     kernel_compression, Engine, FakeSystem, HostSystem, InitState, ModId, ProbeOptions, Probed,
     Recorded, RemoveOptions, Report, System,
@@ -139,7 +139,7 @@ pub enum Error {
     #[error(
         "could not remove {}: {}",
         String::from_utf8_lossy(module),
-        crate::config::strerror(*errno)
+        crate::diagnostics::strerror(*errno)
     )]
     Remove {
         module: Vec<u8>,

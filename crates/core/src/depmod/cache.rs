@@ -34,8 +34,9 @@ pub(crate) use format::Digester;
 pub use format::{Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION};
 
 use super::parse::Parsed;
-use super::report::{Level, Reporter};
+use super::report::Reporter;
 use super::ModuleSymbols;
+use crate::diagnostics::Level;
 use crate::Root;
 
 /// The cache directory, relative to the output prefix.

@@ -10,10 +10,12 @@ use std::time::SystemTime;
 use super::cache::{self, Digest, Digester, Memo};
 use super::incremental::{cache_bytes, outputs_unchanged, Inputs, Known};
 use super::output::{self, Output};
-use super::report::{errno_of, strerror, text, Deferred};
+use super::report::{text, Deferred};
 use super::{cycles, order, parse, resolve, scan, write};
-use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
+use super::{Depmod, Error, KernelSymbols, Reporter, Summary};
 use crate::config::DepmodConfig;
+use crate::diagnostics::Level;
+use crate::diagnostics::{errno_of, strerror};
 
 /// What a run has of the cache: where it goes, what was read, whether the
 /// outputs on disk are the memo's (being found out on another thread).

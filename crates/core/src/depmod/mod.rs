@@ -66,7 +66,9 @@ pub use output::node_of_alias;
 pub use report::{Collected, Level, Message, Reporter};
 pub use symvers::KernelSymbols;
 
-use report::{strerror, text};
+use report::text;
+
+use crate::diagnostics::strerror;
 
 use crate::Root;
 

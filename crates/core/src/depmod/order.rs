@@ -2,8 +2,9 @@
 
 use super::fgets::{fgets_lines, LINE_MAX};
 use super::hash::{into_table_order, FastMap, MODULE_BUCKETS};
-use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::report::{text, Reporter};
 use super::scan::Found;
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
 
 /// The scanned modules in kmod's array order. `dirname` is the module

@@ -7,9 +7,10 @@ use std::os::unix::fs::MetadataExt;
 
 use super::cache::FileStat;
 use super::dirs::Dir;
-use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::report::{text, Reporter};
 use super::walk::{self, is_module_name, Item};
 use crate::config::DepmodConfig;
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::name::modname_normalize;
 use crate::Root;
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use super::fgets::fgets_lines;
-use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::report::{text, Reporter};
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
 
 /// What `-E`/`-F` contribute: symbols owned by the kernel, with CRCs.

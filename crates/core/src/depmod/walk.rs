@@ -13,8 +13,9 @@ use std::sync::{Condvar, Mutex};
 
 use super::cache::FileStat;
 use super::dirs::{Dir, Stat};
-use super::report::{errno_of, strerror, text};
+use super::report::text;
 use crate::config::DepmodConfig;
+use crate::diagnostics::{errno_of, strerror};
 use crate::module_file::MODULE_EXTENSIONS;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.

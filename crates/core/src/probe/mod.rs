@@ -39,8 +39,8 @@ pub use plan::Step;
 pub use remove::RemoveOptions;
 pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysError, System};
 
-pub use crate::config::Level;
 use crate::context::Context;
+pub use crate::diagnostics::Level;
 use crate::module_file::Compression;
 use crate::Root;
 

@@ -20,8 +20,9 @@ use std::collections::HashSet;
 
 use super::engine::{Engine, ModId};
 use super::system::InitState;
-use super::{Action, Level};
-use crate::config::strerror;
+use super::Action;
+use crate::diagnostics::strerror;
+use crate::diagnostics::Level;
 
 /// How to remove.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 
 use super::model::{check_ascii, index, Fatal, Model};
 use crate::depmod::fgets::{fgets_lines, LINE_MAX};
-use crate::depmod::report::{strerror, text, Deferred, Level};
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::{strerror, Level};
 use crate::index::Record;
 use crate::name::{alias_normalize, modname_from_path_bytes};
 

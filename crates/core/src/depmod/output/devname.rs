@@ -2,7 +2,8 @@
 //! module's `devname:` alias and its `char-major-M-N`/`block-major-M-N` one.
 
 use super::model::Model;
-use crate::depmod::report::{text, Deferred, Level};
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::Level;
 
 pub(super) fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
     let mut out = Vec::new();

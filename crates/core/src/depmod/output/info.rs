@@ -4,7 +4,8 @@
 use super::model::{check_ascii, index, Fatal, Model};
 use crate::depmod::hash::FastMap;
 use crate::depmod::parse::{Parsed, Span};
-use crate::depmod::report::{text, Deferred, Level};
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::Level;
 use crate::index::Record;
 use crate::name::alias_normalize;
 
