@@ -3,7 +3,7 @@
 //!
 //! A [`Modules`] is the whole of libkmod's `kmod_ctx` for one root and
 //! kernel version: the module directory's indexes (a
-//! [`Context`](crate::context::Context), the part the tools use alone),
+//! [`Context`], the part the tools use alone),
 //! the modprobe.d configuration and the kernel command line, and a kernel
 //! to load into (the real one, or a fake one for tests). Through it a
 //! program can
