@@ -77,10 +77,4 @@ fn open_standard_descriptors() {
 }
 
 /// `strerror` text for an I/O error, without Rust's " (os error N)" suffix.
-pub fn strerror(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" (os error ") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
+pub use modutils_core::diagnostics::io_error_text as strerror;

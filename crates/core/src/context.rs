@@ -1,6 +1,9 @@
-//! A context for one module directory: the equivalent of libkmod's `kmod_ctx`.
-//! It resolves names and aliases to modules through the indexes written by
-//! depmod, opening each index once, on first use.
+//! The index half of libkmod's `kmod_ctx`: a [`Context`] for one module
+//! directory resolves names and aliases to modules through the indexes
+//! depmod wrote, opening each index once, on first use. The tools and
+//! [`probe`](crate::probe) use it directly; the library for other programs,
+//! [`Modules`](crate::modules::Modules), wraps one together with the
+//! configuration and a kernel.
 
 use std::cell::OnceCell;
 use std::ffi::OsStr;
@@ -376,7 +379,7 @@ impl Context {
     /// is an errno (ENOENT when the file is missing).
     pub fn builtin_fields(&self, name: &[u8]) -> Result<Vec<Field>, i32> {
         let path = self.root.host(self.dirname.join("modules.builtin.modinfo"));
-        let blob = std::fs::read(path).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        let blob = std::fs::read(path).map_err(|e| crate::diagnostics::errno_of(&e))?;
         modinfo::builtin_fields(&blob, name).map_err(|_| libc::EINVAL)
     }
 }

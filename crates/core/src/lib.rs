@@ -21,6 +21,8 @@
 //!   `delete_module`, `/dev/kmsg`); [`procfs`] and [`sysfs`] read what it
 //!   says about loaded modules; [`symcheck`] checks a module's symbols
 //!   against the running kernel, to explain why the kernel refused it.
+//! * [`diagnostics`] is the vocabulary of messages: levels, kmod's
+//!   diagnostics and errno texts.
 //! * [`autoclean`] records the modules the kernel had modprobe load and
 //!   sweeps away those that stay unused (`rmmod -a`).
 
@@ -29,6 +31,7 @@ pub mod config;
 pub mod context;
 pub mod depmod;
 pub mod devname;
+pub mod diagnostics;
 pub mod elf;
 pub mod fnmatch;
 pub mod index;

@@ -105,7 +105,7 @@ impl Error {
     /// scripts match (`strerror` text) and for exit paths.
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io { source, .. } => crate::diagnostics::errno_of(source),
             Error::TooShort { .. } => libc::EINVAL,
             Error::Decompress { .. } | Error::TooLarge { .. } => libc::EINVAL,
             Error::Elf {

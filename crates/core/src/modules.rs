@@ -1,10 +1,12 @@
 //! The library for other programs: what udev, systemd or an installer
 //! ask of libkmod, over the same engine the tools use.
 //!
-//! A [`Modules`] is a context for one root and kernel version (libkmod's
-//! `kmod_ctx`): the module directory's indexes, the modprobe.d
-//! configuration and the kernel command line, and a kernel to load into
-//! (the real one, or a fake one for tests). Through it a program can
+//! A [`Modules`] is the whole of libkmod's `kmod_ctx` for one root and
+//! kernel version: the module directory's indexes (a
+//! [`Context`], the part the tools use alone),
+//! the modprobe.d configuration and the kernel command line, and a kernel
+//! to load into (the real one, or a fake one for tests). Through it a
+//! program can
 //!
 //! * look up a name, alias or modalias ([`Modules::lookup`]),
 //! * ask a module's state ([`Modules::init_state`]),
@@ -65,8 +67,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use crate::config::modprobe::{KernelCmdline, LoadOptions, ModprobeConfig};
-use crate::config::{Diagnostic, Level};
 use crate::context::{Context, IndexKind, Module};
+use crate::diagnostics::{Diagnostic, Level};
 use crate::probe::{
     kernel_compression, Engine, FakeSystem, HostSystem, InitState, ModId, ProbeOptions, Probed,
     Recorded, RemoveOptions, Report, System,
@@ -137,7 +139,7 @@ pub enum Error {
     #[error(
         "could not remove {}: {}",
         String::from_utf8_lossy(module),
-        crate::config::strerror(*errno)
+        crate::diagnostics::strerror(*errno)
     )]
     Remove {
         module: Vec<u8>,

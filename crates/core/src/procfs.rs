@@ -34,7 +34,7 @@ impl Error {
     /// The errno a C tool would report.
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io { source, .. } => crate::diagnostics::errno_of(source),
             Error::Format { .. } => libc::EINVAL,
         }
     }

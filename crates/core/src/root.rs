@@ -87,6 +87,12 @@ impl Root {
         }
     }
 
+    /// [`Root::host`] for a target path held as bytes, as depmod keeps its
+    /// paths.
+    pub(crate) fn host_bytes(&self, target: &[u8]) -> PathBuf {
+        self.host(Path::new(std::ffi::OsStr::from_bytes(target)))
+    }
+
     /// The target path of a file the user named on the command line. An
     /// absolute path is one already. A relative path is relative to the
     /// working directory and is made absolute as kmod does (the directory,

@@ -27,7 +27,7 @@ impl Error {
     /// The errno a C tool would report (`EINVAL` for unexpected content).
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io { source, .. } => crate::diagnostics::errno_of(source),
             Error::Invalid { .. } => libc::EINVAL,
         }
     }

@@ -31,12 +31,7 @@ pub(crate) fn c_string(bytes: &[u8]) -> CString {
 
 /// `-errno` of an I/O error (EIO when it carries none).
 pub(crate) fn neg_errno(e: &std::io::Error) -> i32 {
-    -e.raw_os_error().unwrap_or(libc::EIO)
-}
-
-/// The text of an errno, as `strerror` gives it.
-pub(crate) fn strerror(errno: i32) -> String {
-    modutils_core::config::strerror(errno)
+    -modutils_core::diagnostics::errno_of(e)
 }
 
 #[cfg(test)]

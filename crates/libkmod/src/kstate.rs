@@ -11,10 +11,11 @@ use modutils_core::probe::InitState;
 use modutils_core::{procfs, sysfs};
 
 use crate::elfinfo::{record, record_name};
-use crate::ffi::{guard, strerror};
+use crate::ffi::guard;
 use crate::list::{self, KmodList};
 use crate::log::{log, LOG_ERR};
 use crate::module::{get_or_create, module_list, module_ref, Module};
+use modutils_core::diagnostics::{errno_of, strerror};
 
 const BUILTIN: c_int = 0;
 const LIVE: c_int = 1;
@@ -170,7 +171,7 @@ pub(crate) unsafe extern "C" fn kmod_module_get_sections(m: *const Module) -> *m
                     .collect(),
             ),
             Err(sysfs::Error::Io { path, source }) => {
-                let reason = strerror(source.raw_os_error().unwrap_or(libc::EIO));
+                let reason = strerror(errno_of(&source));
                 let path = path.display();
                 log!(
                     ctx,

@@ -8,10 +8,11 @@ use modutils_core::name::{alias_normalize, modname_normalize};
 use modutils_core::procfs;
 
 use crate::ctx::{ctx_ref, Ctx};
-use crate::ffi::{arg, guard, strerror};
+use crate::ffi::{arg, guard};
 use crate::list::KmodList;
 use crate::log::{log, LOG_ERR};
 use crate::module::{get_or_create, module_list, Module};
+use modutils_core::diagnostics::strerror;
 
 /// The object for a core lookup result, with what the lookup learnt.
 /// Only a module found by its own name has its modules.dep line parsed

@@ -19,9 +19,10 @@ use modutils_core::module_file::ModuleFile;
 use modutils_core::name::{modname_from_path_bytes, modname_normalize};
 
 use crate::ctx::{ctx_ref, Ctx};
-use crate::ffi::{arg, c_string, guard, neg_errno, strerror};
+use crate::ffi::{arg, c_string, guard, neg_errno};
 use crate::list::{self, KmodList};
 use crate::log::{log, LOG_ERR};
+use modutils_core::diagnostics::strerror;
 
 pub struct Module {
     pub(crate) ctx: *const Ctx,

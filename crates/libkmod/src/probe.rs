@@ -11,13 +11,15 @@ use std::path::PathBuf;
 use std::ptr;
 
 use modutils_core::context::Module as Found;
+use modutils_core::diagnostics::Level;
 use modutils_core::kernel::Force;
-use modutils_core::probe::{expand_cmdline_opts, Action, DependencySource, Engine, Level, Report};
+use modutils_core::probe::{expand_cmdline_opts, Action, DependencySource, Engine, Report};
 
 use crate::ctx::Ctx;
-use crate::ffi::{arg, guard, strerror};
+use crate::ffi::{arg, guard};
 use crate::log::{log, LOG_ERR, LOG_INFO};
 use crate::module::{get_or_create, module_ref, release, Module};
+use modutils_core::diagnostics::strerror;
 
 const FORCE_VERMAGIC: u32 = 0x1;
 const FORCE_MODVERSION: u32 = 0x2;

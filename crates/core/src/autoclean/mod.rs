@@ -48,7 +48,7 @@ pub const TEMP_FILE: &str = "/run/modutils/autoclean.new";
 /// Why the state could not be used. Paths are target paths.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not {action} {}: {}", path.display(), crate::config::strerror(source.raw_os_error().unwrap_or(libc::EIO)))]
+    #[error("could not {action} {}: {}", path.display(), crate::diagnostics::strerror(crate::diagnostics::errno_of(source)))]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -66,7 +66,7 @@ impl Error {
     /// The errno a C tool would report.
     pub fn errno(&self) -> i32 {
         match self {
-            Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::Io { source, .. } => crate::diagnostics::errno_of(source),
             Error::Format { .. } => libc::EINVAL,
         }
     }

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use super::files::{self, ConfList, Flavor};
 use super::kver::KverPattern;
 use super::lines::{lines, Line};
-use super::{msg, strerror, Diagnostic, Level};
+use super::msg;
+use crate::diagnostics::{errno_of, strerror, Diagnostic, Level};
 use crate::name::modname_normalize;
 use crate::Root;
 
@@ -102,7 +103,7 @@ impl DepmodConfig {
             let handle = match files::open_config(&file.host) {
                 Ok(h) => h,
                 Err(e) => {
-                    let err = strerror(e.raw_os_error().unwrap_or(libc::EIO));
+                    let err = strerror(errno_of(&e));
                     diags.push(Diagnostic::err(
                         "cfg_file_parse",
                         msg(&[b"file parse ", &file.display, b": ", err.as_bytes()]),

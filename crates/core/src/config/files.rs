@@ -11,7 +11,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{msg, strerror, Diagnostic, Level};
+use super::msg;
+use crate::diagnostics::{errno_of, strerror, Diagnostic, Level};
 use crate::name::PATH_MAX;
 use crate::Root;
 
@@ -83,7 +84,7 @@ impl ConfList {
         let entries = match fs::read_dir(&host) {
             Ok(e) => e,
             Err(e) => {
-                let err = strerror(e.raw_os_error().unwrap_or(libc::EIO));
+                let err = strerror(errno_of(&e));
                 diags.push(match flavor {
                     Flavor::Modprobe => Diagnostic::err(
                         "conf_files_list",

@@ -9,7 +9,8 @@
 
 use std::io::Read;
 
-use super::{files, msg, strerror, Diagnostic};
+use super::{files, msg};
+use crate::diagnostics::{errno_of, strerror, Diagnostic};
 use crate::name::underscores_in_place;
 use crate::Root;
 
@@ -47,7 +48,7 @@ pub fn read(root: &Root) -> Result<Option<Vec<u8>>, Diagnostic> {
             // (our FIFO guard) simply ends here.
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) => {
-                let err = strerror(e.raw_os_error().unwrap_or(libc::EIO));
+                let err = strerror(errno_of(&e));
                 return Err(Diagnostic::err(
                     "kmod_config_parse_kcmdline",
                     msg(&[

@@ -23,125 +23,12 @@ pub mod modprobe;
 mod modprobe_lookup;
 mod modprobe_show;
 
-use std::ffi::CStr;
-use std::fmt;
-
+// The diagnostics vocabulary lives in `crate::diagnostics`; these paths
+// stay for the front-ends that name it through `config`.
+pub use crate::diagnostics::{strerror, Diagnostic, Level};
 pub use depmod::DepmodConfig;
 pub use modprobe::ModprobeConfig;
 pub use modprobe_show::END_OF_CONFIG;
-
-/// syslog(3) priorities, which kmod uses as message levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Emerg = 0,
-    Alert = 1,
-    Crit = 2,
-    Err = 3,
-    Warning = 4,
-    Notice = 5,
-    Info = 6,
-    Debug = 7,
-}
-
-impl Level {
-    /// The name libkmod's default logger prints (kmod 34).
-    pub fn library_name(self) -> &'static str {
-        match self {
-            Level::Emerg => "EMERGENCY",
-            Level::Alert => "ALERT",
-            Level::Crit => "CRITICAL",
-            Level::Err => "ERROR",
-            Level::Warning => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-        }
-    }
-
-    /// The name the tools' logger prints.
-    pub fn tool_name(self) -> &'static str {
-        match self {
-            Level::Crit => "FATAL",
-            Level::Err => "ERROR",
-            Level::Warning => "WARNING",
-            Level::Notice => "NOTICE",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-            Level::Emerg => "LOG-000",
-            Level::Alert => "LOG-001",
-        }
-    }
-}
-
-/// A message kmod would log while reading configuration.
-///
-/// `function` is the kmod function that logs it (part of libkmod's format);
-/// `message` has no trailing newline and is bytes because it quotes file
-/// names and config text verbatim.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub level: Level,
-    pub function: &'static str,
-    pub message: Vec<u8>,
-}
-
-impl Diagnostic {
-    pub(crate) fn new(level: Level, function: &'static str, message: Vec<u8>) -> Diagnostic {
-        Diagnostic {
-            level,
-            function,
-            message,
-        }
-    }
-
-    pub(crate) fn err(function: &'static str, message: Vec<u8>) -> Diagnostic {
-        Diagnostic::new(Level::Err, function, message)
-    }
-
-    /// The line libkmod's default logger writes (kmod 34.2):
-    /// `libkmod: ERROR: <function>: <message>\n`.
-    pub fn libkmod_line(&self) -> Vec<u8> {
-        let mut out = format!(
-            "libkmod: {}: {}: ",
-            self.level.library_name(),
-            self.function
-        )
-        .into_bytes();
-        out.extend_from_slice(&self.message);
-        out.push(b'\n');
-        out
-    }
-
-    /// The line a tool's logger writes: `<prog>: ERROR: <message>\n`.
-    pub fn tool_line(&self, prog: &str) -> Vec<u8> {
-        let mut out = format!("{}: {}: ", prog, self.level.tool_name()).into_bytes();
-        out.extend_from_slice(&self.message);
-        out.push(b'\n');
-        out
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    /// The message alone, with bytes that are not UTF-8 replaced.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.message))
-    }
-}
-
-/// glibc's text for an errno, as kmod's `%m` and `strerror` print it.
-pub fn strerror(errno: i32) -> String {
-    let mut buf = [0 as libc::c_char; 256];
-    // SAFETY: the buffer and its length are valid; the XSI strerror_r that
-    // the libc crate binds always NUL-terminates what it writes.
-    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
-    if rc != 0 {
-        return format!("Unknown error {errno}");
-    }
-    // SAFETY: NUL-terminated within `buf`, see above.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// Appends `parts` (text or bytes) into one message.
 pub(crate) fn msg(parts: &[&[u8]]) -> Vec<u8> {

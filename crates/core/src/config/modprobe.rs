@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use super::files::{self, ConfFile, ConfList, Flavor};
 use super::kcmdline;
 use super::lines::{lines, Line};
-use super::{msg, Diagnostic};
+use super::msg;
+use crate::diagnostics::Diagnostic;
 use crate::name::underscores;
 use crate::Root;
 

@@ -34,8 +34,9 @@ pub(crate) use format::Digester;
 pub use format::{Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION};
 
 use super::parse::Parsed;
-use super::report::{Level, Reporter};
+use super::report::Reporter;
 use super::ModuleSymbols;
+use crate::diagnostics::Level;
 use crate::Root;
 
 /// The cache directory, relative to the output prefix.
@@ -72,7 +73,7 @@ impl Place {
         }
         let mut dir = prefix.to_vec();
         dir.extend_from_slice(DIRECTORY.as_bytes());
-        let dir = super::scan::host(root, &dir);
+        let dir = root.host_bytes(&dir);
         let mut name = release.to_vec();
         name.extend_from_slice(b".depmod");
         let file = dir.join(std::ffi::OsStr::from_bytes(&name));

@@ -9,10 +9,13 @@ use std::time::SystemTime;
 
 use super::cache::{self, Digest, Digester, Memo};
 use super::incremental::{cache_bytes, outputs_unchanged, Inputs, Known};
-use super::report::{errno_of, strerror, text, Deferred};
-use super::{cycles, order, output, parse, resolve, scan, write};
-use super::{Depmod, Error, KernelSymbols, Level, Reporter, Summary};
+use super::output::{self, Output};
+use super::report::{text, Deferred};
+use super::{cycles, order, parse, resolve, scan, write};
+use super::{Depmod, Error, KernelSymbols, Reporter, Summary};
 use crate::config::DepmodConfig;
+use crate::diagnostics::Level;
+use crate::diagnostics::{errno_of, strerror};
 
 /// What a run has of the cache: where it goes, what was read, whether the
 /// outputs on disk are the memo's (being found out on another thread).
@@ -39,7 +42,7 @@ impl Depmod {
             .as_ref()
             .and_then(|l| l.memo.as_ref())
             .filter(|_| !self.options.dry_run);
-        let outdir = scan::host(&self.options.root, &self.outdirname);
+        let outdir = self.options.root.host_bytes(&self.outdirname);
         std::thread::scope(|scope| {
             // Whether the outputs are still those the memo's run wrote does
             // not depend on the scan: find out on the side.
@@ -81,7 +84,7 @@ impl Depmod {
         let dry_run = self.options.dry_run;
         let read = |name: &str| {
             let path = text!(self.dirname, b"/", name);
-            std::fs::read(scan::host(&self.options.root, &path)).map_err(|e| errno_of(&e))
+            std::fs::read(self.options.root.host_bytes(&path)).map_err(|e| errno_of(&e))
         };
         let (builtin, builtin_modinfo) = if dry_run {
             (Err(libc::ENOENT), Err(libc::ENOENT))
@@ -312,15 +315,16 @@ impl Depmod {
         rep: &mut dyn Reporter,
     ) -> Result<Option<Vec<Digest>>, Error> {
         let dry_run = self.options.dry_run;
-        let wanted: Vec<usize> = (0..output::FILES.len())
-            .filter(|&i| !(dry_run && output::FILES[i].1))
+        let wanted: Vec<Output> = Output::ALL
+            .into_iter()
+            .filter(|o| !(dry_run && o.is_index()))
             .collect();
         type Generated = (Deferred, Result<Vec<u8>, output::Fatal>, Digest);
         let generated: Vec<Generated> = wanted
             .par_iter()
-            .map(|&i| {
+            .map(|&o| {
                 let mut log = Deferred::default();
-                let result = output::generate(model, i, &mut log);
+                let result = o.generate(model, &mut log);
                 let digest = match &result {
                     Ok(bytes) if digests => Digester::of(bytes),
                     _ => Digest::default(),
@@ -334,14 +338,14 @@ impl Depmod {
             Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
         };
         let mut written = Vec::with_capacity(wanted.len());
-        for (&i, (log, result, digest)) in wanted.iter().zip(generated) {
+        for (&o, (log, result, digest)) in wanted.iter().zip(generated) {
             let Some(dir) = &dir else {
                 log.replay(rep);
                 let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
                 rep.stdout(&bytes);
                 continue;
             };
-            let Some(pending) = dir.begin(output::FILES[i].0, rep) else {
+            let Some(pending) = dir.begin(o.file_name(), rep) else {
                 continue;
             };
             log.replay(rep);
@@ -354,7 +358,7 @@ impl Depmod {
             }
             written.push(digest);
         }
-        let complete = digests && !dry_run && written.len() == output::FILES.len();
+        let complete = digests && !dry_run && written.len() == Output::ALL.len();
         Ok(complete.then_some(written))
     }
 }

@@ -7,10 +7,10 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
-use super::kernel::KernelSymbols;
-use super::output::FILES;
+use super::output::Output;
 use super::parse::{self, Parsed};
 use super::scan::Found;
+use super::symvers::KernelSymbols;
 use crate::Root;
 
 /// The modules of a run (in module-array order) matched against a cache.
@@ -157,12 +157,12 @@ impl Inputs<'_> {
 /// Whether every output file under `outdir` (host path) is the one the
 /// memo's run wrote.
 pub(super) fn outputs_unchanged(memo: &Memo, outdir: &std::path::Path) -> bool {
-    memo.outputs.len() == FILES.len()
-        && FILES
+    memo.outputs.len() == Output::ALL.len()
+        && Output::ALL
             .par_iter()
             .zip(&memo.outputs)
-            .all(|((name, _), want)| {
-                Digester::of_file(&outdir.join(name)).is_ok_and(|d| d == *want)
+            .all(|(output, want)| {
+                Digester::of_file(&outdir.join(output.file_name())).is_ok_and(|d| d == *want)
             })
 }
 

@@ -41,21 +41,20 @@
 //! kmod orders it (`hash`, `order`). The library never prints, exits or
 //! panics on bad input.
 
-mod builtin;
 pub mod cache;
 mod cycles;
-mod devname;
 mod dirs;
 mod engine;
+mod fgets;
 mod hash;
 mod incremental;
-mod kernel;
 mod order;
 mod output;
 mod parse;
 mod report;
 mod resolve;
 mod scan;
+mod symvers;
 mod walk;
 mod write;
 
@@ -63,10 +62,13 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-pub use kernel::KernelSymbols;
+pub use output::node_of_alias;
 pub use report::{Collected, Level, Message, Reporter};
+pub use symvers::KernelSymbols;
 
-use report::{strerror, text};
+use report::text;
+
+use crate::diagnostics::strerror;
 
 use crate::Root;
 
@@ -267,13 +269,16 @@ impl Depmod {
     pub fn load_kernel_symbols(&self, rep: &mut dyn Reporter) -> Result<KernelSymbols, Error> {
         let o = &self.options;
         let (file, loaded) = if let Some(f) = &o.symvers {
-            let errno = kernel::stale_errno(&o.root, &self.dirname);
+            let errno = symvers::stale_errno(&o.root, &self.dirname);
             (
                 f,
-                kernel::load_symvers(&o.root, f, o.symbol_prefix, errno, rep),
+                symvers::load_symvers(&o.root, f, o.symbol_prefix, errno, rep),
             )
         } else if let Some(f) = &o.system_map {
-            (f, kernel::load_system_map(&o.root, f, o.symbol_prefix, rep))
+            (
+                f,
+                symvers::load_system_map(&o.root, f, o.symbol_prefix, rep),
+            )
         } else {
             if o.errsyms {
                 rep.log(Level::Warning, b"-e needs -E or -F");

@@ -1,33 +1,11 @@
 //! The module array's order: kmod's hash-table order, then `modules.order`.
 
+use super::fgets::{fgets_lines, LINE_MAX};
 use super::hash::{into_table_order, FastMap, MODULE_BUCKETS};
-use super::report::{errno_of, strerror, text, Level, Reporter};
-use super::scan::{host, Found};
+use super::report::{text, Reporter};
+use super::scan::Found;
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
-
-/// kmod reads these text files with `fgets` into PATH_MAX-byte buffers.
-pub(crate) const LINE_MAX: usize = 4096;
-
-/// Splits `data` the way repeated `fgets(buf, size)` calls would: at each
-/// newline (kept) or after `size - 1` bytes. Each piece is then cut at its
-/// first NUL, as the C code's `strlen` sees it.
-pub(crate) fn fgets_lines(data: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
-    let mut rest = data;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let limit = rest.len().min(size - 1);
-        let end = rest[..limit]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(limit, |i| i + 1);
-        let (piece, tail) = rest.split_at(end);
-        rest = tail;
-        let len = piece.iter().position(|&b| b == 0).unwrap_or(piece.len());
-        Some(&piece[..len])
-    })
-}
 
 /// The scanned modules in kmod's array order. `dirname` is the module
 /// directory; files outside it (externals) have no `modules.order` entry.
@@ -39,7 +17,7 @@ pub(crate) fn module_order(
 ) -> Vec<Found> {
     let modules = into_table_order(found, MODULE_BUCKETS, |m| &m.name);
     let file = text!(dirname, b"/modules.order");
-    let data = match std::fs::read(host(root, &file)) {
+    let data = match std::fs::read(root.host_bytes(&file)) {
         Ok(data) => data,
         Err(e) => {
             let msg = text!(
@@ -110,14 +88,6 @@ pub(crate) fn relpath_start(path: &[u8], dirname: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fgets_splits_like_c() {
-        let v: Vec<&[u8]> = fgets_lines(b"ab\ncd\0x\nlast", 4096).collect();
-        assert_eq!(v, vec![&b"ab\n"[..], b"cd", b"last"]);
-        let v: Vec<&[u8]> = fgets_lines(b"abcdef\n", 4).collect();
-        assert_eq!(v, vec![&b"abc"[..], b"def", b"\n"]);
-    }
 
     #[test]
     fn uncompressed_relpath_cuts_by_length() {

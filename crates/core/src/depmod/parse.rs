@@ -16,7 +16,6 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::scan::host;
 use crate::elf::Elf;
 use crate::module_file::{self, Buffers};
 use crate::Root;
@@ -165,7 +164,7 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
         return paths
             .par_iter()
             .with_max_len(4)
-            .map(|p| parse_one(&host(root, p)))
+            .map(|p| parse_one(&root.host_bytes(p)))
             .collect();
     }
     // Decompression dominates and one large module (amdgpu: 19 MiB) takes a
@@ -173,13 +172,18 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
     let mut sized: Vec<(u64, usize)> = paths
         .par_iter()
         .enumerate()
-        .map(|(i, p)| (std::fs::metadata(host(root, p)).map_or(0, |m| m.len()), i))
+        .map(|(i, p)| {
+            (
+                std::fs::metadata(root.host_bytes(p)).map_or(0, |m| m.len()),
+                i,
+            )
+        })
         .collect();
     sized.sort_unstable_by(|a, b| b.cmp(a));
     let done: Vec<(usize, Parsed)> = sized
         .par_iter()
         .with_max_len(1)
-        .map(|&(_, i)| (i, parse_one(&host(root, paths[i]))))
+        .map(|&(_, i)| (i, parse_one(&root.host_bytes(paths[i]))))
         .collect();
     let mut out: Vec<Parsed> = std::iter::repeat_with(Parsed::default)
         .take(paths.len())

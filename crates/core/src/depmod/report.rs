@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-pub use crate::config::Level;
+pub use crate::diagnostics::Level;
 
 /// One message. `text` has no trailing newline of its own (the front-end
 /// adds one); it may contain newlines in the middle or at the end where
@@ -88,13 +88,6 @@ impl Deferred {
             rep.log(m.level, &m.text);
         }
     }
-}
-
-pub(crate) use crate::config::strerror;
-
-/// The errno of an I/O error (EIO when it has none).
-pub(crate) fn errno_of(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// Concatenates byte-ish pieces into a message text.

@@ -5,9 +5,10 @@
 use rayon::prelude::*;
 
 use super::hash::{into_table_order, FastMap, SYMBOL_BUCKETS};
-use super::kernel::{strip_prefix, KernelSymbols};
 use super::parse::Parsed;
-use super::report::{text, Level, Reporter};
+use super::report::{text, Reporter};
+use super::symvers::{strip_prefix, KernelSymbols};
+use crate::diagnostics::Level;
 
 /// Who provides a symbol: a module (array index) or the kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

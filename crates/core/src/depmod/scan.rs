@@ -1,32 +1,21 @@
 //! Finding the module files: a recursive walk in raw readdir order, with
 //! kmod's rules for names that appear more than once.
 
-use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 use super::cache::FileStat;
 use super::dirs::Dir;
-use super::report::{errno_of, strerror, text, Level, Reporter};
-use super::walk::{self, Item};
+use super::report::{text, Reporter};
+use super::walk::{self, is_module_name, Item};
 use crate::config::DepmodConfig;
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::name::modname_normalize;
 use crate::Root;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.
 const PATH_MAX: usize = 4096;
-
-/// File name endings of modules, the compressed ones included.
-pub(crate) const EXTENSIONS: [&[u8]; 4] = [b".ko", b".ko.gz", b".ko.xz", b".ko.zst"];
-
-/// Whether a file name ends like a module (and is longer than the ending).
-pub(crate) fn is_module_name(name: &[u8]) -> bool {
-    EXTENSIONS
-        .iter()
-        .any(|ext| name.len() > ext.len() && name.ends_with(ext))
-}
 
 /// A module file chosen by the scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +88,7 @@ impl<'r> Scan<'r> {
     }
 
     fn walk_top(&mut self, dir: Vec<u8>, rep: &mut dyn Reporter) -> Result<(), SearchFailed> {
-        let host = host(self.root, &dir);
+        let host = self.root.host_bytes(&dir);
         let entries = match Dir::open(&host) {
             Ok(entries) => entries,
             Err(e) => {
@@ -192,7 +181,7 @@ impl<'r> Scan<'r> {
 /// every module file under the module directory. Problems are reported and
 /// count as "not up to date" only where kmod's walk would say so.
 pub(crate) fn up_to_date(root: &Root, dirname: &[u8], rep: &mut dyn Reporter) -> bool {
-    let host = host(root, dirname);
+    let host = root.host_bytes(dirname);
     if let Err(e) = fs::read_dir(&host) {
         rep.log(
             Level::Err,
@@ -231,7 +220,7 @@ fn quick_walk(
     mtime: i64,
     rep: &mut dyn Reporter,
 ) -> bool {
-    let entries = match fs::read_dir(host(root, path)) {
+    let entries = match fs::read_dir(root.host_bytes(path)) {
         Ok(entries) => entries,
         Err(e) => {
             let name = path[..path.len() - 1]
@@ -261,7 +250,7 @@ fn quick_walk(
         }
         path.truncate(base);
         path.extend_from_slice(name);
-        let meta = match fs::metadata(host(root, path)) {
+        let meta = match fs::metadata(root.host_bytes(path)) {
             Ok(m) => m,
             Err(e) => {
                 let msg = text!(
@@ -296,9 +285,4 @@ fn quick_walk(
     }
     path.truncate(base);
     fresh
-}
-
-/// Host path of a target path given as bytes.
-pub(crate) fn host(root: &Root, target: &[u8]) -> std::path::PathBuf {
-    root.host(Path::new(OsStr::from_bytes(target)))
 }

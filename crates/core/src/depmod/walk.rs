@@ -13,12 +13,20 @@ use std::sync::{Condvar, Mutex};
 
 use super::cache::FileStat;
 use super::dirs::{Dir, Stat};
-use super::report::{errno_of, strerror, text};
-use super::scan::is_module_name;
+use super::report::text;
 use crate::config::DepmodConfig;
+use crate::diagnostics::{errno_of, strerror};
+use crate::module_file::MODULE_EXTENSIONS;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.
 const PATH_MAX: usize = 4096;
+
+/// Whether a file name ends like a module (and is longer than the ending).
+pub(crate) fn is_module_name(name: &[u8]) -> bool {
+    MODULE_EXTENSIONS
+        .iter()
+        .any(|ext| name.len() > ext.len() && name.ends_with(ext.as_bytes()))
+}
 
 /// Directories this deep (the top is 0; `kernel/drivers/net` is 3) are
 /// walked as separate pieces of work.

@@ -10,8 +10,9 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::report::{text, Reporter};
 use super::Error;
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
 
 /// An output file being written under its temporary name.

@@ -20,18 +20,18 @@
 //! time) reproduces kmod's bytes exactly: pre-order as kmod 34 writes, or
 //! the post-order of kmod ≤ 33 on request ([`Layout`]).
 
-mod build;
+mod builder;
+mod encode;
 mod node;
 mod reader;
 #[cfg(test)]
 mod tests;
-mod writer;
 
 use std::path::PathBuf;
 
-pub use build::{build, Record};
+pub use builder::IndexBuilder;
+pub use encode::{build, Record};
 pub use reader::{Entry, Index, Value};
-pub use writer::{BuildError, IndexBuilder, Layout};
 
 /// The first word of every index file.
 pub const MAGIC: u32 = 0xB007_F457;
@@ -48,6 +48,34 @@ const OFFSET_MASK: u32 = 0x0FFF_FFFF;
 
 /// Child tables are indexed by byte, and only 7-bit bytes have a slot.
 const CHILD_LIMIT: u8 = 128;
+
+/// Node order in the file. Readers accept both; only the bytes differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// kmod 34 and later: each node before its children, root at offset 12.
+    #[default]
+    PreOrder,
+    /// kmod 33 and earlier: children first, root last.
+    PostOrder,
+}
+
+/// Why a string or a whole index cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// The format only has room for 7-bit bytes. `byte` is the first
+    /// offending byte of `text`, the whole key or value.
+    #[error(
+        "bad byte {byte:#04x} in index string {:?}: only 7-bit ASCII is supported",
+        String::from_utf8_lossy(text)
+    )]
+    NonAscii { text: Vec<u8>, byte: u8 },
+    /// NUL terminates strings in the file, so it cannot be inside one.
+    #[error("NUL byte in index string {:?}", String::from_utf8_lossy(text))]
+    Nul { text: Vec<u8> },
+    /// Node offsets have 28 bits.
+    #[error("index of {size} bytes exceeds the format's 256 MiB limit")]
+    TooLarge { size: usize },
+}
 
 /// Why an index file could not be used.
 #[derive(Debug, thiserror::Error)]

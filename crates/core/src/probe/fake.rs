@@ -257,7 +257,7 @@ impl System for FakeSystem {
             syscall: None,
         };
         let depends = self.depends(path).map_err(|e| InsertError {
-            errno: e.raw_os_error().unwrap_or(libc::EIO),
+            errno: crate::diagnostics::errno_of(&e),
             from_kernel: false,
             syscall: None,
         })?;

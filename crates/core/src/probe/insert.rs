@@ -3,9 +3,10 @@
 use std::os::unix::ffi::OsStrExt;
 
 use super::command::expand_cmdline_opts;
-use super::pool::{Engine, ModId};
-use super::{Action, Force, Level};
-use crate::config::strerror;
+use super::engine::{Engine, ModId};
+use super::{Action, Force};
+use crate::diagnostics::strerror;
+use crate::diagnostics::Level;
 
 /// When the blacklist stops a load. Only ever about the module asked for:
 /// dependencies and soft dependencies are loaded even if blacklisted.

@@ -22,25 +22,25 @@
 //! dependency that has become unused, dependents first (see `remove.rs`).
 
 mod command;
+mod engine;
 mod fake;
 mod insert;
 mod plan;
-mod pool;
 mod remove;
 mod system;
 
 use std::path::Path;
 
 pub use command::expand_cmdline_opts;
+pub use engine::{DependencySource, Engine, ModId};
 pub use fake::{fake_kernel_log, Call, FakeSystem, FAKE_KERNEL_ENV};
 pub use insert::{BlacklistMode, ProbeOptions, Probed};
 pub use plan::Step;
-pub use pool::{DependencySource, Engine, ModId};
 pub use remove::RemoveOptions;
 pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysError, System};
 
-pub use crate::config::Level;
 use crate::context::Context;
+pub use crate::diagnostics::Level;
 use crate::module_file::Compression;
 use crate::Root;
 

@@ -17,7 +17,7 @@
 //! configuration with absurdly long soft-dependency chains cannot overflow
 //! the stack.
 
-use super::pool::{Engine, ModId};
+use super::engine::{Engine, ModId};
 
 /// One entry of the load list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,10 +18,11 @@
 
 use std::collections::HashSet;
 
-use super::pool::{Engine, ModId};
+use super::engine::{Engine, ModId};
 use super::system::InitState;
-use super::{Action, Level};
-use crate::config::strerror;
+use super::Action;
+use crate::diagnostics::strerror;
+use crate::diagnostics::Level;
 
 /// How to remove.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

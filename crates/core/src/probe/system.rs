@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::Force;
-use crate::config::strerror;
+use crate::diagnostics::{errno_of, strerror};
 use crate::kernel::{self, Syscall};
 use crate::module_file::Compression;
 use crate::sysfs::{self, parse_long};
@@ -153,10 +153,6 @@ pub(crate) fn read_small(root: &Root, target: &Path) -> io::Result<Result<String
         .take(31)
         .read_to_end(&mut buf)
         .map(|_| String::from_utf8_lossy(&buf).into_owned()))
-}
-
-fn errno_of(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
 }
 
 /// `initstate` as libkmod reads it, on any root.

@@ -215,7 +215,7 @@ pub enum Event {
 pub struct Memo {
     /// Options, built-in module lists and kernel symbols of that run.
     pub inputs: Digest,
-    /// Each output file as written, in `output::FILES` order.
+    /// Each output file as written, in `output::Output::ALL` order.
     pub outputs: Vec<Digest>,
     /// Messages and stdout bytes of the run after its modules were found.
     pub events: Vec<Event>,

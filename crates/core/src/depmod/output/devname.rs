@@ -1,8 +1,9 @@
 //! modules.devname: device nodes that load a module when opened, from a
 //! module's `devname:` alias and its `char-major-M-N`/`block-major-M-N` one.
 
-use super::output::Model;
-use super::report::{text, Deferred, Level};
+use super::model::Model;
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::Level;
 
 pub(super) fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
     let mut out = Vec::new();
@@ -13,10 +14,8 @@ pub(super) fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
             let value = p.str(v);
             if let Some(name) = value.strip_prefix(b"devname:") {
                 devname = Some(name);
-            } else if let Some((maj, min)) = scan_major_minor(value, b"char-major-") {
-                node = Some((b'c', maj, min));
-            } else if let Some((maj, min)) = scan_major_minor(value, b"block-major-") {
-                node = Some((b'b', maj, min));
+            } else if let Some(found) = node_of_alias(value) {
+                node = Some(found);
             }
             if node.is_some() && devname.is_some() {
                 break;
@@ -47,6 +46,17 @@ pub(super) fn devname(model: &Model<'_>, log: &mut Deferred) -> Vec<u8> {
         ));
     }
     out
+}
+
+/// The device node a module alias names: `char-major-M-N` or
+/// `block-major-M-N`, as (`c` or `b`, major, minor), read as kmod's
+/// `sscanf` reads it.
+pub fn node_of_alias(value: &[u8]) -> Option<(u8, u32, u32)> {
+    if let Some((major, minor)) = scan_major_minor(value, b"char-major-") {
+        Some((b'c', major, minor))
+    } else {
+        scan_major_minor(value, b"block-major-").map(|(major, minor)| (b'b', major, minor))
+    }
 }
 
 /// `sscanf(value, "<lead>%u-%u", ...) == 2`, with glibc's `%u`: optional

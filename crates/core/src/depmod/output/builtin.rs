@@ -2,10 +2,11 @@
 //! into the kernel image, from `modules.builtin` and
 //! `modules.builtin.modinfo` in the module directory.
 
-use super::order::{fgets_lines, LINE_MAX};
-use super::output::{check_ascii, index, Fatal, Model};
-use super::report::{strerror, text, Deferred, Level};
-use crate::index::Record as Entry;
+use super::model::{check_ascii, index, Fatal, Model};
+use crate::depmod::fgets::{fgets_lines, LINE_MAX};
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::{strerror, Level};
+use crate::index::Record;
 use crate::name::{alias_normalize, modname_from_path_bytes};
 
 /// A missing input file is reported and gives a 0-byte output.
@@ -52,9 +53,9 @@ pub(super) fn builtin_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u
         check_ascii(&key, b"")?;
         keys.push(key);
     }
-    let entries: Vec<Entry<'_>> = keys
+    let entries: Vec<Record<'_>> = keys
         .iter()
-        .map(|k| Entry {
+        .map(|k| Record {
             key: k,
             value: b"",
             priority: 0,
@@ -92,9 +93,9 @@ pub(super) fn builtin_alias_bin(model: &Model<'_>, log: &mut Deferred) -> Result
             Err(_) => log.push(Level::Warning, text!(b"Unmatched bracket in ", value)),
         }
     }
-    let entries: Vec<Entry<'_>> = keys
+    let entries: Vec<Record<'_>> = keys
         .iter()
-        .map(|(k, m)| Entry {
+        .map(|(k, m)| Record {
             key: k,
             value: m,
             priority: 0,

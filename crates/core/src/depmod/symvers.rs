@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::order::fgets_lines;
-use super::report::{errno_of, strerror, text, Level, Reporter};
+use super::fgets::fgets_lines;
+use super::report::{text, Reporter};
+use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
 
 /// What `-E`/`-F` contribute: symbols owned by the kernel, with CRCs.
@@ -80,7 +81,7 @@ pub(crate) fn load_symvers(
 pub(crate) fn stale_errno(root: &Root, dirname: &[u8]) -> i32 {
     let missing = |name: &str| {
         let path = super::report::text!(dirname, b"/", name);
-        std::fs::metadata(super::scan::host(root, &path)).is_err()
+        std::fs::metadata(root.host_bytes(&path)).is_err()
     };
     if missing("modules.softdep") || missing("modules.weakdep") {
         libc::ENOENT

@@ -13,7 +13,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::system::{InitState, System};
-use super::{Level, Report};
+use super::Report;
+use crate::diagnostics::Level;
 use std::os::unix::ffi::OsStrExt;
 
 use crate::context::{Context, LookupError, Module};

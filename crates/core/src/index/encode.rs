@@ -13,9 +13,9 @@
 //!
 //! Everything is iterative, so deep tries cannot exhaust the stack.
 
-use super::writer::{BuildError, Layout};
 use super::{
-    CHILD_LIMIT, FLAG_CHILDS, FLAG_PREFIX, FLAG_VALUES, HEADER_LEN, MAGIC, OFFSET_MASK, VERSION,
+    BuildError, Layout, CHILD_LIMIT, FLAG_CHILDS, FLAG_PREFIX, FLAG_VALUES, HEADER_LEN, MAGIC,
+    OFFSET_MASK, VERSION,
 };
 
 /// One index entry, borrowed from the caller.

@@ -1,40 +1,12 @@
-//! Collecting an index's entries one at a time: [`IndexBuilder`] (which
-//! says which entries are duplicates), with the node [`Layout`] and the
-//! [`BuildError`] both ways of writing share. The bytes themselves are laid
-//! out by `build.rs` ([`super::build`]), which [`IndexBuilder::to_bytes`]
-//! calls and depmod calls directly with its complete entry lists.
+//! Collecting an index's entries one at a time: [`IndexBuilder`] says which
+//! entries are duplicates as they come. The bytes are laid out by
+//! `encode.rs` ([`super::build`]), which [`IndexBuilder::to_bytes`] calls
+//! and depmod calls directly with its complete entry lists.
 
 use std::collections::HashSet;
 
-use super::build::{build, check_text, Record};
-
-/// Node order in the file. Readers accept both; only the bytes differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Layout {
-    /// kmod 34 and later: each node before its children, root at offset 12.
-    #[default]
-    PreOrder,
-    /// kmod 33 and earlier: children first, root last.
-    PostOrder,
-}
-
-/// Why a string or a whole index cannot be written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    /// The format only has room for 7-bit bytes. `byte` is the first
-    /// offending byte of `text`, the whole key or value.
-    #[error(
-        "bad byte {byte:#04x} in index string {:?}: only 7-bit ASCII is supported",
-        String::from_utf8_lossy(text)
-    )]
-    NonAscii { text: Vec<u8>, byte: u8 },
-    /// NUL terminates strings in the file, so it cannot be inside one.
-    #[error("NUL byte in index string {:?}", String::from_utf8_lossy(text))]
-    Nul { text: Vec<u8> },
-    /// Node offsets have 28 bits.
-    #[error("index of {size} bytes exceeds the format's 256 MiB limit")]
-    TooLarge { size: usize },
-}
+use super::encode::{build, check_text, Record};
+use super::{BuildError, Layout};
 
 /// An index under construction.
 #[derive(Debug, Default)]

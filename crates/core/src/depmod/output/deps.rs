@@ -1,0 +1,45 @@
+//! modules.dep and modules.dep.bin: each module's path and the paths of
+//! everything it needs, in load order.
+
+use super::model::{index, Fatal, Model};
+use crate::index::Record;
+
+/// `<path>:[ <dep>...]` for module `m`, without newline.
+fn dep_line(model: &Model<'_>, m: usize, out: &mut Vec<u8>) {
+    out.extend_from_slice(model.shown[m]);
+    out.push(b':');
+    for &d in &model.closures[m] {
+        out.push(b' ');
+        out.extend_from_slice(model.shown[d as usize]);
+    }
+}
+
+pub(super) fn deps_text(model: &Model<'_>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(model.names.len() * 64);
+    for m in 0..model.names.len() {
+        dep_line(model, m, &mut out);
+        out.push(b'\n');
+    }
+    out
+}
+
+pub(super) fn deps_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
+    let lines: Vec<Vec<u8>> = (0..model.names.len())
+        .map(|m| {
+            let mut line = Vec::new();
+            dep_line(model, m, &mut line);
+            line
+        })
+        .collect();
+    // Module names are unique, so `-w`'s duplicate check never fires here.
+    let entries: Vec<Record<'_>> = lines
+        .iter()
+        .enumerate()
+        .map(|(m, line)| Record {
+            key: model.names[m],
+            value: line,
+            priority: m as u32,
+        })
+        .collect();
+    index(&entries)
+}

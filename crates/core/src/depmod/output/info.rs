@@ -1,0 +1,68 @@
+//! modules.alias, modules.softdep and modules.weakdep, with the alias
+//! index: the `.modinfo` values modules declare about themselves.
+
+use super::model::{check_ascii, index, Fatal, Model};
+use crate::depmod::hash::FastMap;
+use crate::depmod::parse::{Parsed, Span};
+use crate::depmod::report::{text, Deferred};
+use crate::diagnostics::Level;
+use crate::index::Record;
+use crate::name::alias_normalize;
+
+/// One line per `.modinfo` value of one kind: `<word><value> <module>` for
+/// aliases, `<word><module> <value>` for soft and weak dependencies.
+pub(super) fn info_text(
+    model: &Model<'_>,
+    header: &[u8],
+    word: &[u8],
+    list: impl Fn(&Parsed) -> &Vec<Span>,
+    module_first: bool,
+) -> Vec<u8> {
+    let mut out = header.to_vec();
+    for (m, p) in model.parsed.iter().enumerate() {
+        for &v in list(p) {
+            let (a, b) = if module_first {
+                (model.names[m], p.str(v))
+            } else {
+                (p.str(v), model.names[m])
+            };
+            out.extend_from_slice(word);
+            out.extend_from_slice(a);
+            out.push(b' ');
+            out.extend_from_slice(b);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+pub(super) fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
+    let mut keys: Vec<(Vec<u8>, usize)> = Vec::new();
+    let mut seen: FastMap<(Vec<u8>, usize), ()> = FastMap::default();
+    for (m, p) in model.parsed.iter().enumerate() {
+        for &v in &p.aliases {
+            let value = p.str(v);
+            let Ok(key) = alias_normalize(value) else {
+                log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
+                continue;
+            };
+            check_ascii(&key, model.names[m])?;
+            if model.warn_duplicates && seen.insert((key.clone(), m), ()).is_some() {
+                log.push(
+                    Level::Warning,
+                    text!(b"duplicate module alias:\n", key, b" ", model.names[m]),
+                );
+            }
+            keys.push((key, m));
+        }
+    }
+    let entries: Vec<Record<'_>> = keys
+        .iter()
+        .map(|(key, m)| Record {
+            key,
+            value: model.names[*m],
+            priority: *m as u32,
+        })
+        .collect();
+    index(&entries)
+}
