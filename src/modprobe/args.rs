@@ -415,51 +415,12 @@ pub(super) fn split_env(env: &[u8]) -> Vec<Vec<u8>> {
     words
 }
 
-/// `strtoul(s, &end, 0)` that must consume everything: leading blanks, a
-/// sign (a minus wraps around, as in C), `0x` for hex, `0` for octal.
-/// Overflow saturates, as `strtoul` returns `ULONG_MAX`.
+/// `strtoul(s, &end, 0)` that must consume everything (see
+/// [`modutils_core::cnum`]).
 pub(super) fn strtoul(s: &[u8]) -> Option<u64> {
-    let mut i = s
-        .iter()
-        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .count();
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let rest = &s[i..];
-    let (base, digits) = if (rest.starts_with(b"0x") || rest.starts_with(b"0X"))
-        && rest.get(2).is_some_and(u8::is_ascii_hexdigit)
-    {
-        (16, &rest[2..])
-    } else if rest.starts_with(b"0") {
-        (8, rest)
-    } else {
-        (10, rest)
-    };
-    let n = digits
-        .iter()
-        .take_while(|c| (**c as char).is_digit(base))
-        .count();
-    if n == 0 || n != digits.len() {
-        return None;
-    }
-    let v = digits[..n].iter().try_fold(0u64, |acc, &c| {
-        let d = (c as char).to_digit(base).unwrap_or(0) as u64;
-        acc.checked_mul(base as u64)?.checked_add(d)
-    });
-    Some(match v {
-        None => u64::MAX,
-        Some(v) if neg => v.wrapping_neg(),
-        Some(v) => v,
-    })
+    modutils_core::cnum::strtoull(s, 0)
+        .filter(|p| p.used == s.len())
+        .map(|p| p.value)
 }
 
 #[cfg(test)]

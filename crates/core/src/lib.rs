@@ -27,6 +27,7 @@
 //!   sweeps away those that stay unused (`rmmod -a`).
 
 pub mod autoclean;
+pub mod cnum;
 pub mod config;
 pub mod context;
 pub mod depmod;

@@ -50,7 +50,8 @@ pub(crate) fn load_symvers(
         if place != b"vmlinux" {
             continue;
         }
-        let (crc, consumed, overflow) = strtoull_hex(ver);
+        let (crc, consumed, overflow) =
+            crate::cnum::strtoull(ver, 16).map_or((0, 0, false), |p| (p.value, p.used, p.overflow));
         if overflow {
             errno = libc::ERANGE;
         }
@@ -141,73 +142,5 @@ pub(crate) fn strip_prefix(name: &[u8], prefix: Option<u8>) -> &[u8] {
     match (prefix, name.first()) {
         (Some(p), Some(&c)) if c == p => &name[1..],
         _ => name,
-    }
-}
-
-/// C's `strtoull(s, &end, 16)`: the value, how many bytes were used, and
-/// whether it overflowed (the value is then all ones).
-pub(crate) fn strtoull_hex(s: &[u8]) -> (u64, usize, bool) {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    if s.get(i) == Some(&b'0')
-        && matches!(s.get(i + 1), Some(b'x' | b'X'))
-        && s.get(i + 2).is_some_and(|b| b.is_ascii_hexdigit())
-    {
-        i += 2;
-    }
-    let digits_start = i;
-    let (mut value, mut overflow) = (0u64, false);
-    while let Some(d) = s.get(i).and_then(|b| (*b as char).to_digit(16)) {
-        match value
-            .checked_mul(16)
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == digits_start {
-        return (0, 0, false);
-    }
-    if overflow {
-        return (u64::MAX, i, true);
-    }
-    (
-        if negative {
-            value.wrapping_neg()
-        } else {
-            value
-        },
-        i,
-        false,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strtoull_like_c() {
-        assert_eq!(strtoull_hex(b"0x1f"), (0x1f, 4, false));
-        assert_eq!(strtoull_hex(b"1F"), (0x1f, 2, false));
-        assert_eq!(strtoull_hex(b"0xzz"), (0, 1, false));
-        assert_eq!(strtoull_hex(b"zz"), (0, 0, false));
-        assert_eq!(strtoull_hex(b"-1"), (u64::MAX, 2, false));
-        assert_eq!(strtoull_hex(b"11112222333344445"), (u64::MAX, 17, true));
     }
 }

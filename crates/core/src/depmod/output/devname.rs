@@ -70,45 +70,8 @@ fn scan_major_minor(value: &[u8], lead: &[u8]) -> Option<(u32, u32)> {
 }
 
 fn scan_u32(s: &[u8]) -> Option<(u32, usize)> {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let start = i;
-    let mut value = 0u64;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).filter(|b| b.is_ascii_digit()) {
-        match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    let value = if overflow {
-        u64::MAX
-    } else if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    };
-    Some((value as u32, i))
+    let p = crate::cnum::strtoull(s, 10)?;
+    Some((p.value as u32, p.used))
 }
 
 #[cfg(test)]
