@@ -68,7 +68,7 @@ pub enum InsertError {
     /// The kernel refused: the errno of the system call.
     #[error("{} refused: {}", syscall.describe(), errno.desc())]
     Kernel {
-        /// The kernel's answer to the module.
+        /// The errno the system call failed with.
         errno: Errno,
         /// The system call that carried the module.
         syscall: Syscall,
