@@ -193,11 +193,14 @@ pub struct ModprobeConfig {
     pub installs: Vec<Command>,
     /// `remove` lines.
     pub removes: Vec<Command>,
-    /// Modules never loaded through an alias: `blacklist` lines, then `modprobe.blacklist=` on the kernel command line.
+    /// Modules never loaded through an alias: `blacklist` lines, then `modprobe.blacklist=` on the
+    /// kernel command line.
     pub blacklists: Vec<Vec<u8>>,
-    /// `softdep` lines, the module directory's `modules.softdep` sorted in among the config files by name.
+    /// `softdep` lines, the module directory's `modules.softdep` sorted in among the config files
+    /// by name.
     pub softdeps: Vec<SoftDep>,
-    /// `weakdep` lines, the module directory's `modules.weakdep` sorted in among the config files by name.
+    /// `weakdep` lines, the module directory's `modules.weakdep` sorted in among the config files
+    /// by name.
     pub weakdeps: Vec<WeakDep>,
 }
 

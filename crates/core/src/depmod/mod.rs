@@ -141,7 +141,8 @@ pub struct Summary {
 pub struct ModuleSymbols {
     /// Each exported symbol's name and CRC (0 without modversions).
     pub exports: Vec<(Vec<u8>, u64)>,
-    /// Each needed symbol's name, CRC (0 when `__versions` has none) and whether the reference is weak.
+    /// Each needed symbol's name, CRC (0 when `__versions` has none) and whether the reference is
+    /// weak.
     pub imports: Vec<(Vec<u8>, u64, bool)>,
     /// The module's `alias=` values from `.modinfo`.
     pub aliases: Vec<Vec<u8>>,

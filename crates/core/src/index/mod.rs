@@ -164,7 +164,8 @@ pub enum Corruption {
         /// The byte of the last child slot.
         last: u8,
     },
-    /// Two node words point at the same node, which a tree never does; following them could loop forever.
+    /// Two node words point at the same node, which a tree never does; following them could loop
+    /// forever.
     #[error("node reached twice (a cycle or a shared subtree)")]
     Revisited,
 }

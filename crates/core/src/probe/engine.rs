@@ -247,7 +247,8 @@ impl<'a> Engine<'a> {
         deps
     }
 
-    /// Whether the module is compiled into the kernel, by `modules.builtin.bin`; the answer is kept.
+    /// Whether the module is compiled into the kernel, by `modules.builtin.bin`; the answer is
+    /// kept.
     pub fn is_builtin(&mut self, id: ModId) -> bool {
         if let Some(b) = self.e(id).builtin {
             return b;
@@ -319,7 +320,8 @@ impl<'a> Engine<'a> {
         self.ctx.config().options_for(&e.name, e.alias.as_deref())
     }
 
-    /// The command to run instead of loading the module: the one it was found through, else its `install` line.
+    /// The command to run instead of loading the module: the one it was found through, else its
+    /// `install` line.
     pub fn install_command(&self, id: ModId) -> Option<Vec<u8>> {
         let e = self.e(id);
         e.install.clone().or_else(|| {
@@ -330,7 +332,8 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// The command to run instead of removing the module: the one it was found through, else its `remove` line.
+    /// The command to run instead of removing the module: the one it was found through, else its
+    /// `remove` line.
     pub fn remove_command(&self, id: ModId) -> Option<Vec<u8>> {
         let e = self.e(id);
         e.remove.clone().or_else(|| {

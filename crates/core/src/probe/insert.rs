@@ -35,7 +35,8 @@ pub struct ProbeOptions {
     pub dry_run: bool,
     /// When the blacklist stops the load of the module asked for.
     pub blacklist: BlacklistMode,
-    /// Which of the kernel's version checks to skip (`--force`, `--force-modversion`, `--force-vermagic`).
+    /// Which of the kernel's version checks to skip (`--force`, `--force-modversion`,
+    /// `--force-vermagic`).
     pub force: Force,
 }
 

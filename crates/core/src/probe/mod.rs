@@ -70,7 +70,8 @@ pub enum Action<'a> {
         module: &'a [u8],
         /// The configured install command.
         command: &'a [u8],
-        /// The parameters the module would have been loaded with, which the command can use as `$CMDLINE_OPTS`.
+        /// The parameters the module would have been loaded with, which the command can use as
+        /// `$CMDLINE_OPTS`.
         options: &'a [u8],
     },
     /// `builtin <name>`: a module compiled into the kernel.

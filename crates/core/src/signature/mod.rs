@@ -60,7 +60,8 @@ pub enum IdType {
     Pgp,
     /// An X.509 certificate's key (legacy header, regions kept raw).
     X509,
-    /// PKCS#7 SignedData, what `sign-file` has written since Linux 4.3; signer and key id come from inside it.
+    /// PKCS#7 SignedData, what `sign-file` has written since Linux 4.3; signer and key id come from
+    /// inside it.
     Pkcs7,
 }
 
@@ -137,7 +138,8 @@ impl From<HashAlgo> for Vec<u8> {
 /// it is about bytes the caller already holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    /// The file does not end with the signature marker: it was never signed, or the signature was stripped.
+    /// The file does not end with the signature marker: it was never signed, or the signature was
+    /// stripped.
     #[error("no module signature marker at the end of the file")]
     NoMarker,
     /// The marker is there but the 12-byte header before it is not.
