@@ -20,11 +20,11 @@ pub enum Level {
     Err = 3,
     /// A warning: something looks wrong but the work goes on.
     Warning = 4,
-    /// Normal but worth noticing.
+    /// Worth knowing, though nothing is wrong.
     Notice = 5,
-    /// Informational, shown with `-v`.
+    /// What is being done, shown only when more verbosity is asked for.
     Info = 6,
-    /// Debugging detail.
+    /// Detail for whoever debugs the tools.
     Debug = 7,
 }
 

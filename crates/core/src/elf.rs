@@ -37,7 +37,7 @@ pub enum Error {
     /// `__versions` is not a whole number of 64-byte entries (CRC plus a 56-byte name).
     #[error("section {0} has a size that is not a multiple of 64")]
     BadVersionsSize(&'static str),
-    /// A name in the section ran to its end without a NUL.
+    /// A name in the named section (`__versions`) has no terminating NUL.
     #[error("section {0} holds a string that is not NUL-terminated")]
     Unterminated(&'static str),
     /// kmod's -ENODATA: the section the caller asked for is absent.
@@ -127,7 +127,7 @@ impl<'a> Source<'a> {
 pub struct Modversion<'a> {
     /// The symbol's CRC as the module was built against it.
     pub crc: u64,
-    /// The symbol's name, as bytes.
+    /// The name of the symbol the CRC is for, as bytes.
     pub name: &'a [u8],
 }
 
@@ -136,7 +136,7 @@ pub struct Modversion<'a> {
 pub struct Export<'a> {
     /// The exported symbol's name, as bytes.
     pub name: &'a [u8],
-    /// Its CRC from the matching `__crc_` symbol.
+    /// Its CRC, from the matching `__crc_` symbol; 0 without modversions.
     pub crc: u64,
 }
 

@@ -59,7 +59,7 @@ pub enum Action<'a> {
         module: &'a [u8],
         /// Its file, as the line shows it.
         path: &'a Path,
-        /// The parameters it is loaded with (configured ones first), space-separated.
+        /// The parameters it is loaded with, space-separated.
         options: &'a [u8],
     },
     /// `install <command> <options>`: the command as configured, before

@@ -60,8 +60,8 @@ pub enum IdType {
     Pgp,
     /// An X.509 certificate's key (legacy header, regions kept raw).
     X509,
-    /// PKCS#7 SignedData, what `sign-file` has written since Linux 4.3; signer and key id come from
-    /// inside it.
+    /// PKCS#7 SignedData, what the kernel's `sign-file` writes today; signer and key id come
+    /// from inside it.
     Pkcs7,
 }
 
