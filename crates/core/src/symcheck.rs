@@ -85,7 +85,7 @@ pub enum Problem {
         exporter: Exporter,
         /// The CRC recorded in the module's `__versions`.
         module_crc: u32,
-        /// The CRC of the running kernel's export.
+        /// The CRC of the export in the running kernel (its image or a loaded module).
         kernel_crc: u32,
     },
 }
