@@ -23,10 +23,15 @@ const DEP_SEPARATORS: &[u8] = b" \t";
 /// The index files a context reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexKind {
+    /// `modules.dep.bin`: each module's path and the paths of the modules it needs.
     Dep,
+    /// `modules.alias.bin`: modalias patterns and the modules that match them.
     Alias,
+    /// `modules.symbols.bin`: exported symbols (as `symbol:NAME`) and the modules exporting them.
     Symbols,
+    /// `modules.builtin.bin`: the modules compiled into the kernel image.
     Builtin,
+    /// `modules.builtin.alias.bin`: the aliases of built-in modules.
     BuiltinAlias,
 }
 
@@ -40,6 +45,7 @@ impl IndexKind {
         IndexKind::BuiltinAlias,
     ];
 
+    /// The index's file name in the module directory.
     pub fn file_name(self) -> &'static str {
         match self {
             IndexKind::Dep => "modules.dep.bin",
@@ -71,6 +77,7 @@ pub struct Module {
 /// Why a lookup could not be done at all (as opposed to finding nothing).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {
+    /// The name has unbalanced brackets, so no pattern can match it.
     #[error("invalid module name or alias: {}", String::from_utf8_lossy(.0))]
     InvalidName(Vec<u8>),
 }
@@ -127,10 +134,12 @@ impl Context {
         self
     }
 
+    /// The modprobe.d configuration used for lookups.
     pub fn config(&self) -> &ModprobeConfig {
         &self.config
     }
 
+    /// The root the module directory and configuration are read under.
     pub fn root(&self) -> &Root {
         &self.root
     }

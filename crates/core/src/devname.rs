@@ -10,11 +10,15 @@ use crate::Root;
 /// One entry: `<module> <devname> <c|b><major>:<minor>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevnameEntry {
+    /// The module that provides the device node, by name.
     pub module: Vec<u8>,
     /// The node's path below `/dev`.
     pub devname: Vec<u8>,
+    /// A block device (`b`) rather than a character device (`c`).
     pub block: bool,
+    /// The device's major number.
     pub major: u32,
+    /// The device's minor number.
     pub minor: u32,
 }
 
@@ -95,6 +99,7 @@ fn unsigned(rest: &mut &[u8]) -> Option<u32> {
 /// A line of `modules.devname` as `kmod static-nodes` reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {
+    /// A well-formed entry.
     Entry(DevnameEntry),
     /// A line [`parse_line`] refuses, as read (newline included).
     Invalid(Vec<u8>),

@@ -10,13 +10,21 @@ use std::io;
 /// syslog(3) priorities, which kmod uses as message levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// The system is unusable: syslog's most urgent priority.
     Emerg = 0,
+    /// Someone must act at once.
     Alert = 1,
+    /// A failure the tools report as FATAL: the operation cannot go on.
     Crit = 2,
+    /// An error: something failed, and the tool may carry on.
     Err = 3,
+    /// A warning: something looks wrong but the work goes on.
     Warning = 4,
+    /// Worth knowing, though nothing is wrong.
     Notice = 5,
+    /// What is being done, shown only when more verbosity is asked for.
     Info = 6,
+    /// Detail for whoever debugs the tools.
     Debug = 7,
 }
 
@@ -57,8 +65,11 @@ impl Level {
 /// names and config text verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// How serious the message is.
     pub level: Level,
+    /// The kmod function that logs the message, e.g. `kmod_config_parse`.
     pub function: &'static str,
+    /// The message text, without trailing newline.
     pub message: Vec<u8>,
 }
 

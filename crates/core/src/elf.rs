@@ -28,12 +28,16 @@ use rustc_hash::FxHashMap as FastMap;
 /// Why an ELF image could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
+    /// The file does not start with the ELF magic.
     #[error("not an ELF file")]
     NotElf,
+    /// The headers contradict each other or the file; the text says which part.
     #[error("malformed ELF: {0}")]
     Malformed(&'static str),
+    /// `__versions` is not a whole number of 64-byte entries (CRC plus a 56-byte name).
     #[error("section {0} has a size that is not a multiple of 64")]
     BadVersionsSize(&'static str),
+    /// A name in the named section (`__versions`) has no terminating NUL.
     #[error("section {0} holds a string that is not NUL-terminated")]
     Unterminated(&'static str),
     /// kmod's -ENODATA: the section the caller asked for is absent.
@@ -59,10 +63,15 @@ const STT_SPARC_REGISTER: u8 = 13;
 
 /// `e_machine` values the tools treat specially.
 pub mod machine {
+    /// SPARC (32-bit).
     pub const SPARC: u16 = 2;
+    /// i386.
     pub const I386: u16 = 3;
+    /// 64-bit PowerPC.
     pub const PPC64: u16 = 21;
+    /// SPARC V9 (64-bit).
     pub const SPARCV9: u16 = 43;
+    /// x86-64.
     pub const X86_64: u16 = 62;
 }
 
@@ -116,22 +125,29 @@ impl<'a> Source<'a> {
 /// An entry of `__versions`: the CRC the module was built against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Modversion<'a> {
+    /// The symbol's CRC as the module was built against it.
     pub crc: u64,
+    /// The name of the symbol the CRC is for, as bytes.
     pub name: &'a [u8],
 }
 
 /// A symbol the module exports, with its CRC (0 without modversions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Export<'a> {
+    /// The exported symbol's name, as bytes.
     pub name: &'a [u8],
+    /// Its CRC, from the matching `__crc_` symbol; 0 without modversions.
     pub crc: u64,
 }
 
 /// A symbol the module needs from the kernel or another module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import<'a> {
+    /// The name of the symbol the module uses but does not define, as bytes.
     pub name: &'a [u8],
+    /// Its CRC from `__versions`, 0 when that table has no entry for it.
     pub crc: u64,
+    /// Whether the module can load without it (a weak reference).
     pub weak: bool,
 }
 
@@ -139,7 +155,9 @@ pub struct Import<'a> {
 /// ([`Elf::symbols`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Symbols<'a> {
+    /// The symbols the module exports.
     pub exports: Vec<Export<'a>>,
+    /// The symbols it needs, or why they cannot be told (a damaged `__versions` or symbol table).
     pub imports: Result<Vec<Import<'a>>, Error>,
 }
 
@@ -209,10 +227,12 @@ impl<'a> Elf<'a> {
         Ok(elf)
     }
 
+    /// Whether the image is ELFCLASS64.
     pub fn is_64(&self) -> bool {
         self.is_64
     }
 
+    /// Whether the image stores its integers big-endian.
     pub fn is_big_endian(&self) -> bool {
         self.big
     }

@@ -26,6 +26,8 @@
 //! * [`autoclean`] records the modules the kernel had modprobe load and
 //!   sweeps away those that stay unused (`rmmod -a`).
 
+#![warn(missing_docs)]
+
 pub mod autoclean;
 pub mod cnum;
 pub mod config;

@@ -10,7 +10,9 @@ use crate::signature;
 /// One `key=value` record. Values are bytes: modules may carry any text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The record's key, e.g. `license`, `depends` or `alias`.
     pub key: Vec<u8>,
+    /// Everything after the first `=`; empty when there is none.
     pub value: Vec<u8>,
 }
 
@@ -58,6 +60,7 @@ pub fn module_fields(file: &ModuleFile) -> Result<Vec<Field>, module_file::Error
 /// Why `modules.builtin.modinfo` could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuiltinError {
+    /// A record does not start with `module.`, so it belongs to no module.
     #[error("unexpected string without modname prefix")]
     MissingPrefix,
 }
@@ -88,8 +91,11 @@ pub fn builtin_fields(blob: &[u8], name: &[u8]) -> Result<Vec<Field>, BuiltinErr
 /// `parmtype` records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param<'a> {
+    /// The parameter's name, the part of the record before the `:`.
     pub name: &'a [u8],
+    /// Its description from the `parm` record, if there is one.
     pub desc: Option<&'a [u8]>,
+    /// Its type from the `parmtype` record (`int`, `charp`, …), if there is one.
     pub ty: Option<&'a [u8]>,
 }
 
@@ -102,6 +108,7 @@ pub struct Params<'a> {
     pub invalid: Vec<&'a Field>,
 }
 
+/// Whether `key` describes a module parameter (`parm` or `parmtype`).
 pub fn is_param_key(key: &[u8]) -> bool {
     key == b"parm" || key == b"parmtype"
 }

@@ -24,11 +24,16 @@ use crate::elf::{self, Elf};
 /// must not be able to exhaust memory. The largest real modules are tens of MiB.
 pub const MAX_MODULE_SIZE: u64 = 1 << 30;
 
+/// How a module file is stored on disk, as told by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
+    /// Plain ELF (`.ko`).
     None,
+    /// gzip (`.ko.gz`).
     Gzip,
+    /// xz (`.ko.xz`).
     Xz,
+    /// zstd (`.ko.zst`).
     Zstd,
 }
 
@@ -83,20 +88,45 @@ pub fn has_module_extension(name: &[u8]) -> bool {
 /// What went wrong reading a module file. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The file could not be opened, read or mapped.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The module file, as a host path.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// The file is under 6 bytes, too short to tell its compression, let alone hold a module.
     #[error("{}: too short to be a module", path.display())]
-    TooShort { path: PathBuf },
+    TooShort {
+        /// The module file, as a host path.
+        path: PathBuf,
+    },
+    /// The compressed stream is damaged or truncated.
     #[error("{}: corrupt {compression} data: {detail}", path.display())]
     Decompress {
+        /// The module file, as a host path.
         path: PathBuf,
+        /// The format the file's magic announced.
         compression: Compression,
+        /// The decoder's own account of the damage.
         detail: String,
     },
+    /// The decompressed module would exceed [`MAX_MODULE_SIZE`]: a guard
+    /// against small files that inflate without bound.
     #[error("{}: decompresses to more than {} bytes", path.display(), MAX_MODULE_SIZE)]
-    TooLarge { path: PathBuf },
+    TooLarge {
+        /// The module file, as a host path.
+        path: PathBuf,
+    },
+    /// The decompressed bytes are not a readable ELF module.
     #[error("{}: {source}", path.display())]
-    Elf { path: PathBuf, source: elf::Error },
+    Elf {
+        /// The module file, as a host path.
+        path: PathBuf,
+        /// What the ELF reader found wrong.
+        source: elf::Error,
+    },
 }
 
 impl Error {
@@ -119,6 +149,7 @@ impl Error {
         }
     }
 
+    /// The file the error is about, as a host path.
     pub fn path(&self) -> &Path {
         match self {
             Error::Io { path, .. }
@@ -252,6 +283,7 @@ impl ModuleFile {
         })
     }
 
+    /// The file this module was read from, as a host path.
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -84,12 +84,16 @@ pub enum Kernel {
     /// The fake kernel of [`FakeSystem`]: it keeps `/sys/module` under the
     /// root and, with `log`, appends every call to that host file.
     /// Install and remove commands are recorded, not run.
-    Fake { log: Option<PathBuf> },
+    Fake {
+        /// The host file every call is appended to, if any.
+        log: Option<PathBuf>,
+    },
 }
 
 /// What a context is made of; [`Options::new`] gives modprobe's defaults.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The system whose modules and configuration are used (`/` or a relocated root).
     pub root: Root,
     /// The kernel release whose modules to use; `None`: the running one
     /// (under a relocated root, its `/proc/sys/kernel/osrelease`).
@@ -101,6 +105,7 @@ pub struct Options {
     pub config_paths: Option<Vec<PathBuf>>,
     /// Where `modprobe.*` options on the kernel command line come from.
     pub kernel_cmdline: KernelCmdline,
+    /// Which kernel loads and removes modules: the running one or a fake.
     pub kernel: Kernel,
 }
 
@@ -127,7 +132,12 @@ pub enum Error {
     InvalidName(Vec<u8>),
     /// No module, alias or built-in module of that name.
     #[error("module {} not found in {}", String::from_utf8_lossy(name), dir.display())]
-    NotFound { name: Vec<u8>, dir: PathBuf },
+    NotFound {
+        /// The name or alias asked for.
+        name: Vec<u8>,
+        /// The module directory searched, as a target path.
+        dir: PathBuf,
+    },
     /// `/proc/modules` could not be read.
     #[error(transparent)]
     Proc(#[from] procfs::Error),
@@ -142,8 +152,11 @@ pub enum Error {
         crate::diagnostics::strerror(*errno)
     )]
     Remove {
+        /// The module that could not be removed.
         module: Vec<u8>,
+        /// The errno the removal failed with.
         errno: i32,
+        /// What libkmod would have logged on the way, with each message's level.
         messages: Vec<(Level, Vec<u8>)>,
     },
 }
@@ -166,6 +179,7 @@ pub struct ProbeResult {
 /// A loaded module, as lsmod shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
+    /// The module's name as the kernel knows it (underscores, no extension).
     pub name: String,
     /// `/sys/module/<name>/coresize`, else `/proc/modules`' size.
     pub size: Option<u64>,

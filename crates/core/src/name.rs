@@ -12,6 +12,7 @@ use std::path::Path;
 /// kmod's PATH_MAX: normalised names are cut to `PATH_MAX - 1` bytes.
 pub const PATH_MAX: usize = 4096;
 
+/// Why a name or alias cannot be normalised: its bracket expressions do not balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// A `]` with no `[` before it.

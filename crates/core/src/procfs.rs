@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 
 use crate::Root;
 
+/// The loaded-module list, one line per module.
 pub const PROC_MODULES: &str = "/proc/modules";
+/// The kernel's symbol table, loaded modules' symbols included.
 pub const PROC_KALLSYMS: &str = "/proc/kallsyms";
+/// `1` once module loading has been switched off for good, until reboot.
 pub const MODULES_DISABLED: &str = "/proc/sys/kernel/modules_disabled";
+/// Who sees real addresses in `/proc/kallsyms` and `/proc/modules`:
+/// 0 everyone, 1 privileged readers only, 2 nobody (the rest read zeros).
 pub const KPTR_RESTRICT: &str = "/proc/sys/kernel/kptr_restrict";
 /// The program the kernel runs to load a module it lacks.
 pub const MODPROBE_PATH: &str = "/proc/sys/kernel/modprobe";
@@ -20,12 +25,22 @@ pub const MODPROBE_PATH: &str = "/proc/sys/kernel/modprobe";
 /// Why a `/proc` file could not be used. Paths are target paths.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The file could not be opened or read.
     #[error("could not open {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The `/proc` file, as a target path.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
+    /// A line is not in the shape the kernel writes.
     #[error("{}:{line}: {reason}", path.display())]
     Format {
+        /// The `/proc` file, as a target path.
         path: PathBuf,
+        /// The line's number, counted from 1.
         line: usize,
+        /// What is wrong with the line.
         reason: &'static str,
     },
 }
@@ -50,6 +65,7 @@ impl Error {
 /// A module's state column in `/proc/modules`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleState {
+    /// Initialised and running: the normal state.
     Live,
     /// Its init function is still running (`MODULE_STATE_COMING`).
     Loading,
@@ -88,6 +104,7 @@ impl fmt::Display for ModuleState {
 /// refcnt and users columns are both `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedModule {
+    /// The module's name as the kernel knows it (underscores, no extension).
     pub name: String,
     /// Total size of the module's memory, in bytes.
     pub size: u64,
@@ -97,6 +114,7 @@ pub struct LoadedModule {
     pub users: Vec<String>,
     /// Has an init function but no exit function: it can only be removed by force.
     pub permanent: bool,
+    /// What the kernel reports the module to be doing.
     pub state: ModuleState,
     /// Base address of the core text; 0 when `kptr_restrict` hides it.
     pub address: u64,
@@ -225,6 +243,8 @@ pub struct KernelSymbol {
     pub address: u64,
     /// `T` global text, `t` local text, `D`/`d` data, `R`/`r`, `B`/`b`, …
     pub kind: char,
+    /// The symbol's name; with `CONFIG_KALLSYMS_ALL` each export also has an entry named
+    /// `__ksymtab_` followed by it.
     pub name: String,
     /// The owning module; `None` for the kernel image itself.
     pub module: Option<String>,

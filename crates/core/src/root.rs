@@ -28,6 +28,8 @@ pub fn module_dir(base: impl AsRef<OsStr>, release: impl AsRef<OsStr>) -> PathBu
     PathBuf::from(dir)
 }
 
+/// Where the target system's paths lie on the host: `/` itself or a relocated directory
+/// (`MODUTILS_SYSROOT`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Root {
     /// `None` means the real `/`: paths are used unchanged.

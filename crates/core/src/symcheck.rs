@@ -72,19 +72,26 @@ pub enum Problem {
     /// Nothing loaded exports `symbol`. `provider` is the module that
     /// would, according to `modules.symbols`.
     Missing {
+        /// The symbol nothing loaded exports.
         symbol: String,
+        /// The module that exports it according to `modules.symbols`, if any does.
         provider: Option<String>,
     },
     /// The module was built against another version of `symbol`.
     CrcMismatch {
+        /// The symbol whose versions differ.
         symbol: String,
+        /// Who exports it in the running kernel.
         exporter: Exporter,
+        /// The CRC recorded in the module's `__versions`.
         module_crc: u32,
+        /// The CRC of the export in the running kernel (its image or a loaded module).
         kernel_crc: u32,
     },
 }
 
 impl Problem {
+    /// The symbol the problem is about.
     pub fn symbol(&self) -> &str {
         match self {
             Problem::Missing { symbol, .. } | Problem::CrcMismatch { symbol, .. } => symbol,
@@ -97,6 +104,7 @@ impl Problem {
 pub struct Report {
     /// The module's name (from the image, else the file name).
     pub module: String,
+    /// What would make the kernel refuse it, in the order found.
     pub problems: Vec<Problem>,
     /// The kernel's export table was complete, so a [`Problem::Missing`]
     /// is certain, not suspected.
@@ -104,12 +112,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// The symbols nothing loaded exports.
     pub fn missing(&self) -> impl Iterator<Item = &Problem> {
         self.problems
             .iter()
             .filter(|p| matches!(p, Problem::Missing { .. }))
     }
 
+    /// The symbols whose CRCs disagree with the running kernel's.
     pub fn mismatches(&self) -> impl Iterator<Item = &Problem> {
         self.problems
             .iter()
@@ -178,28 +188,37 @@ impl Report {
 /// What a [`Sentence`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cause {
+    /// Symbols no loaded code exports.
     Missing,
+    /// Symbols built against another version of an export.
     CrcMismatch,
 }
 
 /// A sentence of a [`Report`] and what it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sentence {
+    /// Whether the sentence is about missing symbols or CRC mismatches.
     pub cause: Cause,
+    /// The sentence itself, without a trailing full stop or advice.
     pub text: String,
     /// For missing symbols: the module that exports them, if known.
     pub provider: Option<String>,
+    /// The symbols the sentence names, in the order the module needs them.
     pub symbols: Vec<String>,
 }
 
 /// Why the check could not run. The tools then let the kernel decide.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// `/proc/modules` or `/proc/kallsyms` could not be read.
     #[error(transparent)]
     Proc(#[from] procfs::Error),
+    /// The module's symbol table could not be read.
     #[error("{}: {source}", path.display())]
     Elf {
+        /// The module file, as a host path.
         path: PathBuf,
+        /// What the ELF reader found wrong.
         source: crate::elf::Error,
     },
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::module_file::Compression;
 use crate::Root;
 
+/// Where the kernel lists loaded modules, and built-in ones that have parameters.
 pub const SYS_MODULE: &str = "/sys/module";
 /// The compression the kernel itself can undo (`MODULE_DECOMPRESS`).
 pub const SYS_MODULE_COMPRESSION: &str = "/sys/module/compression";
@@ -16,11 +17,22 @@ pub const SYS_MODULE_COMPRESSION: &str = "/sys/module/compression";
 /// Why a sysfs attribute could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The attribute could not be opened or read.
     #[error("could not open '{}': {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The attribute, as a target path.
+        path: PathBuf,
+        /// What the operating system reported.
+        source: io::Error,
+    },
     /// The file holds something other than what the kernel writes there.
     #[error("unknown {}: '{content}'", path.display())]
-    Invalid { path: PathBuf, content: String },
+    Invalid {
+        /// The attribute, as a target path.
+        path: PathBuf,
+        /// What it held (at most its first 31 bytes).
+        content: String,
+    },
 }
 
 impl Error {
@@ -48,6 +60,7 @@ impl Error {
 /// `/sys/module/<name>/initstate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InitState {
+    /// Initialised and running.
     Live,
     /// Being loaded: its init function runs (also a module directory
     /// without `initstate`, as built-in modules with parameters have).
@@ -57,6 +70,7 @@ pub enum InitState {
 }
 
 impl InitState {
+    /// The word the kernel writes to `initstate`.
     pub fn as_str(self) -> &'static str {
         match self {
             InitState::Live => "live",

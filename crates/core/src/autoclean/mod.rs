@@ -48,16 +48,24 @@ pub const TEMP_FILE: &str = "/run/modutils/autoclean.new";
 /// Why the state could not be used. Paths are target paths.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A state file or directory could not be used.
     #[error("could not {action} {}: {}", path.display(), crate::diagnostics::strerror(crate::diagnostics::errno_of(source)))]
     Io {
+        /// What was being done: `read`, `create`, `open`, `lock`, … (it fills the message).
         action: &'static str,
+        /// The file or directory, as a target path.
         path: PathBuf,
+        /// What the operating system reported.
         source: io::Error,
     },
+    /// A line of the state file is not `NAME INSTANCE MARK`.
     #[error("{}:{line}: {reason}", path.display())]
     Format {
+        /// The state file, as a target path.
         path: PathBuf,
+        /// The line's number, counted from 1.
         line: usize,
+        /// What is wrong with the line.
         reason: &'static str,
     },
 }

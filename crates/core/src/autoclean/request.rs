@@ -62,6 +62,7 @@ pub struct Recorder<'a> {
 }
 
 impl<'a> Recorder<'a> {
+    /// A recorder passing every call on to `inner`.
     pub fn new(inner: &'a mut dyn System) -> Recorder<'a> {
         Recorder {
             inner,

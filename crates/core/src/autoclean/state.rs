@@ -25,6 +25,7 @@ pub struct Entry {
 /// The recorded modules, oldest record first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
+    /// One record per module, oldest first.
     pub entries: Vec<Entry>,
 }
 

@@ -45,7 +45,9 @@ pub enum Search {
 /// `override MODNAME KVER SUBDIR` (only those whose KVER matched are kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Override {
+    /// The module the override applies to, as written (dashes kept).
     pub modname: Vec<u8>,
+    /// The directory, relative to the module directory, whose copy of the module wins.
     pub subdir: Vec<u8>,
 }
 
@@ -60,6 +62,7 @@ impl Override {
 /// How to load depmod.d.
 #[derive(Debug, Clone)]
 pub struct LoadOptions<'a> {
+    /// The root the configuration is read under.
     pub root: &'a Root,
     /// `-C` paths, replacing [`DEFAULT_DIRS`].
     pub config_paths: Option<Vec<PathBuf>>,
@@ -72,6 +75,7 @@ pub struct LoadOptions<'a> {
 pub struct DepmodConfig {
     /// `search` words; just `updates` when there were none at all.
     pub searches: Vec<Search>,
+    /// `override` lines whose KVER matched the kernel version.
     pub overrides: Vec<Override>,
     /// Absolute directories scanned after the module directory, in config
     /// order; depmod scans them last-listed first ([`Self::externals_in_scan_order`]).

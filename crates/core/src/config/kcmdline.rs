@@ -25,7 +25,12 @@ pub const PROC_CMDLINE: &str = "/proc/cmdline";
 pub enum Entry {
     /// `options <modname> <options>`; `options` is kept verbatim (tabs are
     /// turned into spaces when it is stored, as for config files).
-    Options { modname: Vec<u8>, options: Vec<u8> },
+    Options {
+        /// The module the `modname.param=value` item is for, dashes turned into underscores.
+        modname: Vec<u8>,
+        /// The parameter, `param` or `param=value`, requoted as an `options` line would have it.
+        options: Vec<u8>,
+    },
     /// `blacklist <name>`, not normalised: kmod stores these as written.
     Blacklist(Vec<u8>),
 }

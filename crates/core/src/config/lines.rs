@@ -150,6 +150,7 @@ fn is_delim(c: u8) -> bool {
 }
 
 impl<'a> Tokens<'a> {
+    /// A tokenizer over `text`, cut at its first NUL as a C string would be.
     pub fn new(text: &'a [u8]) -> Tokens<'a> {
         Tokens { rest: c_str(text) }
     }

@@ -32,13 +32,16 @@ pub const DEFAULT_DIRS: [&str; 5] = [
 /// `alias PATTERN MODNAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alias {
+    /// The modalias pattern (shell-style wildcards allowed), dashes turned into underscores.
     pub pattern: Vec<u8>,
+    /// The module the pattern resolves to, dashes turned into underscores.
     pub modname: Vec<u8>,
 }
 
 /// `options MODNAME OPTIONS`, from a file or the kernel command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModOptions {
+    /// The module the options apply to, dashes turned into underscores.
     pub modname: Vec<u8>,
     /// Verbatim rest of the line, tabs turned into spaces.
     pub options: Vec<u8>,
@@ -49,7 +52,9 @@ pub struct ModOptions {
 /// `install MODNAME COMMAND` or `remove MODNAME COMMAND`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
+    /// The module whose loading or removal the command replaces, dashes turned into underscores.
     pub modname: Vec<u8>,
+    /// The shell command as written, run through `system(3)` in place of the load or removal.
     pub command: Vec<u8>,
 }
 
@@ -62,6 +67,7 @@ pub struct Command {
 /// are made far more often (udev makes one per reload) than softdeps read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoftDep {
+    /// The module the soft dependencies belong to, dashes turned into underscores.
     pub modname: Vec<u8>,
     rest: Vec<u8>,
 }
@@ -123,7 +129,9 @@ impl SoftDep {
 /// `weakdep MODNAME names...` (the list may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WeakDep {
+    /// The module the weak dependencies belong to, dashes turned into underscores.
     pub modname: Vec<u8>,
+    /// Modules to load alongside if they exist, as written on the line.
     pub names: Vec<Vec<u8>>,
 }
 
@@ -141,12 +149,14 @@ pub enum KernelCmdline {
 /// How to load: kmod's `kmod_new(dirname, config_paths)` inputs.
 #[derive(Debug, Clone)]
 pub struct LoadOptions<'a> {
+    /// The root every path is resolved under.
     pub root: &'a Root,
     /// `-C` paths (files or directories), replacing [`DEFAULT_DIRS`].
     pub config_paths: Option<Vec<PathBuf>>,
     /// The module directory (target path) holding `modules.softdep` and
     /// `modules.weakdep`; default `/lib/modules/<kernel release>`.
     pub module_dir: Option<PathBuf>,
+    /// Whether and from where `modname.param=value` options are taken from the kernel command line.
     pub kernel_cmdline: KernelCmdline,
 }
 
@@ -166,6 +176,7 @@ impl<'a> LoadOptions<'a> {
 /// A loaded configuration and what kmod would have logged while loading it.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
+    /// The directives read.
     pub config: ModprobeConfig,
     /// In kmod's logging order; print them with [`Diagnostic::libkmod_line`].
     pub diagnostics: Vec<Diagnostic>,
@@ -174,12 +185,22 @@ pub struct Loaded {
 /// Every directive, each kind in parse order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModprobeConfig {
+    /// `alias` lines, in file order (the indexes' aliases are not here).
     pub aliases: Vec<Alias>,
+    /// `options` lines from the files, then `modname.param=value` from the kernel command line.
     pub options: Vec<ModOptions>,
+    /// `install` lines.
     pub installs: Vec<Command>,
+    /// `remove` lines.
     pub removes: Vec<Command>,
+    /// Modules never loaded through an alias: `blacklist` lines, then `modprobe.blacklist=` on the
+    /// kernel command line.
     pub blacklists: Vec<Vec<u8>>,
+    /// `softdep` lines, the module directory's `modules.softdep` sorted in among the config files
+    /// by name.
     pub softdeps: Vec<SoftDep>,
+    /// `weakdep` lines, the module directory's `modules.weakdep` sorted in among the config files
+    /// by name.
     pub weakdeps: Vec<WeakDep>,
 }
 

@@ -308,8 +308,11 @@ pub(crate) fn replay(events: &[Event], rep: &mut dyn Reporter) {
 /// (the engine reads only the parts it needs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CacheFile {
+    /// The kernel release the cache was written for.
     pub release: Vec<u8>,
+    /// One entry per module file read, in the order the cache stores them.
     pub modules: Vec<CachedModule>,
+    /// What the last complete run produced, if the cache records one.
     pub memo: Option<Memo>,
 }
 
@@ -318,20 +321,31 @@ pub struct CacheFile {
 pub struct CachedModule {
     /// Relative to the module directory, or a full target path.
     pub path: Vec<u8>,
+    /// The file's identity when it was read; a different one makes the entry stale.
     pub stat: FileStat,
+    /// What depmod read from the module.
     pub symbols: ModuleSymbols,
 }
 
 /// Why a cache file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
+    /// The cache file could not be read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The cache file, as a host path.
         path: PathBuf,
+        /// What the operating system reported.
         source: std::io::Error,
     },
+    /// The bytes are not a cache file this build can use.
     #[error("{}: {source}", path.display())]
-    Format { path: PathBuf, source: FormatError },
+    Format {
+        /// The cache file, as a host path.
+        path: PathBuf,
+        /// What is wrong with them.
+        source: FormatError,
+    },
 }
 
 impl CacheFile {

@@ -139,10 +139,16 @@ pub struct Summary {
 /// values depmod writes out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleSymbols {
+    /// Each exported symbol's name and CRC (0 without modversions).
     pub exports: Vec<(Vec<u8>, u64)>,
+    /// Each needed symbol's name, CRC (0 when `__versions` has none) and whether the reference is
+    /// weak.
     pub imports: Vec<(Vec<u8>, u64, bool)>,
+    /// The module's `alias=` values from `.modinfo`.
     pub aliases: Vec<Vec<u8>>,
+    /// The module's `softdep=` values from `.modinfo`.
     pub softdeps: Vec<Vec<u8>>,
+    /// The module's `weakdep=` values from `.modinfo`.
     pub weakdeps: Vec<Vec<u8>>,
 }
 
@@ -198,6 +204,7 @@ pub struct Depmod {
 }
 
 impl Depmod {
+    /// A run with `options`, its directories made absolute.
     pub fn new(options: Options) -> Depmod {
         let base = options
             .base_dir

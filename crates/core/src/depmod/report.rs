@@ -11,7 +11,9 @@ pub use crate::diagnostics::Level;
 /// kmod's do, and bytes from files that are not UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    /// How serious the message is.
     pub level: Level,
+    /// The message, in kmod's wording.
     pub text: Vec<u8>,
 }
 
@@ -29,6 +31,7 @@ impl fmt::Display for Message {
 /// Where the engine's messages and standard-output bytes go, in the order
 /// kmod produces them.
 pub trait Reporter {
+    /// Passes on a message at `level`; `text` has no trailing newline.
     fn log(&mut self, level: Level, text: &[u8]);
     /// Bytes kmod writes to stdout: `-v` lines and, with `-n`, the outputs.
     fn stdout(&mut self, bytes: &[u8]);
@@ -38,7 +41,9 @@ pub trait Reporter {
 /// print afterwards.
 #[derive(Debug, Default, Clone)]
 pub struct Collected {
+    /// The messages, in the order they came.
     pub messages: Vec<Message>,
+    /// Everything written to standard output, concatenated.
     pub stdout: Vec<u8>,
 }
 

@@ -20,6 +20,7 @@ pub struct IndexBuilder {
 type KeyValue = (Box<[u8]>, Box<[u8]>);
 
 impl IndexBuilder {
+    /// An empty index.
     pub fn new() -> IndexBuilder {
         IndexBuilder::default()
     }

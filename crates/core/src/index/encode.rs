@@ -21,8 +21,11 @@ use super::{
 /// One index entry, borrowed from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
+    /// The key the entry is found under (a module name, alias pattern or symbol).
     pub key: &'a [u8],
+    /// One value stored under the key (for example a module path or name).
     pub value: &'a [u8],
+    /// Orders values under one key: lower first (depmod uses the module's load-order position).
     pub priority: u32,
 }
 

@@ -68,37 +68,78 @@ pub enum BuildError {
         "bad byte {byte:#04x} in index string {:?}: only 7-bit ASCII is supported",
         String::from_utf8_lossy(text)
     )]
-    NonAscii { text: Vec<u8>, byte: u8 },
+    NonAscii {
+        /// The offending string, key or value.
+        text: Vec<u8>,
+        /// Its first byte above 0x7f.
+        byte: u8,
+    },
     /// NUL terminates strings in the file, so it cannot be inside one.
     #[error("NUL byte in index string {:?}", String::from_utf8_lossy(text))]
-    Nul { text: Vec<u8> },
+    Nul {
+        /// The string with the NUL in it.
+        text: Vec<u8>,
+    },
     /// Node offsets have 28 bits.
     #[error("index of {size} bytes exceeds the format's 256 MiB limit")]
-    TooLarge { size: usize },
+    TooLarge {
+        /// The size the file would have, in bytes.
+        size: usize,
+    },
 }
 
 /// Why an index file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
+    /// The file could not be opened, measured or read.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The index file, as a host path.
         path: PathBuf,
+        /// What the operating system reported.
         #[source]
         source: std::io::Error,
     },
+    /// The file ends before the 12-byte header does.
     #[error("{}: too short to be an index ({len} bytes)", path.display())]
-    TooShort { path: PathBuf, len: usize },
+    TooShort {
+        /// The index file, as a host path.
+        path: PathBuf,
+        /// Its size in bytes.
+        len: usize,
+    },
+    /// The first word is not the index magic, so this is some other file.
     #[error("{}: not an index (magic {magic:#010x})", path.display())]
-    BadMagic { path: PathBuf, magic: u32 },
+    BadMagic {
+        /// The index file, as a host path.
+        path: PathBuf,
+        /// The first word as found.
+        magic: u32,
+    },
+    /// The major version is not one this reader knows.
     #[error("{}: unsupported index version {version:#010x}", path.display())]
-    BadVersion { path: PathBuf, version: u32 },
+    BadVersion {
+        /// The index file, as a host path.
+        path: PathBuf,
+        /// The second header word as found.
+        version: u32,
+    },
     /// A key or value that `&str` cannot hold; use the `_raw` accessors.
     #[error("{}: key {:?} or its value is not UTF-8", path.display(), String::from_utf8_lossy(key))]
-    NotUtf8 { path: PathBuf, key: Vec<u8> },
+    NotUtf8 {
+        /// The index file, as a host path.
+        path: PathBuf,
+        /// The key being read (its value may be the culprit).
+        key: Vec<u8>,
+    },
+    /// A node cannot be decoded; the file is damaged or was not written whole.
     #[error("{}: corrupt node at offset {offset:#x}: {problem}", path.display())]
     Corrupt {
+        /// The index file, as a host path.
         path: PathBuf,
+        /// Where the bad node starts in the file.
         offset: u32,
+        /// What is wrong with it.
         problem: Corruption,
     },
 }
@@ -106,14 +147,25 @@ pub enum IndexError {
 /// What is wrong with a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Corruption {
+    /// A node word points beyond the end of the file.
     #[error("offset is past the end of the file")]
     OffsetPastEnd,
+    /// A node's fixed-size parts run past the end of the file.
     #[error("node runs past the end of the file")]
     Truncated,
+    /// A prefix or value string has no terminating NUL.
     #[error("string has no NUL terminator before the end of the file")]
     Unterminated,
+    /// The child table's range is reversed or reaches past 7-bit bytes.
     #[error("bad child range {first:#04x}..={last:#04x}")]
-    BadChildRange { first: u8, last: u8 },
+    BadChildRange {
+        /// The byte of the first child slot.
+        first: u8,
+        /// The byte of the last child slot.
+        last: u8,
+    },
+    /// Two node words point at the same node, which a tree never does; following them could loop
+    /// forever.
     #[error("node reached twice (a cycle or a shared subtree)")]
     Revisited,
 }

@@ -70,15 +70,20 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<u32, IndexError> {
 /// stores and returns them: a module path need not be UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
+    /// Orders results: lower first (depmod uses the module's load-order position).
     pub priority: u32,
+    /// The stored value, such as a module path or name.
     pub value: Vec<u8>,
 }
 
 /// One key/value pair of [`Index::entries`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// The key, such as a module name, alias pattern or symbol.
     pub key: String,
+    /// One value stored under it.
     pub value: String,
+    /// Orders values under one key: lower first.
     pub priority: u32,
 }
 

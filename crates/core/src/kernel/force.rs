@@ -20,6 +20,8 @@ impl Force {
         vermagic: true,
     };
 
+    /// Whether any check is to be skipped: the kernel then taints itself when it accepts the
+    /// module.
     pub fn any(self) -> bool {
         self.modversion || self.vermagic
     }

@@ -17,6 +17,7 @@ pub struct LogRecord {
     pub level: u8,
     /// syslog facility; 0 is the kernel itself.
     pub facility: u32,
+    /// The record's sequence number, counting every record the kernel logged since boot.
     pub sequence: u64,
     /// Microseconds since boot.
     pub timestamp_us: u64,

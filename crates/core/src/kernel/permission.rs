@@ -12,6 +12,7 @@ pub const NO_MODULE_SUPPORT: &str =
 /// without trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
+    /// Nothing known stands in the way; the kernel may still refuse.
     Allowed,
     /// The process lacks `CAP_SYS_MODULE` (not root).
     NotPrivileged,

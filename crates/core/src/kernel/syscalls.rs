@@ -23,7 +23,10 @@ pub const MODULE_INIT_COMPRESSED_FILE: u32 = 4;
 pub enum Syscall {
     /// `finit_module` on the file; `compressed` when the kernel was asked
     /// to decompress it.
-    FinitModule { compressed: Option<Compression> },
+    FinitModule {
+        /// The compression the kernel was asked to undo; `None` when the file went in as it is.
+        compressed: Option<Compression>,
+    },
     /// `init_module` with the image read (and decompressed) here.
     InitModule {
         /// How the file was stored.
@@ -64,7 +67,12 @@ pub enum InsertError {
     File(#[from] module_file::Error),
     /// The kernel refused: the errno of the system call.
     #[error("{} refused: {}", syscall.describe(), errno.desc())]
-    Kernel { errno: Errno, syscall: Syscall },
+    Kernel {
+        /// The errno the system call failed with.
+        errno: Errno,
+        /// The system call that carried the module.
+        syscall: Syscall,
+    },
 }
 
 impl InsertError {

@@ -72,6 +72,7 @@ pub struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
+    /// An engine resolving through `ctx`, acting on `sys` and reporting to `report`.
     pub fn new(ctx: &'a Context, sys: &'a mut dyn System, report: &'a mut dyn Report) -> Self {
         Engine {
             ctx,
@@ -90,6 +91,7 @@ impl<'a> Engine<'a> {
         self
     }
 
+    /// The context names and aliases are resolved through.
     pub fn context(&self) -> &Context {
         self.ctx
     }
@@ -245,6 +247,8 @@ impl<'a> Engine<'a> {
         deps
     }
 
+    /// Whether the module is compiled into the kernel, by `modules.builtin.bin`; the answer is
+    /// kept.
     pub fn is_builtin(&mut self, id: ModId) -> bool {
         if let Some(b) = self.e(id).builtin {
             return b;
@@ -304,6 +308,7 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Whether a modprobe.d `blacklist` line names the module.
     pub fn is_blacklisted(&self, id: ModId) -> bool {
         self.ctx.config().is_blacklisted(&self.e(id).name)
     }
@@ -315,6 +320,8 @@ impl<'a> Engine<'a> {
         self.ctx.config().options_for(&e.name, e.alias.as_deref())
     }
 
+    /// The command to run instead of loading the module: the one it was found through, else its
+    /// `install` line.
     pub fn install_command(&self, id: ModId) -> Option<Vec<u8>> {
         let e = self.e(id);
         e.install.clone().or_else(|| {
@@ -325,6 +332,8 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// The command to run instead of removing the module: the one it was found through, else its
+    /// `remove` line.
     pub fn remove_command(&self, id: ModId) -> Option<Vec<u8>> {
         let e = self.e(id);
         e.remove.clone().or_else(|| {

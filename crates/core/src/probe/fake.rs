@@ -52,20 +52,33 @@ pub const RULES: &str = "/fake-kernel.rules";
 /// One recorded call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
+    /// A module load (`init_module`/`finit_module` on a real kernel).
     Insert {
+        /// The module file, as a target path.
         path: PathBuf,
+        /// The parameters passed to the module, space-separated.
         options: Vec<u8>,
+        /// Which `--force` checks were asked to be skipped.
         force: Force,
     },
+    /// A module removal (`delete_module`).
     Remove {
+        /// The module's name as given to the kernel.
         name: Vec<u8>,
+        /// Whether removal was forced (`O_TRUNC`), which only kernels with
+        /// `CONFIG_MODULE_FORCE_UNLOAD` honour.
         force: bool,
     },
+    /// An install or remove command run in place of the kernel call.
     Run {
+        /// The module the command stands in for, as given in `MODPROBE_MODULE`.
         module: Vec<u8>,
+        /// The shell command line.
         command: Vec<u8>,
     },
+    /// A pause between tries to remove a busy module (`--wait`).
     Sleep {
+        /// The fake clock's reading to wait for, in milliseconds.
         until: u64,
     },
 }
@@ -118,6 +131,7 @@ pub struct FakeSystem {
 }
 
 impl FakeSystem {
+    /// A fake kernel over `root`, its calls appended to `log` (a host path) when given.
     pub fn new(root: Root, log: Option<PathBuf>) -> FakeSystem {
         FakeSystem {
             root,
@@ -128,6 +142,7 @@ impl FakeSystem {
         }
     }
 
+    /// Every call made so far, in order.
     pub fn calls(&self) -> &[Call] {
         &self.calls
     }

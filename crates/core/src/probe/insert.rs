@@ -33,7 +33,10 @@ pub struct ProbeOptions {
     pub ignore_commands: bool,
     /// Decide and show, but do nothing (`-n`, `--show-depends`).
     pub dry_run: bool,
+    /// When the blacklist stops the load of the module asked for.
     pub blacklist: BlacklistMode,
+    /// Which of the kernel's version checks to skip (`--force`, `--force-modversion`,
+    /// `--force-vermagic`).
     pub force: Force,
 }
 

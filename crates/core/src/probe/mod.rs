@@ -55,24 +55,40 @@ pub enum Action<'a> {
     /// module without options gives a trailing space, as in kmod.
     /// `module` is the module's name (not shown in the line).
     Insmod {
+        /// The module to load, by name.
         module: &'a [u8],
+        /// Its file, as the line shows it.
         path: &'a Path,
+        /// The parameters it is loaded with, space-separated.
         options: &'a [u8],
     },
     /// `install <command> <options>`: the command as configured, before
     /// `$CMDLINE_OPTS` is replaced. `module` is the module's name (not
     /// shown in the line).
     Install {
+        /// The module the command loads in its place, by name.
         module: &'a [u8],
+        /// The configured install command.
         command: &'a [u8],
+        /// The parameters the module would have been loaded with, which the command can use as
+        /// `$CMDLINE_OPTS`.
         options: &'a [u8],
     },
     /// `builtin <name>`: a module compiled into the kernel.
-    Builtin { name: &'a [u8] },
+    Builtin {
+        /// The built-in module's name.
+        name: &'a [u8],
+    },
     /// `rmmod <name>`.
-    Rmmod { name: &'a [u8] },
+    Rmmod {
+        /// The module to remove, by name.
+        name: &'a [u8],
+    },
     /// `remove <command>`, with `$CMDLINE_OPTS` replaced.
-    Remove { command: &'a [u8] },
+    Remove {
+        /// The configured remove command, ready to run.
+        command: &'a [u8],
+    },
 }
 
 impl Action<'_> {

@@ -22,6 +22,7 @@ use super::engine::{Engine, ModId};
 /// One entry of the load list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
+    /// The module to load.
     pub module: ModId,
     /// Insert the file even if an install command is configured.
     pub ignore_command: bool,

@@ -25,10 +25,12 @@ pub enum InitState {
     /// Compiled into the kernel (`modules.builtin.bin`). [`System`]
     /// implementations never answer this: the engine decides it.
     Builtin,
+    /// Loaded and initialised.
     Live,
     /// Being loaded; also a `/sys/module/<m>` directory without
     /// `initstate`, as built-in modules with parameters have.
     Coming,
+    /// Being removed.
     Going,
 }
 
@@ -36,11 +38,14 @@ pub enum InitState {
 /// libkmod logs for it, if it logs one (bytes: it names the module).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SysError {
+    /// The errno libkmod's caller would see.
     pub errno: i32,
+    /// The message libkmod logs for the failure, if it logs one.
     pub log: Option<Vec<u8>>,
 }
 
 impl SysError {
+    /// A failure libkmod reports by its errno alone, logging nothing.
     pub fn quiet(errno: i32) -> SysError {
         SysError { errno, log: None }
     }
@@ -51,7 +56,9 @@ impl SysError {
 /// read the file before any system call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InsertError {
+    /// The errno of the failure, from the kernel or from opening the file.
     pub errno: i32,
+    /// The kernel refused the module, as opposed to a failure before any system call.
     pub from_kernel: bool,
     /// The system call the running kernel refused (none from a fake).
     pub syscall: Option<Syscall>,
@@ -114,6 +121,7 @@ impl HostSystem {
         }
     }
 
+    /// The root whose `/sys` and module files this system uses.
     pub fn root(&self) -> &Root {
         &self.root
     }

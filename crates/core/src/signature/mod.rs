@@ -56,8 +56,12 @@ const LEGACY_HASHES: [&str; 9] = [
 /// How the key that made the signature is identified (`sig_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdType {
+    /// A PGP key (legacy header, regions kept raw).
     Pgp,
+    /// An X.509 certificate's key (legacy header, regions kept raw).
     X509,
+    /// PKCS#7 SignedData, what the kernel's `sign-file` writes today; signer and key id come
+    /// from inside it.
     Pkcs7,
 }
 
@@ -103,6 +107,7 @@ impl SignatureInfo<'_> {
 pub struct HashAlgo(Cow<'static, str>);
 
 impl HashAlgo {
+    /// The name modinfo prints as `sig_hashalgo`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -133,20 +138,34 @@ impl From<HashAlgo> for Vec<u8> {
 /// it is about bytes the caller already holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// The file does not end with the signature marker: it was never signed, or the signature was
+    /// stripped.
     #[error("no module signature marker at the end of the file")]
     NoMarker,
+    /// The marker is there but the 12-byte header before it is not.
     #[error("file too short to hold a module signature header")]
     Truncated,
+    /// The header's algorithm byte is neither of the two the kernel defined.
     #[error("unknown public-key algorithm {0} in the signature header")]
     BadAlgo(u8),
+    /// The header's hash byte is past the table of hashes the kernel defined.
     #[error("unknown hash algorithm {0} in the signature header")]
     BadHash(u8),
+    /// The header's id type byte is not PGP, X.509 or PKCS#7.
     #[error("unknown key identifier type {0} in the signature header")]
     BadIdType(u8),
+    /// The header announces a signature of zero bytes.
     #[error("signature length is zero")]
     EmptySignature,
+    /// The header's three regions are longer than the bytes before it.
     #[error("signature header claims {needed} bytes but only {available} precede it")]
-    TooLong { needed: u64, available: u64 },
+    TooLong {
+        /// Bytes the header's lengths add up to.
+        needed: u64,
+        /// Bytes the file holds before the header.
+        available: u64,
+    },
+    /// The PKCS#7 blob is not one OpenSSL would decode; the text says which part failed.
     #[error("PKCS#7 signature cannot be decoded: {0}")]
     Pkcs7(&'static str),
 }

@@ -88,10 +88,13 @@ pub enum KverError {
     /// module documentation).
     #[error("back-references are not supported")]
     Backreference,
+    /// The pattern has a NUL byte, where glibc would see the C string end.
     #[error("the pattern contains a NUL byte")]
     Nul,
+    /// The pattern is longer than [`MAX_PATTERN_LEN`].
     #[error("the pattern is longer than {MAX_PATTERN_LEN} bytes")]
     TooLong,
+    /// Groups nest deeper than [`MAX_NESTING`] or the tree is deeper than [`MAX_DEPTH`].
     #[error("the pattern nests too deeply")]
     TooDeep,
     /// An anchor in a repeated group that glibc would apply on some paths
@@ -108,26 +111,37 @@ pub enum KverError {
 /// glibc's `regcomp` errors, with glibc's messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SyntaxError {
+    /// `[[.x.]]` or `[[=x=]]` names something other than a single byte.
     #[error("Invalid collation character")]
     Collate,
+    /// `[[:name:]]` names no class the C locale has.
     #[error("Invalid character class name")]
     CharClass,
+    /// The pattern ends with a lone backslash.
     #[error("Trailing backslash")]
     TrailingBackslash,
+    /// A back-reference to a group that does not exist (yet).
     #[error("Invalid back reference")]
     Backreference,
+    /// A `[` is never closed.
     #[error("Unmatched [, [^, [:, [., or [=")]
     Bracket,
+    /// A `(` or `)` has no partner.
     #[error("Unmatched ( or \\(")]
     Paren,
+    /// A `{` is never closed.
     #[error("Unmatched \\{{")]
     Brace,
+    /// A `{m,n}` bound is not numbers, or its minimum exceeds its maximum.
     #[error("Invalid content of \\{{\\}}")]
     BadBound,
+    /// A range's end comes before its start, or an end is a class.
     #[error("Invalid range end")]
     Range,
+    /// A repetition operator with nothing to repeat.
     #[error("Invalid preceding regular expression")]
     BadRepetition,
+    /// A repetition bound above glibc's `RE_DUP_MAX` (32767).
     #[error("Regular expression too big")]
     BoundTooBig,
 }

@@ -38,14 +38,19 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Why bytes are not a cache file this build can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
+    /// The file does not start with the cache magic.
     #[error("not a modutils depmod cache")]
     Magic,
+    /// The format or tool version differs from this build's.
     #[error("written by another version")]
     Version,
+    /// The file ends before a length, count or offset says it should.
     #[error("truncated")]
     Truncated,
+    /// A section's CRC-32 does not match its bytes.
     #[error("checksum mismatch")]
     Checksum,
+    /// A field holds a value no writer produces; the text names the field.
     #[error("malformed {0}")]
     Malformed(&'static str),
 }
@@ -55,14 +60,20 @@ pub enum FormatError {
 /// ctime cannot be set from userspace.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct FileStat {
+    /// The device the file lives on.
     pub dev: u64,
+    /// Its inode number.
     pub ino: u64,
+    /// Its size in bytes.
     pub size: u64,
+    /// Its last modification time, seconds and nanoseconds.
     pub mtime: (i64, u32),
+    /// Its last status change time, seconds and nanoseconds.
     pub ctime: (i64, u32),
 }
 
 impl FileStat {
+    /// The identity recorded in `m`, a module file's metadata.
     pub fn of(m: &std::fs::Metadata) -> FileStat {
         use std::os::unix::fs::MetadataExt;
         FileStat {
@@ -80,8 +91,11 @@ impl FileStat {
 /// out of reach.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Digest {
+    /// How many bytes were digested.
     pub len: u64,
+    /// Their CRC-32.
     pub crc: u32,
+    /// Their 64-bit multiplicative hash.
     pub mix: u64,
 }
 
@@ -205,7 +219,9 @@ pub(crate) struct EntryHead<'a> {
 /// Something the run that wrote the cache reported, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// A message depmod logged, with its level, without the `depmod: LEVEL: ` prefix.
     Log(Level, Vec<u8>),
+    /// Bytes depmod wrote to standard output.
     Stdout(Vec<u8>),
 }
 
