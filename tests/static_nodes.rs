@@ -64,6 +64,11 @@ fn every_format_matches_kmod() {
     );
     content.extend_from_slice(&[b'z'; 5000]);
     content.extend_from_slice(b" d c1:1\n");
+    // C's whitespace includes vertical tab and form feed; numbers past 32
+    // and 64 bits, and signed ones, convert as sscanf's %u does.
+    content.extend_from_slice(
+        b"mod_v\x0bvt\x0cc10:\x0b11\nmod_u\x0bu\x0bn1:2\nmod_w big c4294967297:-1\nmod_o huge b99999999999999999999:-99999999999999999999\nmod_q q c1:\x0b2\nmod_r r c\x0b3:4\nmod_s s\x0bc5:6\n",
+    );
     let root = fake_root(&content);
     for args in [
         &[][..],

@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     for line in data.split(|&b| b == b'\n').take(64) {
         if let Some(e) = parse_line(line) {
             assert!(!e.module.is_empty() && !e.devname.is_empty());
-            assert!(!e.module.iter().chain(&e.devname).any(u8::is_ascii_whitespace));
+            assert!(!e.module.iter().chain(&e.devname).any(|b| b.is_ascii_whitespace() || *b == 0x0b));
         }
     }
     // Fields separated by NUL: module name, `devname:` value, node alias.
@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(kind == b'c' || kind == b'b');
-    let one_word = |w: &[u8]| !w.is_empty() && !w.iter().any(|b| b.is_ascii_whitespace());
+    // C's isspace, which static-nodes splits on: ASCII whitespace and \v.
+    let space = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
+    let one_word = |w: &[u8]| !w.is_empty() && !w.iter().any(space);
     if !one_word(module) || !one_word(devname) {
         return;
     }

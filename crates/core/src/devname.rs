@@ -50,14 +50,20 @@ pub fn parse_line(line: &[u8]) -> Option<DevnameEntry> {
     })
 }
 
+/// C's `isspace`, which `sscanf` uses: Rust's ASCII whitespace and the
+/// vertical tab.
+fn is_c_space(b: &u8) -> bool {
+    b.is_ascii_whitespace() || *b == 0x0b
+}
+
 fn skip_space(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let n = s.iter().take_while(|b| is_c_space(b)).count();
     &s[n..]
 }
 
 fn word<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     let s = skip_space(rest);
-    let n = s.iter().take_while(|b| !b.is_ascii_whitespace()).count();
+    let n = s.iter().take_while(|b| !is_c_space(b)).count();
     if n == 0 {
         return None;
     }
@@ -65,35 +71,14 @@ fn word<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     Some(&s[..n])
 }
 
-/// `%u`: optional whitespace and sign, then digits; out-of-range values wrap
-/// to 32 bits as C's conversion does.
+/// `%u`: optional whitespace and sign, then digits, converted as C's
+/// `strtoul` does ([`crate::cnum`]: a minus wraps around, a value past 64
+/// bits is all ones, whatever its sign) and cut to 32 bits.
 fn unsigned(rest: &mut &[u8]) -> Option<u32> {
-    let mut s = skip_space(rest);
-    let negative = match s.first() {
-        Some(b'-') => {
-            s = &s[1..];
-            true
-        }
-        Some(b'+') => {
-            s = &s[1..];
-            false
-        }
-        _ => false,
-    };
-    let n = s.iter().take_while(|b| b.is_ascii_digit()).count();
-    if n == 0 {
-        return None;
-    }
-    let value = s[..n].iter().fold(0u64, |v, d| {
-        v.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-    });
-    *rest = &s[n..];
-    let value = if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    };
-    Some(value as u32)
+    let s = skip_space(rest);
+    let p = crate::cnum::strtoull(s, 10)?;
+    *rest = &s[p.used..];
+    Some(p.value as u32)
 }
 
 /// A line of `modules.devname` as `kmod static-nodes` reads it.
