@@ -6,13 +6,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use modutils_core::depmod::node_of_alias;
+use modutils_core::cnum::is_space;
 use modutils_core::devname::parse_line;
 
 fuzz_target!(|data: &[u8]| {
     for line in data.split(|&b| b == b'\n').take(64) {
         if let Some(e) = parse_line(line) {
             assert!(!e.module.is_empty() && !e.devname.is_empty());
-            assert!(!e.module.iter().chain(&e.devname).any(|b| b.is_ascii_whitespace() || *b == 0x0b));
+            assert!(!e.module.iter().chain(&e.devname).any(|b| is_space(*b)));
         }
     }
     // Fields separated by NUL: module name, `devname:` value, node alias.
@@ -25,8 +26,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(kind == b'c' || kind == b'b');
-    // C's isspace, which static-nodes splits on: ASCII whitespace and \v.
-    let space = |b: &u8| b.is_ascii_whitespace() || *b == 0x0b;
+    let space = |b: &u8| is_space(*b);
     let one_word = |w: &[u8]| !w.is_empty() && !w.iter().any(space);
     if !one_word(module) || !one_word(devname) {
         return;

@@ -126,15 +126,7 @@ fn wait_until_settled(dir: &Path) {
         .map(|e| e.unwrap().metadata().unwrap().ctime())
         .max()
         .unwrap_or(0);
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-    };
-    while now() <= newest + SETTLE.as_secs() as i64 + 1 {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    modutils_test_support::clock::wait_until_older_than(newest, SETTLE);
 }
 
 /// Replaces `old` by `new` (same length) in a module, keeping its size

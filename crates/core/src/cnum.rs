@@ -5,6 +5,12 @@
 //! accepted (a minus wraps around), `0x` counts only when a hex digit
 //! follows it, and an overflow gives all ones.
 
+/// C's `isspace` in the C locale: Rust's ASCII whitespace and the
+/// vertical tab, which `strtoul` and `sscanf` skip.
+pub fn is_space(c: u8) -> bool {
+    c.is_ascii_whitespace() || c == 0x0b
+}
+
 /// What `strtoull(s, &end, base)` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Parsed {
@@ -20,10 +26,7 @@ pub struct Parsed {
 /// hex, `0` octal, else decimal), 8, 10 or 16; `None` where C would use no
 /// byte at all (no digit after the blanks and sign).
 pub fn strtoull(s: &[u8], base: u32) -> Option<Parsed> {
-    let mut i = s
-        .iter()
-        .take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-        .count();
+    let mut i = s.iter().take_while(|c| is_space(**c)).count();
     let negative = match s.get(i) {
         Some(b'-') => {
             i += 1;

@@ -50,20 +50,15 @@ pub fn parse_line(line: &[u8]) -> Option<DevnameEntry> {
     })
 }
 
-/// C's `isspace`, which `sscanf` uses: Rust's ASCII whitespace and the
-/// vertical tab.
-fn is_c_space(b: &u8) -> bool {
-    b.is_ascii_whitespace() || *b == 0x0b
-}
-
+// `sscanf` splits on C's whitespace ([`crate::cnum::is_space`]).
 fn skip_space(s: &[u8]) -> &[u8] {
-    let n = s.iter().take_while(|b| is_c_space(b)).count();
+    let n = s.iter().take_while(|b| crate::cnum::is_space(**b)).count();
     &s[n..]
 }
 
 fn word<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
     let s = skip_space(rest);
-    let n = s.iter().take_while(|b| !is_c_space(b)).count();
+    let n = s.iter().take_while(|b| !crate::cnum::is_space(**b)).count();
     if n == 0 {
         return None;
     }

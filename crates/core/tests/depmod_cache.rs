@@ -389,15 +389,7 @@ fn wait_until_settled(dir: &Path) {
     for rel in rels {
         newest = newest.max(fs::metadata(dir.join(rel)).unwrap().ctime());
     }
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-    };
-    while now() <= newest + SETTLE.as_secs() as i64 + 1 {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    modutils_test_support::clock::wait_until_older_than(newest, SETTLE);
 }
 
 /// The one way a file can change behind the cache's back: rewritten in
