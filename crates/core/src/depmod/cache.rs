@@ -136,17 +136,60 @@ impl Place {
 
     /// Replaces the cache with `bytes`; any failure leaves the old one.
     pub fn store(&self, bytes: &[u8]) {
+        self.replace(&mut |file| file.write_all(bytes));
+    }
+
+    /// Replaces the cache with `old` whose entries have the identities
+    /// `stats` (one per entry, in order) and whose records and memo stay as
+    /// they are: the records are copied from the old file, not decoded.
+    pub fn store_restamped(&self, old: &Loaded, stats: &[FileStat]) {
+        let mut entries = format::Entries::default();
+        for (e, stat) in old.entries.iter().zip(stats) {
+            entries.push(&e.path, *stat, e.data);
+        }
+        let (start, len) = old.head.sections[2];
+        let front = format::front(
+            &self.release,
+            &entries,
+            old.memo.as_ref(),
+            len,
+            old.head.crc(2),
+        );
+        self.replace(&mut |file| {
+            file.write_all(&front)?;
+            copy_range(&old.file, start as u64, len, file)
+        });
+    }
+
+    /// Writes a new cache file with `fill` and puts it in place; any
+    /// failure leaves the old one.
+    fn replace(&self, fill: &mut dyn FnMut(&mut File) -> std::io::Result<()>) {
         let _ = fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
             .create(&self.dir);
-        let Some(tmp) = write_unnamed(&self.dir, bytes).or_else(|| write_named(&self.dir, bytes))
+        let Some(tmp) = write_unnamed(&self.dir, fill).or_else(|| write_named(&self.dir, fill))
         else {
             return;
         };
         if fs::rename(&tmp, &self.file).is_err() {
             let _ = fs::remove_file(&tmp);
         }
+    }
+}
+
+/// Copies `len` bytes at `offset` of `from` to the end of `to`, in the
+/// kernel where it can.
+fn copy_range(from: &File, offset: u64, len: usize, to: &mut File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut from = from;
+    from.seek(SeekFrom::Start(offset))?;
+    // std copies File to File with copy_file_range(2) when it can.
+    let copied = std::io::copy(&mut from.take(len as u64), to)?;
+    if copied == len as u64 {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::UnexpectedEof.into())
     }
 }
 
@@ -171,16 +214,19 @@ fn temporary_name(dir: &Path) -> PathBuf {
     ))
 }
 
+/// What writes a new cache file's bytes.
+type Fill<'a> = &'a mut dyn FnMut(&mut File) -> std::io::Result<()>;
+
 /// Writes into an unnamed file (O_TMPFILE) and names it only once it is
 /// complete, so a run killed while writing leaves nothing behind.
-fn write_unnamed(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
+fn write_unnamed(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
     let mut file = OpenOptions::new()
         .write(true)
         .mode(0o644)
         .custom_flags(libc::O_TMPFILE)
         .open(dir)
         .ok()?;
-    file.write_all(bytes).ok()?;
+    fill(&mut file).ok()?;
     let tmp = temporary_name(dir);
     let fd_path = format!("/proc/self/fd/{}\0", std::os::fd::AsRawFd::as_raw_fd(&file));
     let mut target = tmp.as_os_str().as_bytes().to_vec();
@@ -199,7 +245,7 @@ fn write_unnamed(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
 }
 
 /// Where O_TMPFILE is not supported: a named temporary file.
-fn write_named(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
+fn write_named(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
     let tmp = temporary_name(dir);
     let mut file = OpenOptions::new()
         .write(true)
@@ -207,7 +253,7 @@ fn write_named(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
         .mode(0o644)
         .open(&tmp)
         .ok()?;
-    if file.write_all(bytes).is_err() {
+    if fill(&mut file).is_err() {
         drop(file);
         let _ = fs::remove_file(&tmp);
         return None;
@@ -233,6 +279,22 @@ pub(crate) struct Entry {
 }
 
 impl Loaded {
+    /// The record at `at` in the data section, read alone: the section's
+    /// checksum is not verified, so it is only for comparing with what a
+    /// module file holds now.
+    pub fn record(&self, at: (u32, u32)) -> Option<Parsed> {
+        let (start, len) = self.head.sections[2];
+        let end = (at.0 as usize).checked_add(at.1 as usize)?;
+        if end > len {
+            return None;
+        }
+        let mut bytes = vec![0; at.1 as usize];
+        self.file
+            .read_exact_at(&mut bytes, (start + at.0 as usize) as u64)
+            .ok()?;
+        format::decode_module(&bytes).ok()
+    }
+
     /// The data section, checked.
     pub fn data(&self) -> Option<Vec<u8>> {
         let (start, len) = self.head.sections[2];

@@ -103,16 +103,22 @@ impl Depmod {
 
         let mut known = Known::new(loaded, &shown, &modules);
         let memo = known.memo().filter(|m| !dry_run && m.inputs == inputs);
+        let mut read = Vec::new();
         if let Some(memo) = memo {
-            if unchanged.is_some_and(|u| u.join().unwrap_or(false)) {
-                cache::replay(&memo.events, rep);
-                return Ok(Summary {
-                    modules: modules.len(),
-                    up_to_date: false,
-                });
+            match known.restamp(&paths, &modules, &self.options.root, started) {
+                Ok(stats) if unchanged.is_some_and(|u| u.join().unwrap_or(false)) => {
+                    cache::replay(&memo.events, rep);
+                    self.restamp_cache(place.as_ref(), loaded, &stats);
+                    return Ok(Summary {
+                        modules: modules.len(),
+                        up_to_date: false,
+                    });
+                }
+                Ok(_) => {}
+                Err(parsed) => read = parsed,
             }
         }
-        let parsed = known.parsed(&paths, &self.options.root);
+        let parsed = known.parsed(&paths, &self.options.root, read);
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {
                 rep.log(
@@ -158,6 +164,23 @@ impl Depmod {
             modules: modules.len(),
             up_to_date: false,
         })
+    }
+
+    /// After a run that had nothing to write: records the files read again
+    /// (found to hold what the cache has) under their new identities.
+    fn restamp_cache(
+        &self,
+        place: Option<&cache::Place>,
+        loaded: Option<&cache::Loaded>,
+        stats: &[cache::FileStat],
+    ) {
+        let (Some(place), Some(old)) = (place, loaded) else {
+            return;
+        };
+        let same = old.entries.iter().map(|e| e.stat).eq(stats.iter().copied());
+        if !same && self.scans_all() {
+            place.store_restamped(old, stats);
+        }
     }
 
     /// Symbols, dependencies, their order, then the outputs. With

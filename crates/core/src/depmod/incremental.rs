@@ -18,8 +18,9 @@ pub(super) struct Known<'c> {
     /// Each module's entry in the cache, when the cache has the module as
     /// its file is now.
     hits: Vec<Option<usize>>,
-    /// The cache lists exactly these modules, in this order.
-    same_list: bool,
+    /// The cache lists exactly these paths, in this order (each file as it
+    /// is now or not).
+    same_paths: bool,
     loaded: Option<&'c Loaded>,
 }
 
@@ -30,18 +31,17 @@ impl<'c> Known<'c> {
         let Some(cache) = loaded else {
             return Known {
                 hits: vec![None; modules.len()],
-                same_list: false,
+                same_paths: false,
                 loaded: None,
             };
         };
         let entries = &cache.entries;
-        let same_list = entries.len() == modules.len()
-            && entries
-                .iter()
-                .zip(keys.iter().zip(modules))
-                .all(|(e, (k, m))| e.path == *k && m.stat == Some(e.stat));
-        let hits = if same_list {
-            (0..entries.len()).map(Some).collect()
+        let same_paths =
+            entries.len() == modules.len() && entries.iter().zip(keys).all(|(e, k)| e.path == *k);
+        let hits = if same_paths {
+            (0..entries.len())
+                .map(|i| (modules[i].stat == Some(entries[i].stat)).then_some(i))
+                .collect()
         } else {
             let by_key: super::hash::FastMap<&[u8], usize> = entries
                 .iter()
@@ -60,14 +60,52 @@ impl<'c> Known<'c> {
         };
         Known {
             hits,
-            same_list,
+            same_paths,
             loaded,
         }
     }
 
-    /// The memo of a cache that lists exactly this run's modules.
+    /// The memo of a cache that lists exactly this run's module paths
+    /// (whether each file is still the one read is [`Known::restamp`]'s
+    /// question).
     pub fn memo(&self) -> Option<&'c Memo> {
-        self.loaded.filter(|_| self.same_list)?.memo.as_ref()
+        self.loaded.filter(|_| self.same_paths)?.memo.as_ref()
+    }
+
+    /// When the memo's run had these very paths: reads each module whose
+    /// file changed since and compares what it holds with its cached
+    /// record. A file replaced by one with the same symbols, aliases and
+    /// dependencies (a module rebuilt from changed code) leaves every
+    /// output as it was. `Ok` with each entry's identity for the new cache
+    /// when that holds for every module; else what was read, for the run.
+    pub fn restamp(
+        &self,
+        paths: &[&[u8]],
+        modules: &[Found],
+        root: &Root,
+        started: SystemTime,
+    ) -> Result<Vec<cache::FileStat>, Vec<(usize, Parsed)>> {
+        let Some(cache) = self.loaded.filter(|_| self.same_paths) else {
+            return Err(Vec::new());
+        };
+        let missing: Vec<usize> = (0..paths.len()).filter(|&i| !self.is_hit(i)).collect();
+        let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
+        let read: Vec<(usize, Parsed)> = missing
+            .into_iter()
+            .zip(parse::parse_all(&miss_paths, root))
+            .collect();
+        let mut stats: Vec<cache::FileStat> = cache.entries.iter().map(|e| e.stat).collect();
+        for (i, parsed) in &read {
+            let same = parsed.error.is_none()
+                && cache
+                    .record(cache.entries[*i].data)
+                    .is_some_and(|old| old.same_data(parsed));
+            match modules[*i].stat {
+                Some(stat) if same => stats[*i] = kept_stat(stat, started),
+                _ => return Err(read),
+            }
+        }
+        Ok(stats)
     }
 
     pub fn is_hit(&self, i: usize) -> bool {
@@ -77,7 +115,13 @@ impl<'c> Known<'c> {
     /// Every module's data: from the cache where it is known, else read
     /// from its file. Once the cache's data is read, every record in it
     /// must decode, or the run reads every file as without a cache.
-    pub fn parsed(&mut self, paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
+    /// `read` holds modules already read from their files.
+    pub fn parsed(
+        &mut self,
+        paths: &[&[u8]],
+        root: &Root,
+        read: Vec<(usize, Parsed)>,
+    ) -> Vec<Parsed> {
         let records = match self.loaded {
             Some(cache) if self.hits.iter().any(Option::is_some) => records(cache),
             _ => None,
@@ -93,6 +137,9 @@ impl<'c> Known<'c> {
                 std::iter::repeat_with(|| None).take(paths.len()).collect()
             }
         };
+        for (i, parsed) in read {
+            out[i] = Some(parsed);
+        }
         let missing: Vec<usize> = (0..paths.len()).filter(|&i| out[i].is_none()).collect();
         let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
         for (i, p) in missing.into_iter().zip(parse::parse_all(&miss_paths, root)) {
@@ -166,9 +213,19 @@ pub(super) fn outputs_unchanged(memo: &Memo, outdir: &std::path::Path) -> bool {
             })
 }
 
+/// The identity a module's entry is stored with: a file changed too
+/// recently gets one that no file has, so it is read again next time.
+fn kept_stat(stat: cache::FileStat, started: SystemTime) -> cache::FileStat {
+    if cache::settled(&stat, started) {
+        stat
+    } else {
+        cache::FileStat::UNSETTLED
+    }
+}
+
 /// What a run leaves in the cache: every module that was read without
-/// error and has not changed too recently, and the memo when that is every
-/// module and `memo` is given.
+/// error (one changed too recently under an identity no file has), and the
+/// memo when that is every module and `memo` is given.
 pub(super) fn cache_bytes(
     release: &[u8],
     keys: &[&[u8]],
@@ -181,9 +238,15 @@ pub(super) fn cache_bytes(
     let entries: Vec<(&[u8], cache::FileStat, &Parsed)> = (0..modules.len())
         .filter_map(|i| {
             let stat = modules[i].stat?;
-            let keep =
-                parsed[i].error.is_none() && (known.is_hit(i) || cache::settled(&stat, started));
-            keep.then_some((keys[i], stat, &parsed[i]))
+            let stat = if known.is_hit(i) {
+                stat
+            } else {
+                kept_stat(stat, started)
+            };
+            parsed[i]
+                .error
+                .is_none()
+                .then_some((keys[i], stat, &parsed[i]))
         })
         .collect();
     let memo = memo.filter(|_| entries.len() == modules.len());

@@ -29,7 +29,7 @@ pub const MAGIC: [u8; 8] = *b"\x7fMODDEPC";
 
 /// Bumped whenever the layout, or what depmod extracts from a module
 /// (`depmod::parse`), changes: a cache of another version is ignored.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The tool version written into every cache; a cache written by another
 /// build version is ignored too.
@@ -73,6 +73,18 @@ pub struct FileStat {
 }
 
 impl FileStat {
+    /// Stored for a file that changed too recently to be trusted by its
+    /// identity (see `cache::SETTLE`): no file has it, so the entry is
+    /// never taken on its stat, but its record is still there to compare
+    /// a fresh read against.
+    pub const UNSETTLED: FileStat = FileStat {
+        dev: 0,
+        ino: 0,
+        size: 0,
+        mtime: (0, 0),
+        ctime: (0, 0),
+    };
+
     /// The identity recorded in `m`, a module file's metadata.
     pub fn of(m: &std::fs::Metadata) -> FileStat {
         use std::os::unix::fs::MetadataExt;
@@ -296,6 +308,11 @@ impl Head {
         }
     }
 
+    /// The CRC-32 the head gives for section `i`.
+    pub fn crc(&self, i: usize) -> u32 {
+        self.crcs[i]
+    }
+
     /// Checks section `i`'s bytes against the CRC the head gives.
     pub fn verify(&self, i: usize, bytes: &[u8]) -> Result<(), FormatError> {
         if bytes.len() != self.sections[i].1 {
@@ -316,45 +333,83 @@ pub(crate) fn encode(
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
 ) -> Vec<u8> {
-    let release = &release[..release.len().min(usize::from(u16::MAX))];
-    let fits = |path: &[u8]| path.len() <= usize::from(u16::MAX);
     let mut data = Vec::new();
-    let mut heads = Vec::with_capacity(4 + entries.len() * 64);
-    put_u32(
-        &mut heads,
-        entries.iter().filter(|e| fits(e.0)).count() as u32,
-    );
-    for (path, stat, parsed) in entries.iter().filter(|e| fits(e.0)) {
+    let mut heads = Entries::default();
+    for (path, stat, parsed) in entries
+        .iter()
+        .filter(|e| e.0.len() <= usize::from(u16::MAX))
+    {
         let start = data.len();
         encode_module(parsed, &mut data);
-        put_bytes16(&mut heads, path);
+        heads.push(path, *stat, (start as u32, (data.len() - start) as u32));
+    }
+    let mut out = front(release, &heads, memo, data.len(), crc32fast::hash(&data));
+    out.extend_from_slice(&data);
+    out
+}
+
+/// An entries section being built.
+#[derive(Default)]
+pub(crate) struct Entries {
+    count: u32,
+    bytes: Vec<u8>,
+}
+
+impl Entries {
+    /// Adds a module whose record is at `data` in the data section; a path
+    /// too long to store is left out.
+    pub fn push(&mut self, path: &[u8], stat: FileStat, data: (u32, u32)) {
+        if path.len() > usize::from(u16::MAX) {
+            return;
+        }
+        self.count += 1;
+        let heads = &mut self.bytes;
+        put_bytes16(heads, path);
         for v in [stat.dev, stat.ino, stat.size] {
             heads.extend_from_slice(&v.to_le_bytes());
         }
         for (s, ns) in [stat.mtime, stat.ctime] {
             heads.extend_from_slice(&s.to_le_bytes());
-            put_u32(&mut heads, ns);
+            put_u32(heads, ns);
         }
-        put_u32(&mut heads, start as u32);
-        put_u32(&mut heads, (data.len() - start) as u32);
+        put_u32(heads, data.0);
+        put_u32(heads, data.1);
     }
+}
+
+/// Everything of a cache file before its data section, for a data
+/// section of `data_len` bytes with CRC-32 `data_crc`.
+pub(crate) fn front(
+    release: &[u8],
+    entries: &Entries,
+    memo: Option<&Memo>,
+    data_len: usize,
+    data_crc: u32,
+) -> Vec<u8> {
+    let release = &release[..release.len().min(usize::from(u16::MAX))];
+    let mut heads = Vec::with_capacity(4 + entries.bytes.len());
+    put_u32(&mut heads, entries.count);
+    heads.extend_from_slice(&entries.bytes);
     let memo = memo.map(encode_memo).unwrap_or_default();
 
-    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len() + data.len());
+    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len());
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, FORMAT_VERSION);
     out.push(TOOL_VERSION.len() as u8);
     out.extend_from_slice(TOOL_VERSION.as_bytes());
     put_bytes16(&mut out, release);
-    for s in [&heads, &memo, &data] {
-        put_u32(&mut out, s.len() as u32);
-        put_u32(&mut out, crc32fast::hash(s));
+    for (len, crc) in [
+        (heads.len(), crc32fast::hash(&heads)),
+        (memo.len(), crc32fast::hash(&memo)),
+        (data_len, data_crc),
+    ] {
+        put_u32(&mut out, len as u32);
+        put_u32(&mut out, crc);
     }
     let crc = crc32fast::hash(&out);
     put_u32(&mut out, crc);
     out.extend_from_slice(&heads);
     out.extend_from_slice(&memo);
-    out.extend_from_slice(&data);
     out
 }
 
