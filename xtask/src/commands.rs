@@ -248,14 +248,8 @@ mod tests {
     /// with no long name: every shape getopt tables take.
     #[test]
     fn unusual_tables_build() {
-        let row = |id: i32, short, long, arg| Opt {
-            id,
-            short,
-            long,
-            arg,
-            value_name: if arg == No { "" } else { "V" },
-            help: "h",
-            exact: false,
+        let row = |id: i32, short, long, arg| {
+            Opt::new(id, short, long, arg, if arg == No { "" } else { "V" }, "h")
         };
         let table = [
             row(1, None, &["abc"], No),
