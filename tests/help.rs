@@ -1,16 +1,18 @@
 //! Every `--help` is its tool's option table: each option once, under the
 //! heading, names and text the table gives it, in the table's order within
 //! a heading, and no option the table lacks. (kmod's help texts are not
-//! ours to match: they differ in wording, and kmod 30's lists options
-//! kmod 34.2 has dropped.)
+//! ours to match: ours are our own words, laid out our own way.)
 
 use modutils::cli::{erase, Opt};
 
 use crate::util::{ours, run, text};
 
-/// Each command line that prints a help, and the table behind it.
-fn cases() -> Vec<(&'static str, Vec<&'static str>, Vec<Opt<usize>>)> {
-    let mut cases: Vec<_> = (modutils::kmod::TOOLS.iter())
+/// A command line that prints a help (program, arguments), and the
+/// option table behind that help.
+type Case = (&'static str, Vec<&'static str>, Vec<Opt<usize>>);
+
+fn cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = (modutils::kmod::TOOLS.iter())
         .map(|t| (t.name, vec!["--help"], (t.options)()))
         .collect();
     cases.push(("kmod", vec!["--help"], erase(modutils::kmod::options())));

@@ -44,9 +44,9 @@ pub struct Opt<K> {
     /// headings in the order they first appear: the table's order is
     /// kmod's (getopt depends on it), the grouping is for the reader.
     pub group: &'static str,
-    /// What `--help` says of the option, when it has room for more than
-    /// `help`, the one line man pages and completions take; a line
-    /// per `\n`. Empty: `help`.
+    /// What `--help` says of the option when it differs from `help`, the
+    /// one line man pages and completions take: `--help` has room for
+    /// more, a line per `\n`. Empty: `help`.
     pub help_lines: &'static str,
     /// The long names `--help` shows, a line each; empty: the first. The
     /// table keeps kmod's order of names, in which a deprecated one may
@@ -96,7 +96,8 @@ impl<K> Opt<K> {
         self
     }
 
-    /// A row of kmod's, shown in `--help` with `help` under "Options".
+    /// A row of an option kmod has, which `--help` lists under "Options"
+    /// with `help`; the builders above change that.
     pub const fn new(
         id: K,
         short: Option<char>,
