@@ -86,44 +86,33 @@ fn option_lines(help: &str) -> Vec<Line> {
 /// The option lines the table says the help has, in its order: headings
 /// in the order they first appear, rows in table order below them.
 fn expected_lines(table: &[Opt<usize>]) -> Vec<Line> {
-    // One entry per option: the first row of its id.
-    let options: Vec<&Opt<usize>> = (table.iter().enumerate())
+    // One entry per option: the first row of its id (ids are erased).
+    let mut options: Vec<&Opt<usize>> = (table.iter().enumerate())
         .filter(|(i, row)| row.id == *i)
         .map(|(_, row)| row)
         .collect();
-    let mut groups: Vec<&str> = Vec::new();
-    for o in &options {
-        if !groups.contains(&o.group) {
-            groups.push(o.group);
-        }
-    }
+    let first_of_group = |g: &str| table.iter().position(|o| o.group == g);
+    options.sort_by_key(|o| first_of_group(o.group));
     let mut lines = Vec::new();
-    for group in groups {
-        let heading = if group.is_empty() { "Options" } else { group };
-        for o in options.iter().filter(|o| o.group == group) {
-            let longs: Vec<&str> = if o.shown.is_empty() {
-                o.long.iter().take(1).copied().collect()
-            } else {
-                o.shown.to_vec()
-            };
-            let help = if o.help_lines.is_empty() {
-                o.help
-            } else {
-                o.help_lines
-            };
-            let mut texts = help.split('\n');
-            for i in 0..longs.len().max(1) {
-                lines.push(Line {
-                    heading: heading.to_string(),
-                    short: o.short.filter(|_| i == 0),
-                    long: longs.get(i).map(|l| l.to_string()),
-                    text: texts.next().unwrap_or_default().to_string(),
-                });
-            }
-            let last = lines.last_mut().expect("a line per option");
-            for more in texts {
-                last.text = format!("{}\n{more}", last.text);
-            }
+    for o in options {
+        let heading = Some(o.group).filter(|g| !g.is_empty());
+        let longs = match o.shown {
+            [] => o.long.get(..1).unwrap_or_default(),
+            shown => shown,
+        };
+        let help = Some(o.help_lines).filter(|t| !t.is_empty());
+        let mut texts = help.unwrap_or(o.help).split('\n');
+        for i in 0..longs.len().max(1) {
+            lines.push(Line {
+                heading: heading.unwrap_or("Options").to_string(),
+                short: o.short.filter(|_| i == 0),
+                long: longs.get(i).map(|l| l.to_string()),
+                text: texts.next().unwrap_or_default().to_string(),
+            });
+        }
+        let last = lines.last_mut().expect("a line per option");
+        for more in texts {
+            last.text = format!("{}\n{more}", last.text);
         }
     }
     lines
