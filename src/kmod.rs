@@ -28,14 +28,17 @@ enum Id {
     Help,
 }
 
+// `--help` follows the layout and lower case of kmod's own.
 const OPTIONS: &[Opt<Id>] = &[
     Opt::flag(
         Id::Version,
         Some('V'),
         &["version"],
         "Print the version and exit",
-    ),
-    Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit"),
+    )
+    .help_lines("print the version and exit"),
+    Opt::flag(Id::Help, Some('h'), &["help"], "Print this help and exit")
+        .help_lines("print this help and exit"),
 ];
 
 pub fn main(args: Vec<OsString>) -> i32 {
@@ -91,12 +94,7 @@ fn help() {
     let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
     let (last, others) = names.split_last().unwrap_or((&"", &[]));
     print!(
-        "kmod - manage Linux kernel modules (modutils {})\n\
-         Usage:\n\
-         \tkmod [options] command [command_options]\n\n\
-         Options:\n\
-         \t-V, --version     print the version and exit\n\
-         \t-h, --help        print this help and exit\n\n\
+        "kmod - manage Linux kernel modules (modutils {})\n{}\n{}\n\
          Commands:\n\
          \x20 help         print this help\n\
          \x20 list         list the loaded modules (same as lsmod)\n\
@@ -105,6 +103,8 @@ fn help() {
          \x20 <tool>       run {} or {last}\n\n\
          kmod is also each of those tools when called through a link with its name.\n",
         env!("CARGO_PKG_VERSION"),
+        cli::help::usage("kmod", &["[options] command [command_options]"]),
+        cli::help::options(OPTIONS, Some(18)),
         others.join(", "),
     );
 }

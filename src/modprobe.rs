@@ -4,7 +4,7 @@
 //! kmod's messages and exit codes (0 or 1).
 
 mod args;
-mod help;
+mod options;
 mod out;
 mod views;
 
@@ -24,14 +24,14 @@ use modutils_core::probe::{
 };
 use modutils_core::Root;
 
-pub use args::options;
+pub use options::options;
 
 /// What `kmod` knows of modprobe.
 pub const TOOL: crate::cli::Tool = crate::cli::Tool {
     name: "modprobe",
     main,
-    options: args::erased_options,
-    help_text: help::text,
+    options: options::erased_options,
+    help_text: options::help_text,
 };
 use args::{Parsed, Settings, LOG_WARNING};
 use out::{fatal, Frontend};

@@ -5,6 +5,7 @@ mod util;
 
 mod autoclean;
 mod depmod;
+mod help;
 mod hostile;
 mod hostile_modinfo;
 mod insmod;

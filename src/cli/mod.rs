@@ -4,7 +4,7 @@
 
 mod error;
 pub mod getopt;
-mod help;
+pub mod help;
 mod opt;
 mod tool;
 

@@ -33,17 +33,9 @@ impl Tool {
 pub fn erase<K: Copy + PartialEq>(table: &[Opt<K>]) -> Vec<Opt<usize>> {
     table
         .iter()
-        .map(|row| Opt {
-            id: table
-                .iter()
-                .position(|o| o.id == row.id)
-                .unwrap_or_default(),
-            short: row.short,
-            long: row.long,
-            arg: row.arg,
-            value_name: row.value_name,
-            help: row.help,
-            exact: row.exact,
+        .map(|row| {
+            let first = table.iter().position(|o| o.id == row.id);
+            row.with_id(first.unwrap_or_default())
         })
         .collect()
 }

@@ -1,25 +1,19 @@
 //! The tools' option tables as `clap::Command`s, for clap_mangen and
 //! clap_complete. clap never parses our command lines (its rules differ
-//! from glibc's), so it lives here and not in the tools: the tables come
-//! from the tools (`modutils::<tool>::options()`), the operands and the
-//! one-line descriptions are written here.
+//! from glibc's), so it lives here and not in the tools: the tools and
+//! their tables come from the tool table kmod dispatches on
+//! (`modutils::kmod::TOOLS`), the operands and the one-line descriptions
+//! are written here.
 
 use clap::{Arg, ArgAction, Command, ValueHint};
 
-use modutils::cli::{HasArg, Opt};
+use modutils::cli::{HasArg, Opt, Tool};
 
 /// Every program's command-line definition: what man pages and shell
 /// completions are generated from.
 pub fn commands() -> Vec<Command> {
-    vec![
-        kmod(),
-        insmod(),
-        rmmod(),
-        lsmod(),
-        modprobe(),
-        depmod(),
-        modinfo(),
-    ]
+    let tools = modutils::kmod::TOOLS.iter().map(tool);
+    std::iter::once(kmod()).chain(tools).collect()
 }
 
 fn kmod() -> Command {
@@ -31,7 +25,7 @@ fn kmod() -> Command {
     .disable_help_subcommand(true)
     .subcommand(Command::new("help").about("Print the help"))
     .subcommand(
-        lsmod()
+        tool(&modutils::lsmod::TOOL)
             .name("list")
             .about("List the loaded modules (same as lsmod)"),
     )
@@ -39,99 +33,75 @@ fn kmod() -> Command {
     .subcommand(graph())
 }
 
-fn insmod() -> Command {
-    command(
-        "insmod",
-        "Insert a module file into the kernel",
-        modutils::insmod::options(),
-    )
-    .arg(
-        Arg::new("filename")
-            .value_name("FILENAME")
-            .value_hint(ValueHint::FilePath)
-            .help("The module file (.ko, .ko.xz, .ko.zst, .ko.gz)"),
-    )
-    .arg(
-        Arg::new("args")
-            .value_name("PARAM=VALUE")
-            .num_args(0..)
-            .help("Module parameters"),
-    )
+/// A tool of kmod's table, with what its option table does not say.
+fn tool(tool: &Tool) -> Command {
+    let (about, operands) = described(tool.name);
+    let mut cmd = command(tool.name, about, &(tool.options)());
+    for operand in operands {
+        cmd = cmd.arg(operand);
+    }
+    cmd
 }
 
-fn rmmod() -> Command {
-    command(
-        "rmmod",
-        "Remove modules from the kernel",
-        modutils::rmmod::options(),
-    )
-    .arg(
-        Arg::new("module")
-            .value_name("MODULE")
-            .num_args(0..)
-            .help("Loaded module names (or module files)"),
-    )
-}
-
-fn lsmod() -> Command {
-    command(
-        "lsmod",
-        "Show the modules loaded in the kernel",
-        modutils::lsmod::options(),
-    )
-}
-
-fn modprobe() -> Command {
-    command(
-        "modprobe",
-        "Add or remove modules with their dependencies",
-        modutils::modprobe::options(),
-    )
-    .arg(
-        Arg::new("module")
-            .value_name("MODULE")
-            .help("A module name, alias or file (with -a, -r: several)"),
-    )
-    .arg(
-        Arg::new("params")
-            .value_name("PARAM=VALUE")
-            .num_args(0..)
-            .help("Module parameters (or more modules with -a, -r)"),
-    )
-}
-
-fn depmod() -> Command {
-    command(
-        "depmod",
-        "Generate modules.dep and the module index files",
-        modutils::depmod::options(),
-    )
-    .arg(
-        Arg::new("kernel_version")
-            .value_name("VERSION")
-            .help("The kernel release (default: the running one)"),
-    )
-    .arg(
-        Arg::new("files")
-            .value_name("FILE")
-            .num_args(0..)
-            .value_hint(ValueHint::FilePath)
-            .help("Only these module files (absolute paths)"),
-    )
-}
-
-fn modinfo() -> Command {
-    command(
-        "modinfo",
-        "Show information about kernel modules",
-        modutils::modinfo::options(),
-    )
-    .arg(
-        Arg::new("module")
-            .value_name("MODULE|FILE")
-            .num_args(1..)
-            .help("Module names, aliases or module files"),
-    )
+/// A tool's one-line description and its operands.
+fn described(name: &str) -> (&'static str, Vec<Arg>) {
+    match name {
+        "insmod" => (
+            "Insert a module file into the kernel",
+            vec![
+                Arg::new("filename")
+                    .value_name("FILENAME")
+                    .value_hint(ValueHint::FilePath)
+                    .help("The module file (.ko, .ko.xz, .ko.zst, .ko.gz)"),
+                Arg::new("args")
+                    .value_name("PARAM=VALUE")
+                    .num_args(0..)
+                    .help("Module parameters"),
+            ],
+        ),
+        "rmmod" => (
+            "Remove modules from the kernel",
+            vec![Arg::new("module")
+                .value_name("MODULE")
+                .num_args(0..)
+                .help("Loaded module names (or module files)")],
+        ),
+        "lsmod" => ("Show the modules loaded in the kernel", vec![]),
+        "modprobe" => (
+            "Add or remove modules with their dependencies",
+            vec![
+                Arg::new("module")
+                    .value_name("MODULE")
+                    .help("A module name, alias or file (with -a, -r: several)"),
+                Arg::new("params")
+                    .value_name("PARAM=VALUE")
+                    .num_args(0..)
+                    .help("Module parameters (or more modules with -a, -r)"),
+            ],
+        ),
+        "depmod" => (
+            "Generate modules.dep and the module index files",
+            vec![
+                Arg::new("kernel_version")
+                    .value_name("VERSION")
+                    .help("The kernel release (default: the running one)"),
+                Arg::new("files")
+                    .value_name("FILE")
+                    .num_args(0..)
+                    .value_hint(ValueHint::FilePath)
+                    .help("Only these module files (absolute paths)"),
+            ],
+        ),
+        "modinfo" => (
+            "Show information about kernel modules",
+            vec![Arg::new("module")
+                .value_name("MODULE|FILE")
+                .num_args(1..)
+                .help("Module names, aliases or module files")],
+        ),
+        // Every installed tool gets a man page that says what it is for.
+        other => panic!("{other} has no description for its man page: add it here"),
+    }
 }
 
 fn static_nodes() -> Command {
@@ -235,7 +205,7 @@ mod tests {
 
     #[test]
     fn rows_sharing_an_id_are_one_argument_with_aliases() {
-        let cmd = modprobe();
+        let cmd = tool(&modutils::modprobe::TOOL);
         let show_config = cmd
             .get_arguments()
             .find(|a| a.get_id() == "showconfig")
@@ -248,14 +218,8 @@ mod tests {
     /// with no long name: every shape getopt tables take.
     #[test]
     fn unusual_tables_build() {
-        let row = |id: i32, short, long, arg| Opt {
-            id,
-            short,
-            long,
-            arg,
-            value_name: if arg == No { "" } else { "V" },
-            help: "h",
-            exact: false,
+        let row = |id: i32, short, long, arg| {
+            Opt::new(id, short, long, arg, if arg == No { "" } else { "V" }, "h")
         };
         let table = [
             row(1, None, &["abc"], No),

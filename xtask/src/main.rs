@@ -25,9 +25,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-/// The tools installed as links to `kmod`, and where (Debian's layout:
-/// lsmod is in both directories).
-const SBIN_LINKS: [&str; 6] = ["depmod", "insmod", "lsmod", "modinfo", "modprobe", "rmmod"];
+/// The tools installed as links to `kmod` in `bin`, besides every tool of
+/// kmod's table in `sbin` (Debian's layout: lsmod is in both directories).
 const BIN_LINKS: [&str; 1] = ["lsmod"];
 
 struct Install {
@@ -217,7 +216,8 @@ fn install(inst: &Install) -> Result<(), String> {
     let sbin = inst.dir("sbin");
     let kmod = bin.join("kmod");
     copy_file(&binary, &inst.staged(&kmod), 0o755)?;
-    for (dir, names) in [(&bin, &BIN_LINKS[..]), (&sbin, &SBIN_LINKS[..])] {
+    let sbin_links: Vec<&str> = modutils::kmod::TOOLS.iter().map(|t| t.name).collect();
+    for (dir, names) in [(&bin, &BIN_LINKS[..]), (&sbin, &sbin_links[..])] {
         for name in names {
             let link = dir.join(name);
             symlink(&relative(dir, &kmod), &inst.staged(&link))?;

@@ -11,15 +11,7 @@ const fn row(val: i32, long: &'static [&'static str], arg: HasArg) -> Opt<i32> {
     } else {
         None
     };
-    Opt {
-        id: val,
-        short,
-        long,
-        arg,
-        value_name: "",
-        help: "",
-        exact: false,
-    }
+    Opt::new(val, short, long, arg, "", "")
 }
 
 const fn c(ch: char) -> i32 {
