@@ -134,9 +134,10 @@ impl Place {
         })
     }
 
-    /// Replaces the cache with `bytes`; any failure leaves the old one.
-    pub fn store(&self, bytes: &[u8]) {
-        self.replace(&mut |file| file.write_all(bytes));
+    /// Replaces the cache with one of these modules (path, identity,
+    /// data) and `memo`; any failure leaves the old one.
+    pub fn store(&self, entries: &[(&[u8], FileStat, &Parsed)], memo: Option<&Memo>) {
+        self.replace(&mut |file| format::write(file, &self.release, entries, memo));
     }
 
     /// Replaces the cache with `old` whose entries have the identities

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use std::time::SystemTime;
 
 use super::cache::{self, Digest, Digester, Memo};
-use super::incremental::{cache_bytes, outputs_unchanged, Inputs, Known};
+use super::incremental::{outputs_unchanged, store_cache, Inputs, Known};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
 use super::{cycles, order, parse, resolve, scan, write};
@@ -156,9 +156,7 @@ impl Depmod {
                 }),
                 _ => None,
             };
-            let version = self.options.kernel_version.as_bytes();
-            let bytes = cache_bytes(version, &shown, &modules, &parsed, &known, started, memo);
-            place.store(&bytes);
+            store_cache(&place, &shown, &modules, &parsed, &known, started, memo);
         }
         written.map(|_| Summary {
             modules: modules.len(),

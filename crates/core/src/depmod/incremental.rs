@@ -226,15 +226,16 @@ fn kept_stat(stat: cache::FileStat, started: SystemTime) -> cache::FileStat {
 /// What a run leaves in the cache: every module that was read without
 /// error (one changed too recently under an identity no file has), and the
 /// memo when that is every module and `memo` is given.
-pub(super) fn cache_bytes(
-    release: &[u8],
+#[allow(clippy::too_many_arguments)]
+pub(super) fn store_cache(
+    place: &cache::Place,
     keys: &[&[u8]],
     modules: &[Found],
     parsed: &[Parsed],
     known: &Known<'_>,
     started: SystemTime,
     memo: Option<Memo>,
-) -> Vec<u8> {
+) {
     let entries: Vec<(&[u8], cache::FileStat, &Parsed)> = (0..modules.len())
         .filter_map(|i| {
             let stat = modules[i].stat?;
@@ -250,5 +251,5 @@ pub(super) fn cache_bytes(
         })
         .collect();
     let memo = memo.filter(|_| entries.len() == modules.len());
-    cache::format::encode(release, &entries, memo.as_ref())
+    place.store(&entries, memo.as_ref());
 }

@@ -325,27 +325,55 @@ impl Head {
     }
 }
 
-/// Builds a whole cache file. Paths of 64 KiB or more cannot be stored:
-/// their modules are left out (and read from their files every time); a
-/// release that long is cut.
+/// Builds a whole cache file (see [`write`]).
 pub(crate) fn encode(
     release: &[u8],
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
 ) -> Vec<u8> {
-    let mut data = Vec::new();
-    let mut heads = Entries::default();
-    for (path, stat, parsed) in entries
-        .iter()
-        .filter(|e| e.0.len() <= usize::from(u16::MAX))
-    {
-        let start = data.len();
-        encode_module(parsed, &mut data);
-        heads.push(path, *stat, (start as u32, (data.len() - start) as u32));
-    }
-    let mut out = front(release, &heads, memo, data.len(), crc32fast::hash(&data));
-    out.extend_from_slice(&data);
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write(&mut out, release, entries, memo);
     out
+}
+
+/// Writes a whole cache file. Paths of 64 KiB or more cannot be stored:
+/// their modules are left out (and read from their files every time); a
+/// release that long is cut. Records are made twice, once for the head's
+/// lengths and checksum and once to be written, so that no copy of the
+/// data section (megabytes) is ever held.
+pub(crate) fn write(
+    out: &mut impl std::io::Write,
+    release: &[u8],
+    entries: &[(&[u8], FileStat, &Parsed)],
+    memo: Option<&Memo>,
+) -> std::io::Result<()> {
+    let kept = || {
+        entries
+            .iter()
+            .filter(|e| e.0.len() <= usize::from(u16::MAX))
+    };
+    let mut heads = Entries::default();
+    let mut crc = crc32fast::Hasher::new();
+    let mut record = Vec::new();
+    let mut at = 0usize;
+    for (path, stat, parsed) in kept() {
+        record.clear();
+        encode_module(parsed, &mut record);
+        crc.update(&record);
+        heads.push(path, *stat, (at as u32, record.len() as u32));
+        at += record.len();
+    }
+    out.write_all(&front(release, &heads, memo, at, crc.finalize()))?;
+    let mut data = Vec::with_capacity(64 * 1024);
+    for (_, _, parsed) in kept() {
+        encode_module(parsed, &mut data);
+        if data.len() >= 60 * 1024 {
+            out.write_all(&data)?;
+            data.clear();
+        }
+    }
+    out.write_all(&data)
 }
 
 /// An entries section being built.
