@@ -98,8 +98,9 @@ fn sections(tool: &str) -> Vec<Section> {
                 "depmod keeps what it reads from each module file in \
                  /var/cache/modutils/RELEASE.depmod (under the -o or -b prefix) and reads a \
                  module again only when its path, device, inode, size, mtime or ctime changed. \
-                 When nothing changed, the outputs already in place are left as they are. The \
-                 outputs and messages are the same with and without the cache.",
+                 When nothing changed, or the modules read again hold the same symbols, \
+                 aliases and dependencies as before, the outputs already in place are left as \
+                 they are. The outputs and messages are the same with and without the cache.",
                 "-n reads the cache but does not write it; runs on named module files read it \
                  and leave it. A cache that is damaged, for another release or version, or \
                  writable by others is ignored. --no-cache, or MODUTILS_NO_CACHE set to a \
