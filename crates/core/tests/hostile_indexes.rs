@@ -2,7 +2,7 @@
 //! every byte, node offsets that loop or point past the end, values without
 //! terminators, absurd counts, and valid but extreme shapes. Every error
 //! names the file; nothing panics, loops or takes long. Node-level errors
-//! one by one are in `src/index/tests.rs`.
+//! one by one are in `crates/index/src/tests.rs`.
 
 use std::path::Path;
 use std::time::Duration;

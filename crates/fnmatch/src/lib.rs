@@ -16,6 +16,8 @@
 //!
 //! Inputs are byte strings; as in C, both end at their first NUL byte.
 
+#![warn(missing_docs)]
+
 /// glibc (2.36, measured) gives up on a `[:name:]` whose name reaches this
 /// many bytes.
 const CLASS_NAME_MAX: usize = 2048;
@@ -42,7 +44,7 @@ pub fn fnmatch(pattern: &[u8], string: &[u8]) -> bool {
 
 /// [`fnmatch`] for a pattern and string that hold no NUL byte (the caller
 /// has cut them at their first one).
-pub(crate) fn fnmatch_terminated(pattern: &[u8], s: &[u8]) -> bool {
+pub fn fnmatch_terminated(pattern: &[u8], s: &[u8]) -> bool {
     let pat = Pattern(pattern);
 
     // Whatever precedes the first star is anchored at the start.

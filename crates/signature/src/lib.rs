@@ -35,6 +35,8 @@
 //! * digest OIDs are named from a table of the hash and signature OIDs
 //!   OpenSSL 3.0 knows; any other OID OpenSSL knows prints dotted here.
 
+#![warn(missing_docs)]
+
 mod ber;
 mod oid;
 mod pkcs7;

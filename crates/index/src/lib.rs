@@ -20,6 +20,8 @@
 //! time) reproduces kmod's bytes exactly: pre-order as kmod 34 writes, or
 //! the post-order of kmod ≤ 33 on request ([`Layout`]).
 
+#![warn(missing_docs)]
+
 mod builder;
 mod encode;
 mod node;

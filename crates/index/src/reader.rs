@@ -16,7 +16,7 @@ use memmap2::{Mmap, MmapOptions};
 
 use super::node::{be32, until_nul, Node};
 use super::{Corruption, IndexError, HEADER_LEN, MAGIC, OFFSET_MASK, VERSION_MAJOR};
-use crate::fnmatch::fnmatch_terminated;
+use modutils_fnmatch::fnmatch_terminated;
 use rustc_hash::FxHashSet as FastSet;
 
 /// An open index file.

@@ -1,7 +1,7 @@
 //! Hermetic tests on small hand-built indexes.
 
 use super::*;
-use crate::fnmatch::fnmatch;
+use modutils_fnmatch::fnmatch;
 
 fn build(entries: &[(&str, &str, u32)]) -> IndexBuilder {
     let mut builder = IndexBuilder::new();
