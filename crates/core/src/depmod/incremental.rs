@@ -88,13 +88,17 @@ impl<'c> Known<'c> {
         let Some(cache) = self.loaded.filter(|_| self.same_paths) else {
             return Err(Vec::new());
         };
+        let mut stats: Vec<cache::FileStat> = cache.entries.iter().map(|e| e.stat).collect();
         let missing: Vec<usize> = (0..paths.len()).filter(|&i| !self.is_hit(i)).collect();
+        if missing.is_empty() {
+            // Nothing to read: the thread pool is not even started.
+            return Ok(stats);
+        }
         let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
         let read: Vec<(usize, Parsed)> = missing
             .into_iter()
             .zip(parse::parse_all(&miss_paths, root))
             .collect();
-        let mut stats: Vec<cache::FileStat> = cache.entries.iter().map(|e| e.stat).collect();
         for (i, parsed) in &read {
             let same = parsed.error.is_none()
                 && cache
@@ -202,11 +206,13 @@ impl Inputs<'_> {
 }
 
 /// Whether every output file under `outdir` (host path) is the one the
-/// memo's run wrote.
+/// memo's run wrote. One thread, the one it is called on: it runs beside
+/// the walk of the module directory, which takes longer, and a run with
+/// nothing to do then never starts the thread pool.
 pub(super) fn outputs_unchanged(memo: &Memo, outdir: &std::path::Path) -> bool {
     memo.outputs.len() == Output::ALL.len()
         && Output::ALL
-            .par_iter()
+            .iter()
             .zip(&memo.outputs)
             .all(|(output, want)| {
                 Digester::of_file(&outdir.join(output.file_name())).is_ok_and(|d| d == *want)
