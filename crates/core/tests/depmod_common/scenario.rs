@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use modutils_core::config::depmod::LoadOptions;
-use modutils_core::config::DepmodConfig;
+use modutils_core::config::{DepmodConfig, Diagnostic};
 use modutils_core::depmod::Options;
 use modutils_core::Root;
 
@@ -139,11 +139,13 @@ impl Scenario {
         let mut config_messages = Vec::new();
         let cfg = match config {
             Some(paths) => {
-                let (cfg, diags) = DepmodConfig::load(&LoadOptions {
+                let mut diags: Vec<Diagnostic> = Vec::new();
+                let opts = LoadOptions {
                     root: &Root::system(),
                     config_paths: Some(paths.iter().map(|p| self.base().join(p)).collect()),
                     kernel_version: VERSION.as_bytes().to_vec(),
-                });
+                };
+                let cfg = DepmodConfig::load(&opts, &mut diags);
                 for d in diags
                     .iter()
                     .filter(|d| d.level <= modutils_core::config::Level::Warning)
