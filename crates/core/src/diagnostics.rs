@@ -74,8 +74,8 @@ pub trait Sink {
     }
 }
 
-/// Collects, for callers that print later or keep what was said (replay
-/// with [`Diagnostic::replay`]).
+/// Collects, for callers that print later (libkmod's logger reads
+/// modprobe.d before the tool's exists) or keep what was said.
 impl Sink for Vec<Diagnostic> {
     /// Without a function name, `function` is empty.
     fn log(&mut self, level: Level, message: &[u8]) {
@@ -109,11 +109,6 @@ impl Diagnostic {
             function,
             message,
         }
-    }
-
-    /// Passes the message on to `sink`, with its function.
-    pub fn replay(&self, sink: &mut dyn Sink) {
-        sink.log_from(self.function, self.level, &self.message);
     }
 
     /// The line libkmod's default logger writes (kmod 34.2):
