@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use modutils_core::config::depmod::LoadOptions;
 use modutils_core::config::modprobe::{self, KernelCmdline};
 use modutils_core::config::{DepmodConfig, ModprobeConfig};
-use modutils_core::depmod::{Depmod, Error, Options, Reporter};
+use modutils_core::depmod::{Depmod, Error, Options, Reporter, Sink};
 use modutils_core::Root;
 
 use crate::cli::{self, Opt};
@@ -77,13 +77,15 @@ struct Terminal {
     out: io::BufWriter<io::Stdout>,
 }
 
-impl Reporter for Terminal {
+impl Sink for Terminal {
     fn log(&mut self, level: Level, text: &[u8]) {
         // Keep stdout and stderr in the order kmod produces them.
         let _ = self.out.flush();
         log::log_bytes(level, text);
     }
+}
 
+impl Reporter for Terminal {
     fn stdout(&mut self, bytes: &[u8]) {
         let _ = self.out.write_all(bytes);
     }
@@ -181,11 +183,7 @@ fn run(opts: Options, config_paths: Option<Vec<PathBuf>>, term: &mut Terminal) -
                 config_paths,
                 kernel_version: version,
             };
-            let (config, diagnostics) = DepmodConfig::load(&load);
-            for d in diagnostics {
-                term.log(d.level, &d.message);
-            }
-            config
+            DepmodConfig::load(&load, term)
         } else {
             DepmodConfig::default()
         };

@@ -158,7 +158,8 @@ fn short(s: &str) -> String {
 
 fn module_bytes(name: &str) -> Vec<u8> {
     let mut m = FakeModule::new(name).needs("_printk", 0x1234);
-    m.modinfo.push(format!("alias=hostile:{name}*"));
+    m.modinfo
+        .push(format!("alias=hostile:{name}*").into_bytes());
     m.build()
 }
 

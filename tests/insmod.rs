@@ -72,7 +72,7 @@ fn mod_c() -> FakeModule {
         .needs("mod_a_value", 0xa)
         .needs("mod_b_value", 0xb)
         .needs("mod_b_sum", 0xc)
-        .needs_weak("optional_thing")
+        .weak_import("optional_thing")
 }
 
 const C: &str = "/lib/modules/extra/mod_c.ko";
@@ -129,7 +129,7 @@ fn an_unreferenced_global_offset_table_is_no_reason_to_refuse() {
     let sys = stacked_system();
     let got = FakeModule::new("mod_got")
         .needs("_printk", 0x11111111)
-        .undefined("_GLOBAL_OFFSET_TABLE_");
+        .import("_GLOBAL_OFFSET_TABLE_");
     sys.write("/lib/modules/extra/mod_got.ko", got.build());
     let run = insmod(&sys, &["/lib/modules/extra/mod_got.ko"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);

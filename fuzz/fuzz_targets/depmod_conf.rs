@@ -5,13 +5,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modutils_core::config::DepmodConfig;
+use modutils_core::config::{DepmodConfig, Diagnostic};
 
 const MODDIR: &[u8] = b"/lib/modules/6.1.0-56-amd64";
 
 fuzz_target!(|data: &[u8]| {
     let mut config = DepmodConfig::default();
-    let mut diags = Vec::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
     config.parse(
         b"/etc/depmod.d/fuzz.conf",
         data,

@@ -4,9 +4,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use modutils_core::config::kcmdline::{self, Entry};
+use modutils_core::config::Diagnostic;
 
 fuzz_target!(|data: &[u8]| {
-    let (entries, diags) = kcmdline::parse(data);
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let entries = kcmdline::parse(data, &mut diags);
     // Nothing can come out of the command line that was not in its first
     // 4095 bytes (re-quoting adds at most one quote per item).
     let limit = data.len().min(kcmdline::MAX_LEN) + 2;

@@ -4,11 +4,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use modutils_core::config::lines::lines;
-use modutils_core::config::ModprobeConfig;
+use modutils_core::config::{Diagnostic, ModprobeConfig};
 
 fuzz_target!(|data: &[u8]| {
     let mut config = ModprobeConfig::default();
-    let mut diags = Vec::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
     config.parse(b"/etc/modprobe.d/fuzz.conf", data, &mut diags);
     for d in &diags {
         let _ = d.libkmod_line();
@@ -41,7 +41,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = config.weakdeps_for(name);
     }
     // The same bytes as a kernel command line, after the files.
-    let mut diags = Vec::new();
-    config.add_kernel_cmdline(data, &mut diags);
+    config.add_kernel_cmdline(data, &mut Vec::<Diagnostic>::new());
     let _ = config.show_config();
 });

@@ -14,7 +14,7 @@ use std::os::fd::FromRawFd;
 use std::sync::Mutex;
 
 use modutils_core::config::Diagnostic;
-use modutils_core::probe::{Action, Report};
+use modutils_core::probe::{Action, Report, Sink};
 
 use crate::log::{self, Level};
 
@@ -170,6 +170,12 @@ pub(super) struct Frontend {
     pub all: bool,
 }
 
+impl Sink for Frontend {
+    fn log(&mut self, level: Level, message: &[u8]) {
+        log::log_bytes(level, message);
+    }
+}
+
 impl Report for Frontend {
     fn show(&mut self, action: Action<'_>) {
         if self.show {
@@ -178,10 +184,6 @@ impl Report for Frontend {
                 flush();
             }
         }
-    }
-
-    fn log(&mut self, level: Level, message: &[u8]) {
-        log::log_bytes(level, message);
     }
 
     fn fatal(&mut self, message: &[u8]) {

@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::rc::Rc;
 
-use modutils_core::probe::{Action, Engine, Level, ModId, Probed, Report};
+use modutils_core::probe::{Action, Engine, Level, ModId, Probed, Report, Sink};
 
 use super::args::Settings;
 use super::out::Frontend;
@@ -73,6 +73,12 @@ pub(super) struct JsonReport {
     collected: Collected,
 }
 
+impl Sink for JsonReport {
+    fn log(&mut self, level: Level, message: &[u8]) {
+        self.frontend.log(level, message);
+    }
+}
+
 impl Report for JsonReport {
     fn show(&mut self, action: Action<'_>) {
         let bytes = |b: &[u8]| Json::bytes(b);
@@ -106,10 +112,6 @@ impl Report for JsonReport {
         };
         self.collected.0.borrow_mut().actions.push(entry);
         self.frontend.show(action);
-    }
-
-    fn log(&mut self, level: Level, message: &[u8]) {
-        self.frontend.log(level, message);
     }
 
     fn fatal(&mut self, message: &[u8]) {

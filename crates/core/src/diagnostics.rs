@@ -1,7 +1,7 @@
 //! The one vocabulary for what goes wrong: message levels ([`Level`], the
-//! syslog priorities kmod logs with), a message with the kmod function
-//! that logs it ([`Diagnostic`]), and errno as kmod reports it
-//! ([`errno_of`], [`strerror`], [`io_error_text`]).
+//! syslog priorities kmod logs with), the one place messages go ([`Sink`]),
+//! a message with the kmod function that logs it ([`Diagnostic`]), and
+//! errno as kmod reports it ([`errno_of`], [`strerror`], [`io_error_text`]).
 
 use std::ffi::CStr;
 use std::fmt;
@@ -58,6 +58,35 @@ impl Level {
     }
 }
 
+/// Where the core's messages go: the configuration readers report into
+/// one, and depmod's [`Reporter`](crate::depmod::Reporter) and modprobe's
+/// [`Report`](crate::probe::Report) are sinks with their own extra output.
+/// Messages are bytes: they quote file names and config text verbatim.
+pub trait Sink {
+    /// A message at `level`; `message` has no trailing newline.
+    fn log(&mut self, level: Level, message: &[u8]);
+
+    /// The same, naming the kmod function that logs it: libkmod's format
+    /// and its log callback carry it, the tools' logger drops it.
+    fn log_from(&mut self, function: &'static str, level: Level, message: &[u8]) {
+        let _ = function;
+        self.log(level, message);
+    }
+}
+
+/// Collects, for callers that print later (libkmod's logger reads
+/// modprobe.d before the tool's exists) or keep what was said.
+impl Sink for Vec<Diagnostic> {
+    /// Without a function name, `function` is empty.
+    fn log(&mut self, level: Level, message: &[u8]) {
+        self.log_from("", level, message);
+    }
+
+    fn log_from(&mut self, function: &'static str, level: Level, message: &[u8]) {
+        self.push(Diagnostic::new(level, function, message.to_vec()));
+    }
+}
+
 /// A message kmod would log while reading configuration.
 ///
 /// `function` is the kmod function that logs it (part of libkmod's format);
@@ -80,10 +109,6 @@ impl Diagnostic {
             function,
             message,
         }
-    }
-
-    pub(crate) fn err(function: &'static str, message: Vec<u8>) -> Diagnostic {
-        Diagnostic::new(Level::Err, function, message)
     }
 
     /// The line libkmod's default logger writes (kmod 34.2):

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config_support::{run_kmod, show};
 use modutils_core::config::depmod::{DepmodConfig, LoadOptions};
+use modutils_core::config::Diagnostic;
 use modutils_core::name::modname_from_path_bytes;
 use modutils_core::Root;
 
@@ -245,7 +246,8 @@ fn run(s: &Scenario) -> Result<(), String> {
         config_paths: Some(config_paths),
         kernel_version: KVER.as_bytes().to_vec(),
     };
-    let (cfg, diags) = DepmodConfig::load(&opts);
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let cfg = DepmodConfig::load(&opts, &mut diags);
     let mut found = BTreeMap::new();
     let md = module_dir.as_os_str().as_bytes();
     scan(&cfg, md, &module_dir, &mut found);

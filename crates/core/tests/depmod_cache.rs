@@ -16,9 +16,9 @@ use modutils_core::config::DepmodConfig;
 use modutils_core::depmod::cache::{CacheFile, CachedModule, Event, FileStat, Memo, SETTLE};
 use modutils_core::depmod::{read_module, Depmod, Options};
 
-use crate::depmod_common::elfgen::Module;
 use crate::depmod_common::scenario::{stack, Scenario, OUTPUTS, VERSION};
 use crate::depmod_common::{lossy, options, ours, Outcome};
+use modutils_test_support::fake_module::FakeModule;
 
 const FABRICATED: &str = "fabricated-by-the-cache";
 
@@ -401,11 +401,11 @@ fn a_file_rewritten_in_place_with_its_old_mtime_is_read_again() {
     let s = stacked();
     let dir = s.dir();
     let base = dir.join("kernel/base.ko");
-    let original = Module::new()
+    let original = FakeModule::bare()
         .export("base_fn")
         .export("base_data")
         .info("alias=base-alias-one")
-        .bytes();
+        .build();
     fs::write(&base, &original).unwrap();
     let r = run(&s);
     assert!(r.ok);
@@ -456,7 +456,7 @@ fn an_unchanged_tree_rewrites_nothing_and_repeats_its_messages() {
     // streams to be replayed.
     s.module(
         "kernel/dup.ko",
-        Module::new()
+        FakeModule::bare()
             .import("base_fn")
             .info("alias=same")
             .info("alias=same"),
@@ -540,7 +540,7 @@ fn an_unchanged_tree_rewrites_nothing_and_repeats_its_messages() {
 fn a_rebuilt_module_with_the_same_symbols_changes_no_output() {
     let s = stacked();
     let dkms = |version: &str, alias: &str| {
-        Module::new()
+        FakeModule::bare()
             .import("base_fn")
             .export("dkms_fn")
             .info(format!("alias={alias}"))

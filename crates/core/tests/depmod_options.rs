@@ -4,9 +4,9 @@
 //! 34.2"), depmod.d search, override,
 //! external and exclude, and duplicate module names.
 
-use crate::depmod_common::elfgen::Module;
 use crate::depmod_common::scenario::*;
 use crate::depmod_common::{assert_same_text, lossy};
+use modutils_test_support::fake_module::FakeModule;
 
 #[test]
 fn dry_run_prints_text_outputs_only() {
@@ -33,7 +33,7 @@ fn symbol_versions_with_symvers() {
     let s = Scenario::new();
     s.module(
         "kernel/a.ko",
-        Module::new()
+        FakeModule::bare()
             .export_crc("a_fn", 0x1111)
             .import("k_fn")
             .version("k_fn", 0x42)
@@ -41,7 +41,7 @@ fn symbol_versions_with_symvers() {
     )
     .module(
         "kernel/b.ko",
-        Module::new()
+        FakeModule::bare()
             .import("a_fn")
             .version("a_fn", 0x2222)
             .import("k_other")
@@ -50,7 +50,7 @@ fn symbol_versions_with_symvers() {
     )
     .module(
         "kernel/c.ko",
-        Module::new()
+        FakeModule::bare()
             .import(".a_fn")
             .import("__this_module")
             .import("missing_fn"),
@@ -73,11 +73,14 @@ fn unknown_symbols_with_system_map() {
     let s = Scenario::new();
     s.module(
         "kernel/a.ko",
-        Module::new().export("a_fn").import("k_fn").import("k_gone"),
+        FakeModule::bare()
+            .export("a_fn")
+            .import("k_fn")
+            .import("k_gone"),
     )
     .module(
         "kernel/b.ko",
-        Module::new()
+        FakeModule::bare()
             .import("a_fn")
             .import("_k_pref")
             .weak_import("k_weak"),
@@ -105,14 +108,17 @@ fn errsyms_without_symbol_files_warns() {
 #[test]
 fn symbol_prefix() {
     let s = Scenario::new();
-    s.module("kernel/a.ko", Module::new().export("_a_fn").export("b_fn"))
-        .module(
-            "kernel/b.ko",
-            Module::new()
-                .import("_a_fn")
-                .import("__b_fn")
-                .import("b_fn"),
-        );
+    s.module(
+        "kernel/a.ko",
+        FakeModule::bare().export("_a_fn").export("b_fn"),
+    )
+    .module(
+        "kernel/b.ko",
+        FakeModule::bare()
+            .import("_a_fn")
+            .import("__b_fn")
+            .import("b_fn"),
+    );
     compare(&s, &["-P", "_"], |o| o.symbol_prefix = Some(b'_'));
 }
 
@@ -168,7 +174,7 @@ fn explicit_module_files() {
 fn explicit_files_with_the_same_module_name() {
     let s = Scenario::new();
     stack(&s);
-    Module::new()
+    FakeModule::bare()
         .export("base_fn")
         .write(s.dir().join("other/base.ko"));
     let dir = s.dir();
@@ -295,20 +301,20 @@ fn depmod_d_search_override_external_exclude() {
     for d in ["kernel", "extra", "updates", "weird"] {
         s.module(
             &format!("{d}/foo.ko"),
-            Module::new().info(format!("alias=foo-from-{d}")),
+            FakeModule::bare().info(format!("alias=foo-from-{d}")),
         );
         s.module(
             &format!("{d}/bar-x.ko"),
-            Module::new().info(format!("alias=bar-from-{d}")),
+            FakeModule::bare().info(format!("alias=bar-from-{d}")),
         );
     }
     s.module(
         "kernel/skipme/inside.ko",
-        Module::new().info("alias=excluded"),
+        FakeModule::bare().info("alias=excluded"),
     );
-    s.module("ext1/baz.ko", Module::new().info("alias=baz1"));
-    s.module("ext2/baz.ko", Module::new().info("alias=baz2"));
-    s.module("ext1/only1.ko", Module::new().info("alias=only1"));
+    s.module("ext1/baz.ko", FakeModule::bare().info("alias=baz1"));
+    s.module("ext2/baz.ko", FakeModule::bare().info("alias=baz2"));
+    s.module("ext1/only1.ko", FakeModule::bare().info("alias=only1"));
     let dir = s.dir();
     let _ = std::fs::rename(dir.join("ext1"), s.base().join("ext1"));
     let _ = std::fs::rename(dir.join("ext2"), s.base().join("ext2"));
@@ -344,11 +350,14 @@ fn duplicates_without_config_keep_the_first_found() {
     for d in ["kernel/a", "kernel/b", "extra", "updates/x", "zz"] {
         s.module(
             &format!("{d}/dup.ko"),
-            Module::new().info(format!("alias=dup-{}", d.replace('/', "-"))),
+            FakeModule::bare().info(format!("alias=dup-{}", d.replace('/', "-"))),
         );
     }
-    s.module("kernel/a/other.ko", Module::new().info("alias=other"));
-    s.module("kernel/b/other.ko.xz", Module::new().info("alias=other-xz"));
+    s.module("kernel/a/other.ko", FakeModule::bare().info("alias=other"));
+    s.module(
+        "kernel/b/other.ko.xz",
+        FakeModule::bare().info("alias=other-xz"),
+    );
     compare(&s, &[], |_| {});
 }
 

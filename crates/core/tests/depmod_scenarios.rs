@@ -7,9 +7,9 @@
 //! modules.order, `-m`), the expectation is derived from 34.2's rules and
 //! says so.
 
-use crate::depmod_common::elfgen::Module;
 use crate::depmod_common::lossy;
 use crate::depmod_common::scenario::*;
+use modutils_test_support::fake_module::FakeModule;
 
 #[test]
 fn dependencies_aliases_and_symbols() {
@@ -110,7 +110,7 @@ fn odd_modinfo_records() {
     let s = Scenario::new();
     s.module(
         "kernel/m1.ko",
-        Module::new()
+        FakeModule::bare()
             .info("alias")
             .info("alias=[ab")
             .info("alias=a]b")
@@ -121,20 +121,20 @@ fn odd_modinfo_records() {
     )
     .module(
         "kernel/m3.ko",
-        Module::new()
+        FakeModule::bare()
             .info("alias=block-major-  7-4294967297xyz")
             .info("alias=devname:loop")
             .info("alias=char-major-1-2"),
     )
     .module(
         "kernel/m4.ko",
-        Module::new()
+        FakeModule::bare()
             .info("alias=char-major--1-2")
             .info("alias=devname:neg"),
     )
     .module(
         "kernel/dup.ko",
-        Module::new()
+        FakeModule::bare()
             .info("alias=same")
             .info("alias=same")
             .info("alias=dup-x"),
@@ -160,11 +160,11 @@ fn unreadable_and_corrupt_files_are_reported_and_kept() {
         s.file(&format!("lib/modules/1.0/{name}"), bytes);
     }
     // A valid ELF whose __versions has a bad size still gives its aliases.
-    let mut odd = Module::new()
+    let mut odd = FakeModule::bare()
         .info("alias=odd")
         .import("base_fn")
         .version("base_fn", 1)
-        .bytes();
+        .build();
     let at = odd.windows(8).position(|w| w == b"base_fn\0").unwrap();
     odd[at] = b'B';
     std::fs::write(s.dir().join("kernel/odd.ko"), odd).unwrap();
@@ -187,11 +187,11 @@ fn files_that_are_not_regular_or_lead_nowhere() {
     )
     .unwrap();
     std::fs::create_dir_all(dir.join("kernel/dir.ko")).unwrap();
-    Module::new()
+    FakeModule::bare()
         .info("alias=indir")
         .write(dir.join("kernel/dir.ko/indir.ko"));
     for skipped in ["build", "source"] {
-        Module::new()
+        FakeModule::bare()
             .info("alias=skipped")
             .write(dir.join(format!("{skipped}/inside.ko")));
     }
@@ -205,9 +205,11 @@ fn weak_dependencies() {
     let s = Scenario::new();
     s.module(
         "kernel/a.ko",
-        Module::new().info("weakdep=b c").info("softdep=post: d"),
+        FakeModule::bare()
+            .info("weakdep=b c")
+            .info("softdep=post: d"),
     )
-    .module("kernel/b.ko", Module::new().info("weakdep=x"));
+    .module("kernel/b.ko", FakeModule::bare().info("weakdep=x"));
     let k = s.kmod(&[], &[]);
     let o = s.ours(None, |_| {});
     let a_first = lossy(k.file("modules.dep").unwrap()).starts_with("kernel/a.ko");
@@ -228,7 +230,9 @@ fn non_ascii_index_string_is_fatal() {
     stack(&s);
     s.module(
         "kernel/latin.ko",
-        Module::new().info("alias=caf\u{e9}").info("alias=fine"),
+        FakeModule::bare()
+            .info("alias=caf\u{e9}")
+            .info("alias=fine"),
     );
     let o = s.ours(None, |_| {});
     assert!(!o.out.ok);

@@ -5,14 +5,14 @@
 
 use std::process::Command;
 
-use crate::depmod_common::elfgen::Module;
 use crate::depmod_common::scenario::{assert_same, Scenario};
 use modutils_core::depmod::read_module;
 use modutils_core::elf::Elf;
 use modutils_core::module_file::ModuleFile;
+use modutils_test_support::fake_module::FakeModule;
 
-fn base() -> Module {
-    Module::new()
+fn base() -> FakeModule {
+    FakeModule::bare()
         .info("license=GPL")
         .info("alias=foo")
         .export_crc("exp_a", 0x1111)
@@ -27,7 +27,7 @@ fn base() -> Module {
 }
 
 /// Modules kmod reads without complaint, each damaged in one way.
-fn variants() -> Vec<(&'static str, Module)> {
+fn variants() -> Vec<(&'static str, FakeModule)> {
     vec![
         ("plain", base()),
         // EI_VERSION is not checked.
@@ -43,8 +43,8 @@ fn variants() -> Vec<(&'static str, Module)> {
 }
 
 /// 8-bit symbol names, kept as bytes.
-fn eight_bit() -> Module {
-    Module::new()
+fn eight_bit() -> FakeModule {
+    FakeModule::bare()
         .export_crc(b"caf\xe9", 1)
         .import(b"na\xefve")
         .version(b"na\xefve", 0x77)
@@ -52,7 +52,7 @@ fn eight_bit() -> Module {
 
 /// [`base`] with ELF header fields (ELF64, little-endian) overwritten.
 fn patched(fields: &[(usize, &[u8])]) -> Vec<u8> {
-    let mut bytes = base().bytes();
+    let mut bytes = base().build();
     for (at, value) in fields {
         bytes[*at..*at + value.len()].copy_from_slice(value);
     }
@@ -102,7 +102,7 @@ fn exports_and_modversions_as_kmod_shows_them() {
     all.push(("eight_bit", eight_bit()));
     for (name, module) in all {
         let path = dir.path().join(format!("{name}.ko"));
-        let bytes = module.bytes();
+        let bytes = module.build();
         std::fs::write(&path, &bytes).unwrap();
         let elf = Elf::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         let exports = elf.exports().unwrap();
@@ -146,7 +146,7 @@ fn unusable_section_headers_are_einval() {
 #[test]
 fn what_each_damage_does() {
     let dir = tempfile::tempdir().unwrap();
-    let read = |name: &str, m: Module| {
+    let read = |name: &str, m: FakeModule| {
         let path = dir.path().join(format!("{name}.ko"));
         m.write(&path);
         read_module(&path).unwrap()
@@ -234,7 +234,7 @@ fn sparc_register_declarations_are_not_needs() {
     const GLOBAL_REGISTER: u8 = 0x1d;
     let s = Scenario::new();
     for (name, machine) in [("sparc", 2), ("sparcv9", 43), ("x86", 62)] {
-        let m = Module::new()
+        let m = FakeModule::bare()
             .info("license=GPL")
             .machine(machine)
             .import("printk")

@@ -58,11 +58,13 @@ impl Tree {
     fn depmod(&self, paths: &[&str]) -> (DepmodConfig, Vec<Diagnostic>, Duration) {
         let root = self.root();
         let start = CpuTimer::start();
-        let (config, diags) = DepmodConfig::load(&depmod_config::LoadOptions {
+        let mut diags = Vec::new();
+        let opts = depmod_config::LoadOptions {
             root: &root,
             config_paths: Some(paths.iter().map(PathBuf::from).collect()),
             kernel_version: b"6.1.0-1-amd64".to_vec(),
-        });
+        };
+        let config = DepmodConfig::load(&opts, &mut diags);
         (config, diags, start.elapsed())
     }
 }
@@ -278,9 +280,11 @@ fn an_oversized_kernel_command_line_is_read_to_4095_bytes() {
     cmdline.extend_from_slice(b"mod_a.x=1\n");
     t.write("/proc/cmdline", &cmdline);
     let start = CpuTimer::start();
-    let text = kcmdline::read(&t.root()).unwrap().unwrap();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let text = kcmdline::read(&t.root(), &mut diags).unwrap();
+    assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(text.len(), kcmdline::MAX_LEN);
-    let (entries, _) = kcmdline::parse(&cmdline);
+    let entries = kcmdline::parse(&cmdline, &mut diags);
     assert!(entries.is_empty(), "only the first 4095 bytes count");
     let (config, _, _) = t.modprobe(&["/etc/none"]);
     assert!(config.options.is_empty());

@@ -18,8 +18,8 @@ use modutils_test_support::fake_module::FakeModule;
 fn sample() -> Vec<u8> {
     FakeModule::new("hostile")
         .needs("_printk", 0x1234)
-        .needs_weak("maybe")
-        .exports("hostile_fn", 0xabcd)
+        .weak_import("maybe")
+        .export_crc("hostile_fn", 0xabcd)
         .build()
 }
 
@@ -201,7 +201,7 @@ fn many_symbols_and_versions_stay_fast() {
     // must not be quadratic (it was: 9 s for 40,000 in a debug build).
     let mut f = FakeModule::new("wide");
     for i in 0..40_000 {
-        f = f.needs(&format!("sym_{i}"), i);
+        f = f.needs(format!("sym_{i}"), i);
     }
     let m = f.build();
     let start = CpuTimer::start();
@@ -218,8 +218,8 @@ fn many_parameters_stay_fast() {
     // Merging parm/parmtype records was quadratic: 21 s for these.
     let mut f = FakeModule::new("params");
     for i in 0..30_000 {
-        f.modinfo.push(format!("parm=p{i}:described"));
-        f.modinfo.push(format!("parmtype=p{i}:int"));
+        f.modinfo.push(format!("parm=p{i}:described").into_bytes());
+        f.modinfo.push(format!("parmtype=p{i}:int").into_bytes());
     }
     let file = ModuleFile::from_bytes("params.ko", f.build()).unwrap();
     let start = CpuTimer::start();

@@ -46,7 +46,7 @@ fn everything_exported_passes() {
     let m = FakeModule::new("mod_b")
         .needs("_printk", 0x11111111)
         .needs("mod_a_value", 0xaaaa)
-        .needs_weak("nowhere_weak");
+        .weak_import("nowhere_weak");
     let r = check(&sys, &m, Options::default());
     assert_eq!(r.module, "mod_b");
     assert!(r.certain);
@@ -88,7 +88,7 @@ fn names_the_kernels_loader_ignores_are_not_missing() {
     let sys = system();
     let got = FakeModule::new("mod_got")
         .needs("_printk", 0x11111111)
-        .undefined("_GLOBAL_OFFSET_TABLE_");
+        .import("_GLOBAL_OFFSET_TABLE_");
     let r = check(&sys, &got, Options::default());
     assert!(r.problems.is_empty(), "{:?}", r.problems);
 
@@ -101,9 +101,9 @@ fn names_the_kernels_loader_ignores_are_not_missing() {
     let ppc = FakeModule::new("mod_ppc")
         .machine(21)
         .needs("_printk", 0x11111111)
-        .undefined(".TOC.")
-        .undefined(".mod_a_twice")
-        .undefined(".mod_b_sum");
+        .import(".TOC.")
+        .import(".mod_a_twice")
+        .import(".mod_b_sum");
     let r = check(&sys, &ppc, Options::default());
     let missing: Vec<&str> = r.missing().map(|p| p.symbol()).collect();
     assert_eq!(missing, ["mod_b_sum"]);
@@ -134,7 +134,7 @@ fn crc_mismatch_against_the_kernel_image() {
 fn crc_of_a_loaded_module_comes_from_its_verified_file() {
     let sys = system();
     let m = sys.moddir();
-    let mut mod_a = FakeModule::new("mod_a").exports("mod_a_value", 0xaaaa0001);
+    let mut mod_a = FakeModule::new("mod_a").export_crc("mod_a_value", 0xaaaa0001);
     mod_a
         .modinfo
         .push("srcversion=0123456789ABCDEF0123456".into());

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::ptr;
 
 use modutils_core::context::Module as Found;
-use modutils_core::diagnostics::Level;
+use modutils_core::diagnostics::{Level, Sink};
 use modutils_core::kernel::Force;
 use modutils_core::probe::{expand_cmdline_opts, Action, DependencySource, Engine, Report};
 
@@ -135,9 +135,7 @@ pub(crate) unsafe extern "C" fn kmod_module_remove_module(m: *mut Module, flags:
 /// Sends what the core's planning logs to the context's logger.
 struct PlanLog<'a>(&'a Ctx);
 
-impl Report for PlanLog<'_> {
-    fn show(&mut self, _action: Action<'_>) {}
-
+impl Sink for PlanLog<'_> {
     fn log(&mut self, level: Level, message: &[u8]) {
         self.log_from("kmod_module_probe_insert_module", level, message);
     }
@@ -146,6 +144,10 @@ impl Report for PlanLog<'_> {
         let message = String::from_utf8_lossy(message);
         log!(self.0, level as i32, function, "{message}\n");
     }
+}
+
+impl Report for PlanLog<'_> {
+    fn show(&mut self, _action: Action<'_>) {}
 
     fn fatal(&mut self, message: &[u8]) {
         self.log(Level::Err, message);

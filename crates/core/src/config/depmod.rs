@@ -17,7 +17,7 @@ use super::files::{self, ConfList, Flavor};
 use super::kver::KverPattern;
 use super::lines::{lines, Line};
 use super::msg;
-use crate::diagnostics::{errno_of, strerror, Diagnostic, Level};
+use crate::diagnostics::{errno_of, strerror, Level, Sink};
 use crate::name::modname_normalize;
 use crate::Root;
 
@@ -85,20 +85,19 @@ pub struct DepmodConfig {
 }
 
 impl DepmodConfig {
-    /// Reads the config files. Diagnostics are in depmod's order, for the
-    /// tool logger ([`Diagnostic::tool_line`]).
-    pub fn load(opts: &LoadOptions<'_>) -> (DepmodConfig, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
+    /// Reads the config files, reporting to `diags` in depmod's order (the
+    /// tool logger prints them, [`Diagnostic::tool_line`](crate::diagnostics::Diagnostic::tool_line)).
+    pub fn load(opts: &LoadOptions<'_>, diags: &mut dyn Sink) -> DepmodConfig {
         let mut list = ConfList::default();
         match &opts.config_paths {
             Some(paths) => {
                 for p in paths {
-                    list.add_path(opts.root, p, Flavor::Depmod, &mut diags);
+                    list.add_path(opts.root, p, Flavor::Depmod, diags);
                 }
             }
             None => {
                 for p in DEFAULT_DIRS {
-                    list.add_path(opts.root, Path::new(p), Flavor::Depmod, &mut diags);
+                    list.add_path(opts.root, Path::new(p), Flavor::Depmod, diags);
                 }
             }
         }
@@ -108,34 +107,31 @@ impl DepmodConfig {
                 Ok(h) => h,
                 Err(e) => {
                     let err = strerror(errno_of(&e));
-                    diags.push(Diagnostic::err(
+                    diags.log_from(
                         "cfg_file_parse",
-                        msg(&[b"file parse ", &file.display, b": ", err.as_bytes()]),
-                    ));
+                        Level::Err,
+                        &msg(&[b"file parse ", &file.display, b": ", err.as_bytes()]),
+                    );
                     continue;
                 }
             };
             let contents = files::read_config(handle);
-            cfg.parse(
-                &file.display,
-                &contents.data,
-                &opts.kernel_version,
-                &mut diags,
-            );
+            cfg.parse(&file.display, &contents.data, &opts.kernel_version, diags);
             if contents.truncated {
-                diags.push(Diagnostic::err(
+                diags.log_from(
                     "cfg_file_parse",
-                    files::truncated_message(&file.display),
-                ));
+                    Level::Err,
+                    &files::truncated_message(&file.display),
+                );
             }
         }
         cfg.finish();
-        (cfg, diags)
+        cfg
     }
 
     /// Parses one file's contents; `file` is the name used in messages.
     /// Call [`Self::finish`] after the last file.
-    pub fn parse(&mut self, file: &[u8], data: &[u8], kver: &[u8], diags: &mut Vec<Diagnostic>) {
+    pub fn parse(&mut self, file: &[u8], data: &[u8], kver: &[u8], diags: &mut dyn Sink) {
         for line in lines(data) {
             self.parse_line(file, &line, kver, diags);
         }
@@ -148,15 +144,16 @@ impl DepmodConfig {
         }
     }
 
-    fn parse_line(&mut self, file: &[u8], line: &Line, kver: &[u8], diags: &mut Vec<Diagnostic>) {
+    fn parse_line(&mut self, file: &[u8], line: &Line, kver: &[u8], diags: &mut dyn Sink) {
         if line.is_blank_or_comment() {
             return;
         }
         let mut t = line.tokens();
         let Some(cmd) = t.word() else { return };
         let at = || msg(&[file, b":", line.number.to_string().as_bytes(), b": "]);
-        let info =
-            |text: &[u8]| Diagnostic::new(Level::Info, "cfg_file_parse", msg(&[&at(), text]));
+        let info = |diags: &mut dyn Sink, text: &[u8]| {
+            diags.log_from("cfg_file_parse", Level::Info, &msg(&[&at(), text]));
+        };
         let ok = match cmd {
             b"search" => {
                 while let Some(w) = t.word() {
@@ -176,7 +173,7 @@ impl DepmodConfig {
                             subdir: subdir.to_vec(),
                         });
                     } else {
-                        diags.push(info(&msg(&[b"override kernel did not match ", version])));
+                        info(diags, &msg(&[b"override kernel did not match ", version]));
                     }
                     true
                 }
@@ -187,7 +184,10 @@ impl DepmodConfig {
                     if kernel_matches(version, kver) {
                         self.externals.push(dir.to_vec());
                     } else {
-                        diags.push(info(&msg(&[b"external directory did not match ", version])));
+                        info(
+                            diags,
+                            &msg(&[b"external directory did not match ", version]),
+                        );
                     }
                     true
                 }
@@ -200,16 +200,17 @@ impl DepmodConfig {
                 true
             }
             b"include" | b"make_map_files" => {
-                diags.push(info(&msg(&[b"command ", cmd, b" not implemented yet"])));
+                info(diags, &msg(&[b"command ", cmd, b" not implemented yet"]));
                 true
             }
             _ => false,
         };
         if !ok {
-            diags.push(Diagnostic::err(
+            diags.log_from(
                 "cfg_file_parse",
-                msg(&[&at(), b"ignoring bad line starting with '", cmd, b"'"]),
-            ));
+                Level::Err,
+                &msg(&[&at(), b"ignoring bad line starting with '", cmd, b"'"]),
+            );
         }
     }
 

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::diagnostics::Diagnostic;
 
 fn parsed(text: &str, kver: &str) -> (DepmodConfig, Vec<String>) {
     let mut c = DepmodConfig::default();
@@ -197,7 +198,8 @@ fn loading_default_dirs_under_a_root() {
         config_paths: None,
         kernel_version: b"1.0".to_vec(),
     };
-    let (c, d) = DepmodConfig::load(&opts);
+    let mut d: Vec<Diagnostic> = Vec::new();
+    let c = DepmodConfig::load(&opts, &mut d);
     assert_eq!(
         c.searches,
         [
@@ -225,7 +227,7 @@ fn loading_default_dirs_under_a_root() {
         kernel_version: b"1.0".to_vec(),
     };
     assert_eq!(
-        DepmodConfig::load(&opts).0.searches,
+        DepmodConfig::load(&opts, &mut Vec::<Diagnostic>::new()).searches,
         [Search::Path(b"lib".to_vec())]
     );
 }

@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::msg;
-use crate::diagnostics::{errno_of, strerror, Diagnostic, Level};
+use crate::diagnostics::{errno_of, strerror, Level, Sink};
 use crate::name::PATH_MAX;
 use crate::Root;
 
@@ -59,13 +59,7 @@ impl ConfList {
     /// Adds what the config path `target` holds: the `.conf` files of a
     /// directory, or the path itself when it is anything else. A path that
     /// cannot be stat'ed is skipped silently, as kmod does.
-    pub fn add_path(
-        &mut self,
-        root: &Root,
-        target: &Path,
-        flavor: Flavor,
-        diags: &mut Vec<Diagnostic>,
-    ) {
+    pub fn add_path(&mut self, root: &Root, target: &Path, flavor: Flavor, diags: &mut dyn Sink) {
         let host = root.host(target);
         let tbytes = target.as_os_str().as_bytes();
         let Ok(meta) = fs::metadata(&host) else {
@@ -85,16 +79,17 @@ impl ConfList {
             Ok(e) => e,
             Err(e) => {
                 let err = strerror(errno_of(&e));
-                diags.push(match flavor {
-                    Flavor::Modprobe => Diagnostic::err(
+                let (function, message) = match flavor {
+                    Flavor::Modprobe => (
                         "conf_files_list",
                         msg(&[b"opendir(", tbytes, b"): ", err.as_bytes()]),
                     ),
-                    Flavor::Depmod => Diagnostic::err(
+                    Flavor::Depmod => (
                         "cfg_files_list",
                         msg(&[b"files list ", tbytes, b": ", err.as_bytes()]),
                     ),
-                });
+                };
+                diags.log_from(function, Level::Err, &message);
                 return;
             }
         };
@@ -118,33 +113,28 @@ impl ConfList {
 /// kmod's filter for directory entries (`conf_files_filter_out`,
 /// `cfg_files_filter_out`): hidden files and non-`.conf` names are skipped,
 /// directories are refused with an error.
-fn wanted(
-    dir_host: &Path,
-    dir: &[u8],
-    name: &[u8],
-    flavor: Flavor,
-    diags: &mut Vec<Diagnostic>,
-) -> bool {
+fn wanted(dir_host: &Path, dir: &[u8], name: &[u8], flavor: Flavor, diags: &mut dyn Sink) -> bool {
     if name.first() == Some(&b'.') {
         return false;
     }
     let full = || msg(&[dir, b"/", name]);
     if name.len() < 6 || !name.ends_with(b".conf") {
         if flavor == Flavor::Depmod {
-            diags.push(Diagnostic::new(
-                Level::Info,
+            diags.log_from(
                 "cfg_files_filter_out",
-                msg(&[b"All cfg files need .conf: ", &full()]),
-            ));
+                Level::Info,
+                &msg(&[b"All cfg files need .conf: ", &full()]),
+            );
         }
         return false;
     }
     let (func, is_dir) = match (flavor, fs::metadata(dir_host.join(OsStr::from_bytes(name)))) {
         (Flavor::Modprobe, Err(_)) => {
-            diags.push(Diagnostic::err(
+            diags.log_from(
                 "conf_files_filter_out",
-                msg(&[b"Cannot stat directory entry: ", &full()]),
-            ));
+                Level::Err,
+                &msg(&[b"Cannot stat directory entry: ", &full()]),
+            );
             return false;
         }
         // depmod does not check fstatat: an entry it cannot stat is kept and
@@ -154,13 +144,14 @@ fn wanted(
         (Flavor::Depmod, Ok(m)) => ("cfg_files_filter_out", m.is_dir()),
     };
     if is_dir {
-        diags.push(Diagnostic::err(
+        diags.log_from(
             func,
-            msg(&[
+            Level::Err,
+            &msg(&[
                 b"Directories inside directories are not supported: ",
                 &full(),
             ]),
-        ));
+        );
         return false;
     }
     true

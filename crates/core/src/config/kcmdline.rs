@@ -10,7 +10,7 @@
 use std::io::Read;
 
 use super::{files, msg};
-use crate::diagnostics::{errno_of, strerror, Diagnostic};
+use crate::diagnostics::{errno_of, strerror, Level, Sink};
 use crate::name::underscores_in_place;
 use crate::Root;
 
@@ -36,10 +36,11 @@ pub enum Entry {
 }
 
 /// Reads `/proc/cmdline` under `root` as kmod does: a file that cannot be
-/// opened is silently skipped (Ok(None)); a read error is reported.
-pub fn read(root: &Root) -> Result<Option<Vec<u8>>, Diagnostic> {
+/// opened is silently skipped; a read error is reported to `diags`, and
+/// the command line is then taken as absent.
+pub fn read(root: &Root, diags: &mut dyn Sink) -> Option<Vec<u8>> {
     let Ok(file) = files::open_config(&root.host(PROC_CMDLINE)) else {
-        return Ok(None);
+        return None;
     };
     let mut buf = Vec::with_capacity(MAX_LEN);
     let mut limited = file.take(MAX_LEN as u64);
@@ -54,19 +55,21 @@ pub fn read(root: &Root) -> Result<Option<Vec<u8>>, Diagnostic> {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
             Err(e) => {
                 let err = strerror(errno_of(&e));
-                return Err(Diagnostic::err(
+                diags.log_from(
                     "kmod_config_parse_kcmdline",
-                    msg(&[
+                    Level::Err,
+                    &msg(&[
                         b"could not read from '",
                         PROC_CMDLINE.as_bytes(),
                         b"': ",
                         err.as_bytes(),
                     ]),
-                ));
+                );
+                return None;
             }
         }
     }
-    Ok(Some(buf))
+    Some(buf)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,12 +82,11 @@ enum State {
 }
 
 /// Parses a command line (only its first [`MAX_LEN`] bytes, up to a NUL).
-/// Returns the entries in command line order and kmod's messages.
-pub fn parse(cmdline: &[u8]) -> (Vec<Entry>, Vec<Diagnostic>) {
+/// Returns the entries in command line order; kmod's messages go to `diags`.
+pub fn parse(cmdline: &[u8], diags: &mut dyn Sink) -> Vec<Entry> {
     let mut buf = cmdline[..cmdline.len().min(MAX_LEN)].to_vec();
     buf.push(0);
     let mut entries = Vec::new();
-    let mut diags = Vec::new();
 
     // Indices into `buf`, mirroring kmod's pointers; `param` and `value` keep
     // stale values between items exactly as kmod's do.
@@ -159,14 +161,14 @@ pub fn parse(cmdline: &[u8]) -> (Vec<Entry>, Vec<Diagnostic>) {
                     buf[v - 1] = b'"';
                 }
             }
-            add_result(&buf, modname, param, value, &mut entries, &mut diags);
+            add_result(&buf, modname, param, value, &mut entries, diags);
             modname = p + 1;
             state = State::Modname;
             quote_start = None;
         }
         p += 1;
     }
-    (entries, diags)
+    entries
 }
 
 /// kmod's `kcmdline_parse_result`.
@@ -176,7 +178,7 @@ fn add_result(
     param: Option<usize>,
     value: Option<usize>,
     entries: &mut Vec<Entry>,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut dyn Sink,
 ) {
     let Some(param) = param else { return };
     let cstr = |at: usize| super::lines::c_str(&buf[at.min(buf.len())..]);
@@ -193,14 +195,15 @@ fn add_result(
     }
     let mut name = name.to_vec();
     if underscores_in_place(&mut name).is_err() {
-        diags.push(Diagnostic::err(
+        diags.log_from(
             "kcmdline_parse_result",
-            msg(&[
+            Level::Err,
+            &msg(&[
                 b"Ignoring bad option on kernel command line while parsing module name: '",
                 &name,
                 b"'",
             ]),
-        ));
+        );
         return;
     }
     entries.push(Entry::Options {
@@ -212,10 +215,10 @@ fn add_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostics::Diagnostic;
 
     fn opts(line: &str) -> Vec<String> {
-        let (entries, _) = parse(line.as_bytes());
-        entries
+        parse(line.as_bytes(), &mut Vec::new())
             .iter()
             .map(|e| match e {
                 Entry::Options { modname, options } => format!(
@@ -299,8 +302,11 @@ mod tests {
 
     #[test]
     fn bad_module_names() {
-        let (entries, diags) =
-            parse(b"psmouse.foo=2 ivrs_acpihid[14:00.5]=AMD0020:00 a-b[.x=1 psmouse.bar=1");
+        let mut diags: Vec<Diagnostic> = Vec::new();
+        let entries = parse(
+            b"psmouse.foo=2 ivrs_acpihid[14:00.5]=AMD0020:00 a-b[.x=1 psmouse.bar=1",
+            &mut diags,
+        );
         assert_eq!(entries.len(), 2);
         let texts: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         assert_eq!(
@@ -336,7 +342,7 @@ mod tests {
                 seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                 s.push(b"ab.=\" \t-[],\0x"[(seed >> 16) as usize % 13]);
             }
-            let _ = parse(&s);
+            let _ = parse(&s, &mut Vec::new());
         }
     }
 }

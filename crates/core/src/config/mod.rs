@@ -10,9 +10,11 @@
 //!   matches its KVER patterns as glibc's regex would.
 //! * [`kcmdline`] parses the kernel command line.
 //!
-//! Nothing here prints. Problems kmod would log come back as [`Diagnostic`]s,
-//! in the order kmod would log them, and the front-end prints them through
-//! the right logger (libkmod's for modprobe.d, the tool's for depmod.d).
+//! Nothing here prints. Problems kmod would log go to a [`Sink`], in the
+//! order kmod would log them, and the front-end prints them through the
+//! right logger (libkmod's for modprobe.d, the tool's for depmod.d).
+//! modprobe.d's are collected as [`Diagnostic`]s, because libkmod logs
+//! them before the tool's logger is set up.
 
 pub mod depmod;
 mod files;
@@ -25,7 +27,7 @@ mod modprobe_show;
 
 // The diagnostics vocabulary lives in `crate::diagnostics`; these paths
 // stay for the front-ends that name it through `config`.
-pub use crate::diagnostics::{strerror, Diagnostic, Level};
+pub use crate::diagnostics::{strerror, Diagnostic, Level, Sink};
 pub use depmod::DepmodConfig;
 pub use modprobe::ModprobeConfig;
 pub use modprobe_show::END_OF_CONFIG;

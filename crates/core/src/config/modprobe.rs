@@ -15,7 +15,7 @@ use super::files::{self, ConfFile, ConfList, Flavor};
 use super::kcmdline;
 use super::lines::{lines, Line};
 use super::msg;
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Level, Sink};
 use crate::name::underscores;
 use crate::Root;
 
@@ -245,10 +245,7 @@ impl ModprobeConfig {
         }
 
         let cmdline = match &opts.kernel_cmdline {
-            KernelCmdline::Proc => kcmdline::read(root).unwrap_or_else(|d| {
-                diags.push(d);
-                None
-            }),
+            KernelCmdline::Proc => kcmdline::read(root, &mut diags),
             KernelCmdline::Text(t) => Some(t.clone()),
             KernelCmdline::Ignore => None,
         };
@@ -261,14 +258,15 @@ impl ModprobeConfig {
         }
     }
 
-    fn read_file(&mut self, file: &ConfFile, diags: &mut Vec<Diagnostic>) {
+    fn read_file(&mut self, file: &ConfFile, diags: &mut dyn Sink) {
         // kmod builds "<dir>/<name>" in a PATH_MAX buffer; a -C file given
         // by itself is used as is.
         if !file.single && files::too_long(&file.display) {
-            diags.push(Diagnostic::err(
+            diags.log_from(
                 "kmod_config_new",
-                msg(&[b"Error parsing ", &file.display, b": path too long"]),
-            ));
+                Level::Err,
+                &msg(&[b"Error parsing ", &file.display, b": path too long"]),
+            );
             return;
         }
         // Unopenable files are skipped without a word.
@@ -278,21 +276,22 @@ impl ModprobeConfig {
         let contents = files::read_config(handle);
         self.parse(&file.display, &contents.data, diags);
         if contents.truncated {
-            diags.push(Diagnostic::err(
+            diags.log_from(
                 "kmod_config_parse",
-                files::truncated_message(&file.display),
-            ));
+                Level::Err,
+                &files::truncated_message(&file.display),
+            );
         }
     }
 
     /// Parses one file's contents; `file` is the name used in messages.
-    pub fn parse(&mut self, file: &[u8], data: &[u8], diags: &mut Vec<Diagnostic>) {
+    pub fn parse(&mut self, file: &[u8], data: &[u8], diags: &mut dyn Sink) {
         for line in lines(data) {
             self.parse_line(file, &line, diags);
         }
     }
 
-    fn parse_line(&mut self, file: &[u8], line: &Line, diags: &mut Vec<Diagnostic>) {
+    fn parse_line(&mut self, file: &[u8], line: &Line, diags: &mut dyn Sink) {
         if line.is_blank_or_comment() {
             return;
         }
@@ -325,24 +324,26 @@ impl ModprobeConfig {
                 }
             }
             b"include" | b"config" => {
-                diags.push(Diagnostic::err(
+                diags.log_from(
                     "kmod_config_parse",
-                    msg(&[
+                    Level::Err,
+                    &msg(&[
                         file,
                         b": command ",
                         cmd,
                         b" is deprecated and not parsed anymore",
                     ]),
-                ));
+                );
                 true
             }
             _ => false,
         };
         if !ok {
             let n = line.number.to_string();
-            diags.push(Diagnostic::err(
+            diags.log_from(
                 "kmod_config_parse",
-                msg(&[
+                Level::Err,
+                &msg(&[
                     file,
                     b" line ",
                     n.as_bytes(),
@@ -350,7 +351,7 @@ impl ModprobeConfig {
                     cmd,
                     b"'",
                 ]),
-            ));
+            );
         }
     }
 
@@ -389,10 +390,8 @@ impl ModprobeConfig {
     }
 
     /// Adds a kernel command line's options and blacklists (after all files).
-    pub fn add_kernel_cmdline(&mut self, cmdline: &[u8], diags: &mut Vec<Diagnostic>) {
-        let (entries, d) = kcmdline::parse(cmdline);
-        diags.extend(d);
-        for e in entries {
+    pub fn add_kernel_cmdline(&mut self, cmdline: &[u8], diags: &mut dyn Sink) {
+        for e in kcmdline::parse(cmdline, diags) {
             match e {
                 kcmdline::Entry::Options { modname, options } => {
                     self.add_options(modname, &options, true)

@@ -34,7 +34,7 @@ pub(crate) use format::Digester;
 pub use format::{Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION};
 
 use super::parse::Parsed;
-use super::report::Reporter;
+use super::report::{Reporter, Sink};
 use super::ModuleSymbols;
 use crate::diagnostics::Level;
 use crate::Root;
@@ -345,12 +345,14 @@ impl<'r> Recorder<'r> {
     }
 }
 
-impl Reporter for Recorder<'_> {
+impl Sink for Recorder<'_> {
     fn log(&mut self, level: Level, text: &[u8]) {
         self.events.push(Event::Log(level, text.to_vec()));
         self.inner.log(level, text);
     }
+}
 
+impl Reporter for Recorder<'_> {
     fn stdout(&mut self, bytes: &[u8]) {
         self.events.push(Event::Stdout(bytes.to_vec()));
         self.inner.stdout(bytes);

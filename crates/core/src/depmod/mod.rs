@@ -21,9 +21,7 @@
 //! let kernel = depmod.load_kernel_symbols(&mut rep)?;
 //! let config = if depmod.scans_all() {
 //!     let opts = LoadOptions { root: &root, config_paths, kernel_version: version };
-//!     let (config, diagnostics) = DepmodConfig::load(&opts);
-//!     // ...print `diagnostics` (tool_line) here...
-//!     config
+//!     DepmodConfig::load(&opts, &mut rep) // its messages go where the engine's do
 //! } else {
 //!     DepmodConfig::default()
 //! };
@@ -63,7 +61,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 pub use output::node_of_alias;
-pub use report::{Collected, Level, Message, Reporter};
+pub use report::{Collected, Level, Message, Reporter, Sink};
 pub use symvers::KernelSymbols;
 
 use report::text;

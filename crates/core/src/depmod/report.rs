@@ -1,10 +1,11 @@
-//! How the engine talks: leveled messages in kmod's wording (the front-end
-//! adds `depmod: <LEVEL>: ` and the newline), and bytes meant for stdout
-//! (`-v` dependency lines, `-n` output).
+//! How the engine talks: leveled messages in kmod's wording, through the
+//! core's [`Sink`] (the front-end adds `depmod: <LEVEL>: ` and the
+//! newline), and bytes meant for stdout (`-v` dependency lines, `-n`
+//! output), which only depmod has.
 
 use std::fmt;
 
-pub use crate::diagnostics::Level;
+pub use crate::diagnostics::{Level, Sink};
 
 /// One message. `text` has no trailing newline of its own (the front-end
 /// adds one); it may contain newlines in the middle or at the end where
@@ -28,11 +29,9 @@ impl fmt::Display for Message {
     }
 }
 
-/// Where the engine's messages and standard-output bytes go, in the order
-/// kmod produces them.
-pub trait Reporter {
-    /// Passes on a message at `level`; `text` has no trailing newline.
-    fn log(&mut self, level: Level, text: &[u8]);
+/// Where the engine's messages ([`Sink::log`]) and standard-output bytes
+/// go, in the order kmod produces them.
+pub trait Reporter: Sink {
     /// Bytes kmod writes to stdout: `-v` lines and, with `-n`, the outputs.
     fn stdout(&mut self, bytes: &[u8]);
 }
@@ -63,14 +62,16 @@ impl Collected {
     }
 }
 
-impl Reporter for Collected {
+impl Sink for Collected {
     fn log(&mut self, level: Level, text: &[u8]) {
         self.messages.push(Message {
             level,
             text: text.to_vec(),
         });
     }
+}
 
+impl Reporter for Collected {
     fn stdout(&mut self, bytes: &[u8]) {
         self.stdout.extend_from_slice(bytes);
     }

@@ -40,7 +40,7 @@ pub use remove::RemoveOptions;
 pub use system::{kernel_compression, HostSystem, InitState, InsertError, SysError, System};
 
 use crate::context::Context;
-pub use crate::diagnostics::Level;
+pub use crate::diagnostics::{Level, Sink};
 use crate::module_file::Compression;
 use crate::Root;
 
@@ -119,19 +119,12 @@ impl Action<'_> {
     }
 }
 
-/// Where the engine's output goes. Messages are bytes: they name modules
-/// and files, which need not be UTF-8, and kmod prints them as they are.
-pub trait Report {
+/// Where the engine's output goes: the messages libkmod would log
+/// (`ERROR`, `WARNING`, `INFO`) through [`Sink`], with the libkmod
+/// function through [`Sink::log_from`]; and what only modprobe has.
+pub trait Report: Sink {
     /// An action that `--show-depends`/`-v` would show.
     fn show(&mut self, action: Action<'_>);
-    /// A message libkmod would log (`ERROR`, `WARNING`, `INFO`).
-    fn log(&mut self, level: Level, message: &[u8]);
-    /// The same, naming the libkmod function that logs it (libkmod's log
-    /// callback receives it); the tools have no use for it.
-    fn log_from(&mut self, function: &'static str, level: Level, message: &[u8]) {
-        let _ = function;
-        self.log(level, message);
-    }
     /// A failure modprobe itself reports at its own level: fatal (the tool
     /// exits at once) unless it runs with `-a`, when it is a warning.
     fn fatal(&mut self, message: &[u8]);
@@ -154,13 +147,15 @@ impl Recorded {
     }
 }
 
+impl Sink for Recorded {
+    fn log(&mut self, level: Level, message: &[u8]) {
+        self.messages.push((level, message.to_vec()));
+    }
+}
+
 impl Report for Recorded {
     fn show(&mut self, action: Action<'_>) {
         self.shown.push(action.line());
-    }
-
-    fn log(&mut self, level: Level, message: &[u8]) {
-        self.messages.push((level, message.to_vec()));
     }
 
     fn fatal(&mut self, message: &[u8]) {

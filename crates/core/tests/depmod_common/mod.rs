@@ -2,7 +2,6 @@
 //! running kmod's depmod (the oracle) and ours, and comparing outputs.
 #![allow(dead_code)]
 
-pub mod elfgen;
 pub mod scenario;
 
 use std::collections::BTreeMap;

@@ -6,12 +6,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use modutils_core::config::depmod::LoadOptions;
-use modutils_core::config::DepmodConfig;
+use modutils_core::config::{DepmodConfig, Diagnostic};
 use modutils_core::depmod::Options;
 use modutils_core::Root;
 
-use super::elfgen::Module;
 use super::{assert_same_text, dump_index, kmod, lossy, ours, Outcome};
+use modutils_test_support::fake_module::FakeModule;
 
 pub const VERSION: &str = "1.0";
 
@@ -70,7 +70,7 @@ impl Scenario {
     }
 
     /// Writes a module at `rel` (relative to the module directory).
-    pub fn module(&self, rel: &str, m: Module) -> &Scenario {
+    pub fn module(&self, rel: &str, m: FakeModule) -> &Scenario {
         m.write(self.dir().join(rel));
         self
     }
@@ -139,11 +139,13 @@ impl Scenario {
         let mut config_messages = Vec::new();
         let cfg = match config {
             Some(paths) => {
-                let (cfg, diags) = DepmodConfig::load(&LoadOptions {
+                let mut diags: Vec<Diagnostic> = Vec::new();
+                let opts = LoadOptions {
                     root: &Root::system(),
                     config_paths: Some(paths.iter().map(|p| self.base().join(p)).collect()),
                     kernel_version: VERSION.as_bytes().to_vec(),
-                });
+                };
+                let cfg = DepmodConfig::load(&opts, &mut diags);
                 for d in diags
                     .iter()
                     .filter(|d| d.level <= modutils_core::config::Level::Warning)
@@ -240,7 +242,7 @@ pub fn compare(
 pub fn stack(s: &Scenario) {
     s.module(
         "kernel/base.ko",
-        Module::new()
+        FakeModule::bare()
             .export("base_fn")
             .export("base_data")
             .info("alias=base-alias")
@@ -248,14 +250,14 @@ pub fn stack(s: &Scenario) {
     )
     .module(
         "kernel/sub/mid-dash.ko",
-        Module::new()
+        FakeModule::bare()
             .export("mid_fn")
             .import("base_fn")
             .info("alias=pci:v00001234d*sv*sd*bc*sc*i*"),
     )
     .module(
         "kernel/top.ko",
-        Module::new()
+        FakeModule::bare()
             .import("mid_fn")
             .import("base_data")
             .import("printk")
@@ -263,14 +265,14 @@ pub fn stack(s: &Scenario) {
     )
     .module(
         "kernel/top2.ko",
-        Module::new()
+        FakeModule::bare()
             .import("mid_fn")
             .info("alias=char-major-10-200")
             .info("alias=devname:top2dev"),
     )
     .module(
         "extra/lonely.ko",
-        Module::new()
+        FakeModule::bare()
             .info("alias=devname:nomajor")
             .weak_import("base_fn"),
     );
@@ -278,7 +280,7 @@ pub fn stack(s: &Scenario) {
 
 /// A module `name` exporting `<name>_fn` and using `<dep>_fn` of each dep.
 pub fn linked(s: &Scenario, name: &str, deps: &[&str]) {
-    let mut m = Module::new().export(format!("{name}_fn"));
+    let mut m = FakeModule::bare().export(format!("{name}_fn"));
     for d in deps {
         m = m.import(format!("{d}_fn"));
     }
