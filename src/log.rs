@@ -99,17 +99,10 @@ pub fn log(level: Level, args: fmt::Arguments<'_>) {
     emit(level, line);
 }
 
-/// The library logger's threshold: `KMOD_LOG` (a number, or `err`, `info`,
-/// `debug`), else errors only.
-fn library_threshold() -> i32 {
+/// The library logger's threshold (`KMOD_LOG`), read once.
+pub(crate) fn library_threshold() -> i32 {
     static LEVEL: OnceLock<i32> = OnceLock::new();
-    *LEVEL.get_or_init(|| match std::env::var("KMOD_LOG").as_deref() {
-        Ok("err") => Level::Err as i32,
-        Ok("info") => Level::Info as i32,
-        Ok("debug") => Level::Debug as i32,
-        Ok(n) => n.trim().parse().unwrap_or(Level::Err as i32),
-        Err(_) => Level::Err as i32,
-    })
+    *LEVEL.get_or_init(modutils_core::diagnostics::kmod_log_threshold)
 }
 
 /// A message from the library side, in kmod's default library format

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use modutils_core::config::Diagnostic;
 use modutils_core::probe::{Action, Report, Sink};
 
-use crate::log::{self, Level};
+use crate::log::{self, library_threshold, Level};
 
 struct Stdout {
     buf: Vec<u8>,
@@ -130,35 +130,6 @@ pub(super) fn library_message(level: Level, function: &str, message: &str) {
     if (level as i32) <= library_threshold() {
         let line = format!("libkmod: {}: {function}: {message}", level.library_name());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
-    }
-}
-
-/// libkmod's reading of `KMOD_LOG`: a number (followed by nothing or a
-/// blank), or a name starting with `err`, `info` or `debug`; anything
-/// else silences it.
-fn library_threshold() -> i32 {
-    let Some(v) = std::env::var_os("KMOD_LOG") else {
-        return Level::Err as i32;
-    };
-    let v = v.to_string_lossy();
-    let digits = v.trim_start();
-    let sign = usize::from(digits.starts_with(['-', '+']));
-    let n = digits[sign..]
-        .bytes()
-        .take_while(u8::is_ascii_digit)
-        .count();
-    let rest = &digits[sign + n..];
-    if rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_whitespace()) {
-        return digits[..sign + n].parse().unwrap_or(0);
-    }
-    if v.starts_with("err") {
-        Level::Err as i32
-    } else if v.starts_with("info") {
-        Level::Info as i32
-    } else if v.starts_with("debug") {
-        Level::Debug as i32
-    } else {
-        0
     }
 }
 

@@ -941,3 +941,58 @@ fn bad_lines_in_the_old_softdep_and_weakdep_files() {
         assert!(kerr.contains("starting with 'garbage'"), "{kerr}");
     }
 }
+
+/// libkmod's own logger, which reports the bad lines of the tree's
+/// modules.softdep while depmod sets up its library context, shows them or
+/// not for the same values of `KMOD_LOG` as kmod's: a number only when
+/// nothing or a blank follows it (kept in an int), a word by its first
+/// letters, nothing for anything else (the empty value included).
+#[test]
+fn kmod_log_is_read_as_kmod_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lib/modules/1.0");
+    std::fs::create_dir_all(dir.join("kernel")).unwrap();
+    let base = tmp.path().to_str().unwrap();
+    let shown = |program: &Path, value: Option<&str>| {
+        std::fs::write(dir.join("modules.softdep"), "softdep\nbogus line\n").unwrap();
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(["-b", base, "1.0"])
+            .env_remove("MODUTILS_SYSROOT")
+            .env_remove("MODUTILS_NO_CACHE")
+            .env_remove("LD_LIBRARY_PATH");
+        match value {
+            Some(v) => cmd.env("KMOD_LOG", v),
+            None => cmd.env_remove("KMOD_LOG"),
+        };
+        let out = cmd.output().unwrap();
+        String::from_utf8_lossy(&out.stderr)
+            .matches("ignoring bad line")
+            .count()
+    };
+    let values = [
+        None,
+        Some(""),
+        Some("3"),
+        Some("2"),
+        Some("3x"),
+        Some("3 x"),
+        Some("3\x0b"),
+        Some(" +3"),
+        Some("-1"),
+        Some("4294967295"),
+        Some("4294967299"),
+        Some("99999999999999999999"),
+        Some("errx"),
+        Some("e"),
+        Some(" err"),
+        Some("information"),
+        Some("debug"),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for value in values {
+        let kmod = shown(&kmod_depmod(), value);
+        assert_eq!(shown(&our_depmod(), value), kmod, "KMOD_LOG={value:?}");
+        seen.insert(kmod);
+    }
+    assert_eq!(seen.len(), 2, "the values should both show and hide the errors");
+}

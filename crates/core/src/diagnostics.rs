@@ -171,3 +171,45 @@ pub fn io_error_text(e: &io::Error) -> String {
         None => s,
     }
 }
+
+/// libkmod's reading of `KMOD_LOG`, the threshold of its own logger: a
+/// decimal number as `strtol` reads it, counted when nothing or a blank
+/// follows (kept in an `int`, as kmod does), else a word beginning with
+/// `err`, `info` or `debug`; anything else, the empty text included, is 0
+/// (nothing is logged).
+pub fn kmod_log_priority(text: &[u8]) -> i32 {
+    use crate::cnum::is_space;
+    let start = text.iter().take_while(|c| is_space(**c)).count();
+    let body = &text[start..];
+    let sign = usize::from(matches!(body.first(), Some(b'+' | b'-')));
+    let digits = body[sign..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let end = sign + digits;
+    if digits > 0 && body.get(end).is_none_or(|&c| is_space(c)) {
+        // strtol saturates at long's range; the int it is stored in keeps
+        // the low 32 bits.
+        let n: i64 = std::str::from_utf8(&body[..end])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if body[0] == b'-' { i64::MIN } else { i64::MAX });
+        return n as i32;
+    }
+    if text.starts_with(b"err") {
+        Level::Err as i32
+    } else if text.starts_with(b"info") {
+        Level::Info as i32
+    } else if text.starts_with(b"debug") {
+        Level::Debug as i32
+    } else {
+        0
+    }
+}
+
+/// The library logger's threshold for this process: `KMOD_LOG` as
+/// [`kmod_log_priority`] reads it, errors only when it is not set.
+pub fn kmod_log_threshold() -> i32 {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::var_os("KMOD_LOG").map_or(Level::Err as i32, |v| kmod_log_priority(v.as_bytes()))
+}

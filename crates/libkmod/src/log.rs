@@ -1,6 +1,7 @@
 //! Logging: the context's priority, its log function (standard error by
 //! default, the client's, or none) and `KMOD_LOG`.
 
+use modutils_core::diagnostics::kmod_log_priority;
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 
@@ -48,7 +49,7 @@ impl Logger {
             LOG_ERR
         } else {
             // SAFETY: getenv returns a NUL-terminated string.
-            priority_from_text(unsafe { CStr::from_ptr(env) }.to_bytes())
+            kmod_log_priority(unsafe { CStr::from_ptr(env) }.to_bytes())
         };
         Logger {
             priority: Cell::new(priority),
@@ -127,37 +128,6 @@ macro_rules! log {
 }
 pub(crate) use log;
 
-/// `KMOD_LOG`: a number (optionally followed by blanks), or a word that
-/// begins with `err`, `info` or `debug`; anything else is 0.
-fn priority_from_text(text: &[u8]) -> i32 {
-    // strtol: leading blanks, a sign, digits; the number counts when the
-    // text ends there or a blank follows.
-    let start = text.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    let body = &text[start..];
-    let sign = usize::from(matches!(body.first(), Some(b'+' | b'-')));
-    let digits = body[sign..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let end = sign + digits;
-    if digits > 0 && body.get(end).is_none_or(u8::is_ascii_whitespace) {
-        let n: i64 = std::str::from_utf8(&body[..end])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(if body[0] == b'-' { i64::MIN } else { i64::MAX });
-        return n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
-    }
-    if text.starts_with(b"err") {
-        3
-    } else if text.starts_with(b"info") {
-        6
-    } else if text.starts_with(b"debug") {
-        7
-    } else {
-        0
-    }
-}
-
 fn priority_name(priority: i32) -> String {
     const NAMES: [&str; 8] = [
         "EMERGENCY",
@@ -197,15 +167,15 @@ mod tests {
 
     #[test]
     fn kmod_log_values() {
-        assert_eq!(priority_from_text(b"7"), 7);
-        assert_eq!(priority_from_text(b"6 \n"), 6);
-        assert_eq!(priority_from_text(b"info"), 6);
-        assert_eq!(priority_from_text(b"debugging"), 7);
-        assert_eq!(priority_from_text(b"err"), 3);
-        assert_eq!(priority_from_text(b"bogus"), 0);
-        assert_eq!(priority_from_text(b"7x"), 0);
-        assert_eq!(priority_from_text(b"7 and more"), 7);
-        assert_eq!(priority_from_text(b" -1"), -1);
+        assert_eq!(kmod_log_priority(b"7"), 7);
+        assert_eq!(kmod_log_priority(b"6 \n"), 6);
+        assert_eq!(kmod_log_priority(b"info"), 6);
+        assert_eq!(kmod_log_priority(b"debugging"), 7);
+        assert_eq!(kmod_log_priority(b"err"), 3);
+        assert_eq!(kmod_log_priority(b"bogus"), 0);
+        assert_eq!(kmod_log_priority(b"7x"), 0);
+        assert_eq!(kmod_log_priority(b"7 and more"), 7);
+        assert_eq!(kmod_log_priority(b" -1"), -1);
         assert_eq!(priority_name(3), "ERROR");
         assert_eq!(priority_name(9), "L:9");
     }

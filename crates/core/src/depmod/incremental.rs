@@ -211,12 +211,9 @@ impl Inputs<'_> {
 /// nothing to do then never starts the thread pool.
 pub(super) fn outputs_unchanged(memo: &Memo, outdir: &std::path::Path) -> bool {
     memo.outputs.len() == Output::ALL.len()
-        && Output::ALL
-            .iter()
-            .zip(&memo.outputs)
-            .all(|(output, want)| {
-                Digester::of_file(&outdir.join(output.file_name())).is_ok_and(|d| d == *want)
-            })
+        && Output::ALL.iter().zip(&memo.outputs).all(|(output, want)| {
+            Digester::of_file(&outdir.join(output.file_name())).is_ok_and(|d| d == *want)
+        })
 }
 
 /// The identity a module's entry is stored with: a file changed too
