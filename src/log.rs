@@ -108,16 +108,7 @@ pub(crate) fn library_threshold() -> i32 {
 /// A message from the library side, in kmod's default library format
 /// (`libkmod: ERROR: <function>: <message>`).
 pub fn library(level: Level, function: &str, args: fmt::Arguments<'_>) {
-    if (level as i32) > library_threshold() {
-        return;
-    }
-    let line = format!(
-        "libkmod: {}: {}: {}\n",
-        level.library_name(),
-        function,
-        args
-    );
-    emit(level, line);
+    library_bytes(level, function, args.to_string().as_bytes());
 }
 
 /// [`library`] for a message of bytes (file names, config text), printed
@@ -126,8 +117,7 @@ pub fn library_bytes(level: Level, function: &str, message: &[u8]) {
     if (level as i32) > library_threshold() {
         return;
     }
-    let mut line = format!("libkmod: {}: {}: ", level.library_name(), function).into_bytes();
-    line.extend_from_slice(message);
+    let mut line = modutils_core::diagnostics::libkmod_text(level, function, message);
     line.push(b'\n');
     emit_bytes(level, &line);
 }

@@ -128,8 +128,8 @@ pub(super) fn config_diagnostics(diags: &[Diagnostic]) {
 /// prints it: `libkmod: ERROR: <function>: <message>`, no newline added.
 pub(super) fn library_message(level: Level, function: &str, message: &str) {
     if (level as i32) <= library_threshold() {
-        let line = format!("libkmod: {}: {function}: {message}", level.library_name());
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let line = modutils_core::diagnostics::libkmod_text(level, function, message.as_bytes());
+        let _ = std::io::stderr().lock().write_all(&line);
     }
 }
 

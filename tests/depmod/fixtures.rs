@@ -994,5 +994,9 @@ fn kmod_log_is_read_as_kmod_reads_it() {
         assert_eq!(shown(&our_depmod(), value), kmod, "KMOD_LOG={value:?}");
         seen.insert(kmod);
     }
-    assert_eq!(seen.len(), 2, "the values should both show and hide the errors");
+    assert_eq!(
+        seen.len(),
+        2,
+        "the values should both show and hide the errors"
+    );
 }

@@ -114,13 +114,7 @@ impl Diagnostic {
     /// The line libkmod's default logger writes (kmod 34.2):
     /// `libkmod: ERROR: <function>: <message>\n`.
     pub fn libkmod_line(&self) -> Vec<u8> {
-        let mut out = format!(
-            "libkmod: {}: {}: ",
-            self.level.library_name(),
-            self.function
-        )
-        .into_bytes();
-        out.extend_from_slice(&self.message);
+        let mut out = libkmod_text(self.level, self.function, &self.message);
         out.push(b'\n');
         out
     }
@@ -170,6 +164,14 @@ pub fn io_error_text(e: &io::Error) -> String {
         Some(i) => s[..i].to_string(),
         None => s,
     }
+}
+
+/// What libkmod's default logger writes for a message, without the
+/// newline: `libkmod: ERROR: <function>: <message>` (kmod 34.2's format).
+pub fn libkmod_text(level: Level, function: &str, message: &[u8]) -> Vec<u8> {
+    let mut out = format!("libkmod: {}: {function}: ", level.library_name()).into_bytes();
+    out.extend_from_slice(message);
+    out
 }
 
 /// libkmod's reading of `KMOD_LOG`, the threshold of its own logger: a
