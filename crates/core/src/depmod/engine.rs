@@ -105,8 +105,9 @@ impl Depmod {
         let memo = known.memo().filter(|m| !dry_run && m.inputs == inputs);
         let mut read = Vec::new();
         if let Some(memo) = memo {
-            match known.restamp(&paths, &modules, &self.options.root, started) {
-                Ok(stats) if unchanged.is_some_and(|u| u.join().unwrap_or(false)) => {
+            let (stats, files) = known.restamp(&paths, &modules, &self.options.root, started);
+            if let Some(stats) = stats {
+                if unchanged.is_some_and(|u| u.join().unwrap_or(false)) {
                     cache::replay(&memo.events, rep);
                     self.restamp_cache(place.as_ref(), loaded, &stats);
                     return Ok(Summary {
@@ -114,9 +115,8 @@ impl Depmod {
                         up_to_date: false,
                     });
                 }
-                Ok(_) => {}
-                Err(parsed) => read = parsed,
             }
+            read = files;
         }
         let parsed = known.parsed(&paths, &self.options.root, read);
         for (m, p) in modules.iter().zip(&parsed) {

@@ -76,23 +76,23 @@ impl<'c> Known<'c> {
     /// file changed since and compares what it holds with its cached
     /// record. A file replaced by one with the same symbols, aliases and
     /// dependencies (a module rebuilt from changed code) leaves every
-    /// output as it was. `Ok` with each entry's identity for the new cache
-    /// when that holds for every module; else what was read, for the run.
+    /// output as it was. Gives each entry's identity for the new cache
+    /// when that holds for every module, and what was read either way.
     pub fn restamp(
         &self,
         paths: &[&[u8]],
         modules: &[Found],
         root: &Root,
         started: SystemTime,
-    ) -> Result<Vec<cache::FileStat>, Vec<(usize, Parsed)>> {
+    ) -> (Option<Vec<cache::FileStat>>, Vec<(usize, Parsed)>) {
         let Some(cache) = self.loaded.filter(|_| self.same_paths) else {
-            return Err(Vec::new());
+            return (None, Vec::new());
         };
         let mut stats: Vec<cache::FileStat> = cache.entries.iter().map(|e| e.stat).collect();
         let missing: Vec<usize> = (0..paths.len()).filter(|&i| !self.is_hit(i)).collect();
         if missing.is_empty() {
             // Nothing to read: the thread pool is not even started.
-            return Ok(stats);
+            return (Some(stats), Vec::new());
         }
         let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
         let read: Vec<(usize, Parsed)> = missing
@@ -106,10 +106,10 @@ impl<'c> Known<'c> {
                     .is_some_and(|old| old.same_data(parsed));
             match modules[*i].stat {
                 Some(stat) if same => stats[*i] = kept_stat(stat, started),
-                _ => return Err(read),
+                _ => return (None, read),
             }
         }
-        Ok(stats)
+        (Some(stats), read)
     }
 
     pub fn is_hit(&self, i: usize) -> bool {
