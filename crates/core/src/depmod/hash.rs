@@ -67,12 +67,25 @@ pub(crate) fn into_table_order<T>(
     buckets: u32,
     key: impl Fn(&T) -> &[u8],
 ) -> Vec<T> {
-    let mut keyed: Vec<(u32, T)> = items
-        .into_iter()
-        .map(|t| (bucket(key(&t), buckets), t))
+    let mut keyed: Vec<(u32, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (bucket(key(t), buckets), i))
         .collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(&a.1).cmp(key(&b.1))));
-    keyed.into_iter().map(|(_, t)| t).collect()
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| key(&items[a.1]).cmp(key(&items[b.1])))
+            .then(a.1.cmp(&b.1))
+    });
+    permuted(items, keyed.into_iter().map(|(_, i)| i))
+}
+
+/// `items` in the order of `order`, a permutation of their indexes. The
+/// items are moved once: sorting indexes instead of the items themselves
+/// (a module's entry is over a hundred bytes) saves copying them around.
+pub(crate) fn permuted<T>(items: Vec<T>, order: impl Iterator<Item = usize>) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.filter_map(|i| slots.get_mut(i)?.take()).collect()
 }
 
 #[cfg(test)]

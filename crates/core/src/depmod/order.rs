@@ -1,7 +1,7 @@
 //! The module array's order: kmod's hash-table order, then `modules.order`.
 
 use super::fgets::{fgets_lines, LINE_MAX};
-use super::hash::{into_table_order, FastMap, MODULE_BUCKETS};
+use super::hash::{into_table_order, permuted, FastMap, MODULE_BUCKETS};
 use super::report::{text, Reporter};
 use super::scan::Found;
 use crate::diagnostics::{errno_of, strerror, Level};
@@ -63,9 +63,9 @@ pub(crate) fn module_order(
             rank[i].get_or_insert(n);
         }
     }
-    let mut keyed: Vec<(Option<usize>, Found)> = rank.into_iter().zip(modules).collect();
-    keyed.sort_by_key(|(r, _)| r.map_or((1, 0), |n| (0, n)));
-    keyed.into_iter().map(|(_, m)| m).collect()
+    let mut order: Vec<usize> = (0..modules.len()).collect();
+    order.sort_by_key(|&i| rank[i].map_or((1, 0), |n| (0, n)));
+    permuted(modules, order.into_iter())
 }
 
 /// The path `modules.order` names a module by: its path relative to the
