@@ -1,6 +1,7 @@
-//! C's `strtoul`/`strtoull`, as kmod reads numbers from files and options
-//! with them: CRCs in Module.symvers, device numbers in modinfo's
-//! `devname`/`char-major-` aliases, modprobe's `--wait`. Matching kmod
+//! C's `strtoul`/`strtoull` and `strtol`, as kmod reads numbers from
+//! files, options and the environment with them: CRCs in Module.symvers,
+//! device numbers in modinfo's `devname`/`char-major-` aliases, modprobe's
+//! `--wait`, `KMOD_LOG`. Matching kmod
 //! means matching C's quirks: leading whitespace is skipped, a sign is
 //! accepted (a minus wraps around), `0x` counts only when a hex digit
 //! follows it, and an overflow gives all ones.
@@ -26,6 +27,42 @@ pub struct Parsed {
 /// hex, `0` octal, else decimal), 8, 10 or 16; `None` where C would use no
 /// byte at all (no digit after the blanks and sign).
 pub fn strtoull(s: &[u8], base: u32) -> Option<Parsed> {
+    let n = scan(s, base)?;
+    let value = match (n.overflow, n.negative) {
+        (true, _) => u64::MAX,
+        (false, true) => n.magnitude.wrapping_neg(),
+        (false, false) => n.magnitude,
+    };
+    Some(Parsed {
+        value,
+        used: n.used,
+        overflow: n.overflow,
+    })
+}
+
+/// `strtol(s, &end, base)`: the value and the bytes used; a number past
+/// the range of a 64-bit `long` saturates at its end, as C's does.
+pub fn strtol(s: &[u8], base: u32) -> Option<(i64, usize)> {
+    let n = scan(s, base)?;
+    let limit = if n.negative { 1 << 63 } else { i64::MAX as u64 };
+    let value = match (n.overflow || n.magnitude > limit, n.negative) {
+        (true, true) => i64::MIN,
+        (true, false) => i64::MAX,
+        (false, true) => (n.magnitude as i64).wrapping_neg(),
+        (false, false) => n.magnitude as i64,
+    };
+    Some((value, n.used))
+}
+
+/// What both conversions read: blanks, a sign, a base prefix, digits.
+struct Scanned {
+    negative: bool,
+    magnitude: u64,
+    overflow: bool,
+    used: usize,
+}
+
+fn scan(s: &[u8], base: u32) -> Option<Scanned> {
     let mut i = s.iter().take_while(|c| is_space(**c)).count();
     let negative = match s.get(i) {
         Some(b'-') => {
@@ -51,29 +88,22 @@ pub fn strtoull(s: &[u8], base: u32) -> Option<Parsed> {
         i += 2;
     }
     let start = i;
-    let (mut value, mut overflow) = (0u64, false);
+    let (mut magnitude, mut overflow) = (0u64, false);
     while let Some(d) = s.get(i).and_then(|&c| char::from(c).to_digit(base)) {
-        match value
+        match magnitude
             .checked_mul(u64::from(base))
             .and_then(|v| v.checked_add(u64::from(d)))
         {
-            Some(v) => value = v,
+            Some(v) => magnitude = v,
             None => overflow = true,
         }
         i += 1;
     }
-    if i == start {
-        return None;
-    }
-    let value = match (overflow, negative) {
-        (true, _) => u64::MAX,
-        (false, true) => value.wrapping_neg(),
-        (false, false) => value,
-    };
-    Some(Parsed {
-        value,
-        used: i,
+    (i > start).then_some(Scanned {
+        negative,
+        magnitude,
         overflow,
+        used: i,
     })
 }
 
@@ -107,5 +137,18 @@ mod tests {
             parse("-18446744073709551616", 10),
             Some((u64::MAX, 21, true))
         );
+    }
+
+    #[test]
+    fn signed_like_c() {
+        let l = |s: &str| strtol(s.as_bytes(), 10);
+        assert_eq!(l(" -42x"), Some((-42, 4)));
+        assert_eq!(l("+7"), Some((7, 2)));
+        assert_eq!(l("9223372036854775807"), Some((i64::MAX, 19)));
+        assert_eq!(l("9223372036854775808"), Some((i64::MAX, 19)));
+        assert_eq!(l("-9223372036854775808"), Some((i64::MIN, 20)));
+        assert_eq!(l("-9223372036854775809"), Some((i64::MIN, 20)));
+        assert_eq!(l("-99999999999999999999"), Some((i64::MIN, 21)));
+        assert_eq!(l("x"), None);
     }
 }

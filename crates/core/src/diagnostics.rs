@@ -180,23 +180,12 @@ pub fn libkmod_text(level: Level, function: &str, message: &[u8]) -> Vec<u8> {
 /// `err`, `info` or `debug`; anything else, the empty text included, is 0
 /// (nothing is logged).
 pub fn kmod_log_priority(text: &[u8]) -> i32 {
-    use crate::cnum::is_space;
-    let start = text.iter().take_while(|c| is_space(**c)).count();
-    let body = &text[start..];
-    let sign = usize::from(matches!(body.first(), Some(b'+' | b'-')));
-    let digits = body[sign..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
-    let end = sign + digits;
-    if digits > 0 && body.get(end).is_none_or(|&c| is_space(c)) {
-        // strtol saturates at long's range; the int it is stored in keeps
-        // the low 32 bits.
-        let n: i64 = std::str::from_utf8(&body[..end])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(if body[0] == b'-' { i64::MIN } else { i64::MAX });
-        return n as i32;
+    use crate::cnum::{is_space, strtol};
+    if let Some((n, used)) = strtol(text, 10) {
+        if text.get(used).is_none_or(|&c| is_space(c)) {
+            // The int it is stored in keeps the low 32 bits.
+            return n as i32;
+        }
     }
     if text.starts_with(b"err") {
         Level::Err as i32
