@@ -106,13 +106,8 @@ pub(crate) fn library_threshold() -> i32 {
 }
 
 /// A message from the library side, in kmod's default library format
-/// (`libkmod: ERROR: <function>: <message>`).
-pub fn library(level: Level, function: &str, args: fmt::Arguments<'_>) {
-    library_bytes(level, function, args.to_string().as_bytes());
-}
-
-/// [`library`] for a message of bytes (file names, config text), printed
-/// as they are.
+/// (`libkmod: ERROR: <function>: <message>`); bytes (file names, config
+/// text) are printed as they are.
 pub fn library_bytes(level: Level, function: &str, message: &[u8]) {
     if (level as i32) > library_threshold() {
         return;
