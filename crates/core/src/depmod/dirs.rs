@@ -21,9 +21,8 @@ const LISTING_BUFFER: usize = 32 * 1024;
 pub(crate) struct Dir {
     fd: OwnedFd,
     buf: Vec<u8>,
-    /// The entries not yet returned are `buf[pos..len]`.
+    /// The entries not yet returned are `buf[pos..]`.
     pos: usize,
-    len: usize,
     /// The end was reached, or a read failed.
     ended: bool,
 }
@@ -93,7 +92,6 @@ impl Dir {
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
             buf: Vec::new(),
             pos: 0,
-            len: 0,
             ended: false,
         })
     }
@@ -123,7 +121,6 @@ impl Dir {
         // SAFETY: see above: `n` bytes were written by the kernel.
         unsafe { self.buf.set_len(n) };
         self.pos = 0;
-        self.len = n;
         Ok(n > 0)
     }
 
@@ -151,7 +148,7 @@ impl Iterator for Dir {
             if self.ended {
                 return None;
             }
-            if self.pos >= self.len {
+            if self.pos >= self.buf.len() {
                 let filled = self.fill();
                 self.ended = !matches!(filled, Ok(true));
                 match filled {
@@ -162,11 +159,11 @@ impl Iterator for Dir {
             }
             // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16,
             // d_type u8, then the NUL-terminated name.
-            let rec = &self.buf[self.pos..self.len];
+            let rec = &self.buf[self.pos..];
             let field = |at: usize, n: usize| rec.get(at..at + n);
             let (Some(ino), Some(reclen), Some(&kind)) = (field(0, 8), field(16, 2), rec.get(18))
             else {
-                self.pos = self.len;
+                self.pos = self.buf.len();
                 continue;
             };
             let reclen = usize::from(u16::from_ne_bytes([reclen[0], reclen[1]]));
