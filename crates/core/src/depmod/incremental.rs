@@ -11,6 +11,7 @@ use super::output::Output;
 use super::parse::{self, Parsed};
 use super::scan::Found;
 use super::symvers::KernelSymbols;
+use super::ModuleSymbols;
 use crate::Root;
 
 /// The modules of a run (in module-array order) matched against a cache.
@@ -100,10 +101,12 @@ impl<'c> Known<'c> {
             .zip(parse::parse_all(&miss_paths, root))
             .collect();
         for (i, parsed) in &read {
+            // Records differ in where they keep their strings, not in what
+            // they say: compared as what depmod reads from a module.
             let same = parsed.error.is_none()
                 && cache
                     .record(cache.entries[*i].data)
-                    .is_some_and(|old| old.same_data(parsed));
+                    .is_some_and(|old| ModuleSymbols::from(&old) == ModuleSymbols::from(parsed));
             match modules[*i].stat {
                 Some(stat) if same => stats[*i] = kept_stat(stat, started),
                 _ => return (None, read),

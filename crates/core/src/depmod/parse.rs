@@ -104,28 +104,6 @@ impl Parsed {
         p
     }
 
-    /// Whether two modules' data are the same, wherever each keeps its
-    /// strings (records differ in layout, not in what they say).
-    pub fn same_data(&self, other: &Parsed) -> bool {
-        let spans = |a: &[Span], b: &[Span]| {
-            a.len() == b.len() && a.iter().zip(b).all(|(&x, &y)| self.str(x) == other.str(y))
-        };
-        self.error == other.error
-            && self.exports.len() == other.exports.len()
-            && self.imports.len() == other.imports.len()
-            && self
-                .exports
-                .iter()
-                .zip(&other.exports)
-                .all(|(x, y)| x.crc == y.crc && self.str(x.name) == other.str(y.name))
-            && self.imports.iter().zip(&other.imports).all(|(x, y)| {
-                x.crc == y.crc && x.weak == y.weak && self.str(x.name) == other.str(y.name)
-            })
-            && spans(&self.aliases, &other.aliases)
-            && spans(&self.softdeps, &other.softdeps)
-            && spans(&self.weakdeps, &other.weakdeps)
-    }
-
     /// The bytes every span points into.
     pub fn strings(&self) -> &[u8] {
         &self.strings
