@@ -57,8 +57,8 @@ pub fn run(tool: fn(Vec<OsString>) -> i32) -> ! {
     let argv0 = args.first().cloned().unwrap_or_default();
     log::init(&invocation_name(&argv0));
     let code = tool(args);
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    // exit() flushes standard output if the tool used it; flushing here
+    // would first create its buffer for a tool that writes its own way.
     std::process::exit(code)
 }
 

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
+use std::mem::ManuallyDrop;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -166,7 +167,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let root = Root::from_env();
     let dirname = (basedir.is_some() || version.is_some())
         .then(|| root.module_dir(basedir.as_deref(), version.as_deref()));
-    let ctx = Context::new(root, dirname);
+    // Never dropped: the process ends right after, and freeing what the
+    // lookups loaded costs more than some whole runs.
+    let ctx = ManuallyDrop::new(Context::new(root, dirname));
 
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());

@@ -9,6 +9,7 @@ mod out;
 mod views;
 
 use std::ffi::{OsStr, OsString};
+use std::mem::ManuallyDrop;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -75,7 +76,11 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     // From here on libkmod's messages go through modprobe's logger, at
     // the verbosity the options asked for.
     crate::log::set_threshold(s.verbose);
-    let ctx = Context::new(root.clone(), Some(dirname)).with_config(loaded.config);
+    // Never dropped: the process ends right after, and freeing the
+    // configuration and what the lookups loaded costs more than some whole
+    // runs.
+    let ctx =
+        ManuallyDrop::new(Context::new(root.clone(), Some(dirname)).with_config(loaded.config));
 
     let json = s.json.then(views::Collected::default);
     let ok = if s.show_config {

@@ -35,6 +35,7 @@ pub mod context;
 pub mod depmod;
 pub mod devname;
 pub mod diagnostics;
+pub(crate) mod dirs;
 pub mod elf;
 pub use modutils_fnmatch as fnmatch;
 pub use modutils_index as index;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::msg;
 use crate::diagnostics::{errno_of, strerror, Level, Sink};
+use crate::dirs::{Dir, Entry};
 use crate::name::PATH_MAX;
 use crate::Root;
 
@@ -62,21 +63,31 @@ impl ConfList {
     pub fn add_path(&mut self, root: &Root, target: &Path, flavor: Flavor, diags: &mut dyn Sink) {
         let host = root.host(target);
         let tbytes = target.as_os_str().as_bytes();
-        let Ok(meta) = fs::metadata(&host) else {
-            return;
+        // Opening it as a directory answers in one call what kmod's stat
+        // asks in the usual cases (a directory, or nothing there); any
+        // other failure is put to stat as kmod does.
+        let opened = match Dir::open_small(&host) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return,
+            Err(e) => {
+                let Ok(meta) = fs::metadata(&host) else {
+                    return;
+                };
+                if !meta.is_dir() {
+                    let name = basename(tbytes).to_vec();
+                    self.insert(ConfFile {
+                        name,
+                        display: tbytes.to_vec(),
+                        host,
+                        single: true,
+                    });
+                    return;
+                }
+                Err(e)
+            }
+            Ok(dir) => Ok(dir),
         };
-        if !meta.is_dir() {
-            let name = basename(tbytes).to_vec();
-            self.insert(ConfFile {
-                name,
-                display: tbytes.to_vec(),
-                host,
-                single: true,
-            });
-            return;
-        }
-        let entries = match fs::read_dir(&host) {
-            Ok(e) => e,
+        let mut dir = match opened {
+            Ok(dir) => dir,
             Err(e) => {
                 let err = strerror(errno_of(&e));
                 let (function, message) = match flavor {
@@ -94,10 +105,9 @@ impl ConfList {
             }
         };
         // A read error ends the listing, like readdir returning NULL.
-        for entry in entries.map_while(Result::ok) {
-            let name = entry.file_name();
-            let name = name.as_bytes();
-            if !wanted(&host, tbytes, name, flavor, diags) {
+        while let Some(Ok(entry)) = dir.next() {
+            let name = entry.name.as_bytes();
+            if !wanted(&dir, tbytes, &entry, flavor, diags) {
                 continue;
             }
             self.insert(ConfFile {
@@ -113,7 +123,8 @@ impl ConfList {
 /// kmod's filter for directory entries (`conf_files_filter_out`,
 /// `cfg_files_filter_out`): hidden files and non-`.conf` names are skipped,
 /// directories are refused with an error.
-fn wanted(dir_host: &Path, dir: &[u8], name: &[u8], flavor: Flavor, diags: &mut dyn Sink) -> bool {
+fn wanted(d: &Dir, dir: &[u8], entry: &Entry, flavor: Flavor, diags: &mut dyn Sink) -> bool {
+    let name = entry.name.as_bytes();
     if name.first() == Some(&b'.') {
         return false;
     }
@@ -128,7 +139,14 @@ fn wanted(dir_host: &Path, dir: &[u8], name: &[u8], flavor: Flavor, diags: &mut 
         }
         return false;
     }
-    let (func, is_dir) = match (flavor, fs::metadata(dir_host.join(OsStr::from_bytes(name)))) {
+    // What kmod's fstatat would say, already known from the listing for a
+    // plain file or directory (a symbolic link must be followed).
+    let is_dir = match entry.kind {
+        libc::DT_REG => Ok(false),
+        libc::DT_DIR => Ok(true),
+        _ => d.stat(&entry.name, true).map(|st| st.is_dir()),
+    };
+    let (func, is_dir) = match (flavor, is_dir) {
         (Flavor::Modprobe, Err(_)) => {
             diags.log_from(
                 "conf_files_filter_out",
@@ -140,8 +158,8 @@ fn wanted(dir_host: &Path, dir: &[u8], name: &[u8], flavor: Flavor, diags: &mut 
         // depmod does not check fstatat: an entry it cannot stat is kept and
         // fails later when opened.
         (Flavor::Depmod, Err(_)) => ("cfg_files_filter_out", false),
-        (Flavor::Modprobe, Ok(m)) => ("conf_files_filter_out", m.is_dir()),
-        (Flavor::Depmod, Ok(m)) => ("cfg_files_filter_out", m.is_dir()),
+        (Flavor::Modprobe, Ok(d)) => ("conf_files_filter_out", d),
+        (Flavor::Depmod, Ok(d)) => ("cfg_files_filter_out", d),
     };
     if is_dir {
         diags.log_from(

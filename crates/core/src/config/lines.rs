@@ -41,7 +41,7 @@ impl Line<'_> {
 
 /// Bytes up to the first NUL.
 pub fn c_str(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&c| c == 0) {
+    match memchr::memchr(0, s) {
         Some(i) => &s[..i],
         None => s,
     }
@@ -70,9 +70,7 @@ impl<'a> Iterator for Lines<'a> {
     fn next(&mut self) -> Option<Line<'a>> {
         let data = self.data;
         // Most lines hold no backslash: borrow them.
-        let plain = data[self.pos..]
-            .iter()
-            .position(|&c| c == b'\n' || c == b'\\')
+        let plain = memchr::memchr2(b'\n', b'\\', &data[self.pos..])
             .map_or(Some(data.len() - self.pos), |i| {
                 (data[self.pos + i] == b'\n').then_some(i)
             });
@@ -93,10 +91,8 @@ impl<'a> Iterator for Lines<'a> {
         let mut physical = 0u32;
         loop {
             // Copy the run of plain bytes in one go: long lines stay linear.
-            let run = data[self.pos..]
-                .iter()
-                .position(|&c| c == b'\n' || c == b'\\')
-                .unwrap_or(data.len() - self.pos);
+            let run =
+                memchr::memchr2(b'\n', b'\\', &data[self.pos..]).unwrap_or(data.len() - self.pos);
             raw.extend_from_slice(&data[self.pos..self.pos + run]);
             self.pos += run;
             match data.get(self.pos) {

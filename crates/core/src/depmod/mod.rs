@@ -41,7 +41,6 @@
 
 pub mod cache;
 mod cycles;
-mod dirs;
 mod engine;
 mod fgets;
 mod hash;

@@ -6,7 +6,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 use super::cache::FileStat;
-use super::dirs::Dir;
+use crate::dirs::Dir;
 use super::report::{text, Reporter};
 use super::walk::{self, is_module_name, Item};
 use crate::config::DepmodConfig;

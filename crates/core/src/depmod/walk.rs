@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::cache::FileStat;
-use super::dirs::{Dir, Stat};
+use crate::dirs::{Dir, Stat};
 use super::report::text;
 use crate::config::DepmodConfig;
 use crate::diagnostics::{errno_of, strerror};
@@ -234,13 +234,13 @@ impl Walker<'_> {
             if !is_dir {
                 if is_module_name(name) {
                     let stat = match followed {
-                        Some(st) => Some(st.file_stat()),
+                        Some(st) => Some(FileStat::of_stat(st.raw())),
                         // Relative to the open directory: no path lookup.
                         None if self.stat => dir
                             .stat(&entry.name, false)
                             .ok()
                             .filter(Stat::is_file)
-                            .map(|st| st.file_stat()),
+                            .map(|st| FileStat::of_stat(st.raw())),
                         None => None,
                     };
                     out.push(Item::File(path.clone(), stat.filter(|_| self.stat)));

@@ -8,7 +8,7 @@
 //! and state learnt about an entry (its path, its dependencies, whether it
 //! is built in, an install command it was found through) stays with it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +67,9 @@ pub struct Engine<'a> {
     pub(crate) sys: &'a mut dyn System,
     pub(crate) report: &'a mut dyn Report,
     pub(crate) entries: Vec<Entry>,
-    keys: HashMap<(Vec<u8>, Option<Vec<u8>>), ModId>,
+    /// Module names from the indexes and the configuration: no hostile
+    /// keys to defend against, so no seeded hash (and no getrandom call).
+    keys: FxHashMap<(Vec<u8>, Option<Vec<u8>>), ModId>,
     dep_source: Option<&'a mut dyn DependencySource>,
 }
 
@@ -79,7 +81,7 @@ impl<'a> Engine<'a> {
             sys,
             report,
             entries: Vec::new(),
-            keys: HashMap::new(),
+            keys: FxHashMap::default(),
             dep_source: None,
         }
     }

@@ -96,6 +96,17 @@ impl FileStat {
             ctime: (m.ctime(), m.ctime_nsec() as u32),
         }
     }
+
+    /// The identity in what fstatat(2) filled in.
+    pub(crate) fn of_stat(st: &libc::stat64) -> FileStat {
+        FileStat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec as u32),
+            ctime: (st.st_ctime, st.st_ctime_nsec as u32),
+        }
+    }
 }
 
 /// Length, CRC-32 and a 64-bit multiplicative hash of some bytes: two

@@ -1,21 +1,25 @@
-//! Directories read the way kmod's depmod reads them: each opened relative
-//! to its parent (`openat`), each entry looked at relative to its directory
+//! Directories read the way kmod reads them: each opened relative to its
+//! parent (`openat`), each entry looked at relative to its directory
 //! (`fstatat`), so that no full path is resolved again for every directory
 //! of a tree 4,000 modules deep. Entries come in raw readdir order.
 //!
 //! Listings are read with getdents64(2) itself: glibc's `fdopendir` adds
 //! an fstat and two fcntl calls per directory, a quarter of the system
-//! calls of a depmod run whose modules all come from its cache.
+//! calls of a depmod run whose modules all come from its cache, and its
+//! 32 KiB buffer is most of the heap a short modprobe run touches.
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use super::cache::FileStat;
-
-/// Bytes of directory entries read per getdents64 call (glibc's size).
+/// Bytes of directory entries read per getdents64 call in a module tree
+/// (glibc's size).
 const LISTING_BUFFER: usize = 32 * 1024;
+
+/// The same for a configuration directory, which holds a handful of files
+/// (a longer listing just takes more calls).
+const SMALL_LISTING_BUFFER: usize = 2 * 1024;
 
 /// An open directory and the part of its listing read so far.
 pub(crate) struct Dir {
@@ -25,6 +29,8 @@ pub(crate) struct Dir {
     pos: usize,
     /// The end was reached, or a read failed.
     ended: bool,
+    /// Bytes asked for per getdents64 call.
+    chunk: usize,
 }
 
 /// One entry: its name, `d_type` and `d_ino`.
@@ -53,14 +59,9 @@ impl Stat {
     pub fn id(&self) -> (u64, u64) {
         (self.0.st_dev, self.0.st_ino)
     }
-    pub fn file_stat(&self) -> FileStat {
-        FileStat {
-            dev: self.0.st_dev,
-            ino: self.0.st_ino,
-            size: self.0.st_size as u64,
-            mtime: (self.0.st_mtime, self.0.st_mtime_nsec as u32),
-            ctime: (self.0.st_ctime, self.0.st_ctime_nsec as u32),
-        }
+    /// What stat(2) filled in.
+    pub fn raw(&self) -> &libc::stat64 {
+        &self.0
     }
 }
 
@@ -73,6 +74,13 @@ impl Dir {
     pub fn open(path: &Path) -> io::Result<Dir> {
         use std::os::unix::ffi::OsStrExt;
         Dir::open_at(libc::AT_FDCWD, &cstr(path.as_os_str().as_bytes())?)
+    }
+
+    /// Opens a directory expected to hold few entries.
+    pub fn open_small(path: &Path) -> io::Result<Dir> {
+        let mut dir = Dir::open(path)?;
+        dir.chunk = SMALL_LISTING_BUFFER;
+        Ok(dir)
     }
 
     /// Opens subdirectory `name` of this one.
@@ -93,6 +101,7 @@ impl Dir {
             buf: Vec::new(),
             pos: 0,
             ended: false,
+            chunk: LISTING_BUFFER,
         })
     }
 
@@ -103,21 +112,21 @@ impl Dir {
     /// Reads the next piece of the listing; `Ok(false)` at its end.
     fn fill(&mut self) -> io::Result<bool> {
         self.buf.clear();
-        self.buf.reserve(LISTING_BUFFER);
-        // SAFETY: the buffer has room for `LISTING_BUFFER` bytes; the
+        self.buf.reserve(self.chunk);
+        // SAFETY: the buffer has room for `self.chunk` bytes; the
         // kernel initialises the `n` it reports, and only those are used.
         let n = unsafe {
             libc::syscall(
                 libc::SYS_getdents64,
                 self.fd(),
                 self.buf.as_mut_ptr(),
-                LISTING_BUFFER,
+                self.chunk,
             )
         };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
-        let n = (n as usize).min(LISTING_BUFFER);
+        let n = (n as usize).min(self.chunk);
         // SAFETY: see above: `n` bytes were written by the kernel.
         unsafe { self.buf.set_len(n) };
         self.pos = 0;
