@@ -7,15 +7,15 @@ use rayon::prelude::*;
 
 use std::time::SystemTime;
 
-use super::cache::{self, Digest, Digester, Memo};
+use super::cache::{self, Digest, Memo};
 use super::incremental::{outputs_unchanged, store_cache, Inputs, Known};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
 use super::{cycles, order, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Reporter, Summary};
 use crate::config::DepmodConfig;
-use crate::diagnostics::Level;
 use crate::diagnostics::{errno_of, strerror};
+use crate::diagnostics::{Level, Sink};
 
 /// What a run has of the cache: where it goes, what was read, whether the
 /// outputs on disk are the memo's (being found out on another thread).
@@ -135,6 +135,18 @@ impl Depmod {
 
         let mut recorder = cache::Recorder::new(rep);
         let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
+        let keep = place.as_ref().filter(|_| !dry_run && self.scans_all());
+        let mut store: Option<Store<'_>> = keep.map(|place| {
+            let (shown, modules, parsed, known) = (&shown, &modules, &parsed, &known);
+            Box::new(move |complete: Option<(Vec<Digest>, Vec<cache::Event>)>| {
+                let memo = complete.map(|(outputs, events)| Memo {
+                    inputs,
+                    outputs,
+                    events,
+                });
+                store_cache(place, shown, modules, parsed, known, started, memo);
+            }) as Store<'_>
+        });
         let written = self.resolve_and_emit(
             kernel,
             &parsed,
@@ -143,22 +155,15 @@ impl Depmod {
             shown.clone(),
             builtin,
             builtin_modinfo,
-            place.is_some(),
+            &mut store,
             &mut recorder,
         );
-        let events = recorder.events;
-        if let Some(place) = place.filter(|_| !dry_run && self.scans_all()) {
-            let memo = match &written {
-                Ok(Some(outputs)) => Some(Memo {
-                    inputs,
-                    outputs: outputs.clone(),
-                    events,
-                }),
-                _ => None,
-            };
-            store_cache(&place, &shown, &modules, &parsed, &known, started, memo);
+        // A run that ended before its outputs were made still keeps what
+        // it read.
+        if let Some(store) = store {
+            store(None);
         }
-        written.map(|_| Summary {
+        written.map(|()| Summary {
             modules: modules.len(),
             up_to_date: false,
         })
@@ -181,9 +186,8 @@ impl Depmod {
         }
     }
 
-    /// Symbols, dependencies, their order, then the outputs. With
-    /// `digests`, returns a digest of each output file when all of them
-    /// were written.
+    /// Symbols, dependencies, their order, then the outputs; `store`, when
+    /// given, is handed the cache's memo as soon as the outputs are made.
     #[allow(clippy::too_many_arguments)]
     fn resolve_and_emit(
         &self,
@@ -194,9 +198,9 @@ impl Depmod {
         shown: Vec<&[u8]>,
         builtin: Result<Vec<u8>, i32>,
         builtin_modinfo: Result<Vec<u8>, i32>,
-        digests: bool,
-        rep: &mut dyn Reporter,
-    ) -> Result<Option<Vec<Digest>>, Error> {
+        store: &mut Option<Store<'_>>,
+        rep: &mut cache::Recorder<'_>,
+    ) -> Result<(), Error> {
         let prefix = self.options.symbol_prefix;
         let symbols = resolve::Symbols::build(kernel, parsed, prefix);
         let deps = resolve::dependencies(
@@ -233,7 +237,7 @@ impl Depmod {
             dirname: &self.dirname,
             warn_duplicates: self.options.warn,
         };
-        self.emit(&model, digests, rep)
+        self.emit(&model, store, rep)
     }
 
     /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
@@ -327,59 +331,64 @@ impl Depmod {
         Ok(scan.into_found())
     }
 
-    /// Generates every output (in parallel), then reports and writes them in
-    /// kmod's order; `-n` sends the text ones to stdout instead.
+    /// Generates and writes every output (in parallel), then reports and
+    /// puts them in place in kmod's order; `-n` sends the text ones to
+    /// stdout instead. The cache is written beside the renames: what a
+    /// complete run reports and writes is known once the files are made.
     fn emit(
         &self,
         model: &output::Model<'_>,
-        digests: bool,
-        rep: &mut dyn Reporter,
-    ) -> Result<Option<Vec<Digest>>, Error> {
-        let dry_run = self.options.dry_run;
-        let wanted: Vec<Output> = Output::ALL
-            .into_iter()
-            .filter(|o| !(dry_run && o.is_index()))
-            .collect();
-        type Generated = (Deferred, Result<Vec<u8>, output::Fatal>, Digest);
-        let generated: Vec<Generated> = wanted
-            .par_iter()
-            .map(|&o| {
-                let mut log = Deferred::default();
-                let result = o.generate(model, &mut log);
-                let digest = match &result {
-                    Ok(bytes) if digests => Digester::of(bytes),
-                    _ => Digest::default(),
-                };
-                (log, result, digest)
-            })
-            .collect();
-        let dir = if dry_run {
-            None
-        } else {
-            Some(write::OutDir::create(&self.options.root, &self.outdirname)?)
-        };
-        let mut written = Vec::with_capacity(wanted.len());
-        for (&o, (log, result, digest)) in wanted.iter().zip(generated) {
-            let Some(dir) = &dir else {
+        store: &mut Option<Store<'_>>,
+        rep: &mut cache::Recorder<'_>,
+    ) -> Result<(), Error> {
+        if self.options.dry_run {
+            let shown: Vec<Output> = Output::ALL.into_iter().filter(|o| !o.is_index()).collect();
+            let generated: Vec<_> = shown
+                .par_iter()
+                .map(|&o| {
+                    let mut log = Deferred::default();
+                    let result = o.generate(model, &mut log);
+                    (log, result)
+                })
+                .collect();
+            for (log, result) in generated {
                 log.replay(rep);
                 let bytes = result.map_err(|output::Fatal(msg)| Error::Fatal(msg))?;
                 rep.stdout(&bytes);
-                continue;
-            };
-            let Some(pending) = dir.begin(o.file_name(), rep) else {
-                continue;
-            };
-            log.replay(rep);
-            match result {
-                Ok(bytes) => dir.finish(pending, &bytes, rep)?,
-                Err(output::Fatal(msg)) => {
-                    dir.abandon(pending);
-                    return Err(Error::Fatal(msg));
-                }
             }
-            written.push(digest);
+            return Ok(());
         }
-        let complete = digests && !dry_run && written.len() == Output::ALL.len();
-        Ok(complete.then_some(written))
+        let dir = write::OutDir::create(&self.options.root, &self.outdirname)?;
+        let digests = store.is_some();
+        let made: Vec<write::Made> = Output::ALL
+            .par_iter()
+            .map(|&o| dir.make(o, model, digests))
+            .collect();
+        // A memo is only ever used for outputs found on disk with its
+        // digests, which are the ones a complete run writes: it can be
+        // written before the renames are done.
+        let complete = made.iter().all(write::Made::is_written).then(|| {
+            let outputs = made.iter().filter_map(|m| m.digest).collect();
+            let mut events = rep.events.clone();
+            for m in &made {
+                let log = m.log().0.iter();
+                events.extend(log.map(|msg| cache::Event::Log(msg.level, msg.text.clone())));
+            }
+            (outputs, events)
+        });
+        // Written beside the renames only after a complete run: otherwise
+        // the outputs may be short of room, and come first.
+        let Some(complete) = complete else {
+            return dir.put_in_place(made, model, rep);
+        };
+        std::thread::scope(|scope| {
+            if let Some(store) = store.take() {
+                scope.spawn(move || store(Some(complete)));
+            }
+            dir.put_in_place(made, model, rep)
+        })
     }
 }
+
+/// Writes the run's cache, given the memo of a complete run.
+type Store<'a> = Box<dyn FnOnce(Option<(Vec<Digest>, Vec<cache::Event>)>) + Send + 'a>;

@@ -6,11 +6,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 
 use super::cache::FileStat;
-use crate::dirs::Dir;
 use super::report::{text, Reporter};
 use super::walk::{self, is_module_name, Item};
 use crate::config::DepmodConfig;
 use crate::diagnostics::{errno_of, strerror, Level};
+use crate::dirs::Dir;
 use crate::name::modname_normalize;
 use crate::Root;
 

@@ -12,10 +12,10 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::cache::FileStat;
-use crate::dirs::{Dir, Stat};
 use super::report::text;
 use crate::config::DepmodConfig;
 use crate::diagnostics::{errno_of, strerror};
+use crate::dirs::{Dir, Stat};
 use crate::module_file::MODULE_EXTENSIONS;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.

@@ -1,6 +1,12 @@
 //! Putting the output files in place: each is written under a temporary
 //! name in the output directory and renamed over the old file, so readers
 //! (and an interrupted run) only ever see complete files.
+//!
+//! The files are made and written in parallel ([`OutDir::make`]); only the
+//! renames, and the messages, follow kmod's order ([`OutDir::put_in_place`]),
+//! and the first failure there ends the run with every later file's
+//! temporary removed, so what ends up in place is what kmod's one-by-one
+//! run leaves.
 
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
@@ -10,17 +16,61 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::report::{text, Reporter};
+use super::cache::{Digest, Digester};
+use super::output::{self, Model, Output};
+use super::report::{text, Deferred, Reporter};
 use super::Error;
 use crate::diagnostics::{errno_of, strerror, Level};
 use crate::Root;
 
-/// An output file being written under its temporary name.
+/// An output file written under its temporary name.
 pub(crate) struct Pending {
-    file: std::fs::File,
     name: &'static str,
     tmp_name: String,
     tmp: PathBuf,
+}
+
+/// One output made: generated and written under its temporary name, or
+/// how far it got.
+pub(crate) struct Made {
+    output: Output,
+    /// Generation's messages, given when the file is put in place.
+    log: Deferred,
+    state: State,
+    /// The contents' digest, when asked for and generated.
+    pub digest: Option<Digest>,
+}
+
+enum State {
+    /// The temporary file could not be created (the message): kmod then
+    /// neither generates nor writes this output and goes on.
+    NotOpened(Vec<u8>),
+    /// Complete under its temporary name.
+    Written(Pending),
+    /// Generation failed (the FATAL message): the run ends here.
+    Failed(Pending, Vec<u8>),
+    /// Writing failed (the message; the temporary is gone): the run ends.
+    Truncated(Vec<u8>),
+}
+
+impl Made {
+    /// Written in full under its temporary name.
+    pub fn is_written(&self) -> bool {
+        matches!(self.state, State::Written(_))
+    }
+
+    /// The messages generating it gave.
+    pub fn log(&self) -> &Deferred {
+        &self.log
+    }
+
+    /// Removes its temporary file, if it has one.
+    fn discard(self) -> Output {
+        if let State::Written(p) | State::Failed(p, _) = self.state {
+            let _ = fs::remove_file(&p.tmp);
+        }
+        self.output
+    }
 }
 
 /// The output directory, created on first use.
@@ -63,24 +113,21 @@ impl<'a> OutDir<'a> {
         })
     }
 
-    /// Creates the temporary file for output `name`. When that fails kmod
-    /// reports it and moves on to the next file without generating this
-    /// one, so `None` means "skip".
-    pub fn begin(&self, name: &'static str, rep: &mut dyn Reporter) -> Option<Pending> {
+    /// Creates output `o`'s temporary file, generates its contents and
+    /// writes them there; `digest` also digests them. Safe to call for
+    /// every output at once.
+    pub fn make(&self, o: Output, model: &Model<'_>, digest: bool) -> Made {
+        let mut log = Deferred::default();
+        let name = o.file_name();
         let tmp_name = format!("{name}{}", self.suffix);
         let tmp = self.host.join(&tmp_name);
-        match OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o644)
-            .open(&tmp)
-        {
-            Ok(file) => Some(Pending {
-                file,
-                name,
-                tmp_name,
-                tmp,
-            }),
+            .open(&tmp);
+        let mut file = match file {
+            Ok(file) => file,
             Err(e) => {
                 let msg = text!(
                     b"openat(",
@@ -90,46 +137,116 @@ impl<'a> OutDir<'a> {
                     b", 301, 644): ",
                     strerror(errno_of(&e))
                 );
+                return Made {
+                    output: o,
+                    log,
+                    state: State::NotOpened(msg),
+                    digest: None,
+                };
+            }
+        };
+        let pending = Pending {
+            name,
+            tmp_name,
+            tmp,
+        };
+        let bytes = match o.generate(model, &mut log) {
+            Ok(bytes) => bytes,
+            Err(output::Fatal(msg)) => {
+                drop(file);
+                return Made {
+                    output: o,
+                    log,
+                    state: State::Failed(pending, msg),
+                    digest: None,
+                };
+            }
+        };
+        let digest = digest.then(|| Digester::of(&bytes));
+        let state = match file.write_all(&bytes) {
+            Ok(()) => State::Written(pending),
+            Err(e) => {
+                drop(file);
+                let _ = fs::remove_file(&pending.tmp);
+                // Unlike kmod, the truncated file is not renamed into place.
+                State::Truncated(text!(
+                    b"Could not create index '",
+                    name,
+                    b"'. Output is truncated: ",
+                    strerror(errno_of(&e))
+                ))
+            }
+        };
+        Made {
+            output: o,
+            log,
+            state,
+            digest,
+        }
+    }
+
+    /// Gives each output's messages and renames it into place, in kmod's
+    /// order. The first failure ends it: the files after it are not put
+    /// in place and their temporaries are removed. From the first output
+    /// that could not be made in full on, the rest are made again one at a
+    /// time: the files made beside it may be what left no room, or no
+    /// inode, for it, and kmod writes one file at a time.
+    pub fn put_in_place(
+        &self,
+        made: Vec<Made>,
+        model: &Model<'_>,
+        rep: &mut dyn Reporter,
+    ) -> Result<(), Error> {
+        let mut made = made.into_iter();
+        while let Some(m) = made.next() {
+            if !m.is_written() {
+                let rest: Vec<Output> = std::iter::once(m).chain(made).map(Made::discard).collect();
+                for o in rest {
+                    self.settle(self.make(o, model, false), rep)?;
+                }
+                return Ok(());
+            }
+            if let Err(e) = self.settle(m, rep) {
+                made.for_each(|m| {
+                    m.discard();
+                });
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// One output's messages, then the output put in place, as far as it
+    /// got: an error ends the run.
+    fn settle(&self, m: Made, rep: &mut dyn Reporter) -> Result<(), Error> {
+        match m.state {
+            State::NotOpened(msg) => {
                 rep.log(Level::Err, &msg);
-                None
+                Ok(())
+            }
+            State::Written(pending) => {
+                m.log.replay(rep);
+                self.rename(pending)
+            }
+            State::Failed(pending, msg) => {
+                m.log.replay(rep);
+                let _ = fs::remove_file(&pending.tmp);
+                Err(Error::Fatal(msg))
+            }
+            State::Truncated(msg) => {
+                m.log.replay(rep);
+                rep.log(Level::Err, &msg);
+                Err(Error::Output)
             }
         }
     }
 
-    /// Removes a temporary file that will not be completed.
-    pub fn abandon(&self, pending: Pending) {
-        drop(pending.file);
-        let _ = fs::remove_file(&pending.tmp);
-    }
-
-    /// Writes the contents and renames the file into place. A failed write
-    /// or rename ends the output.
-    pub fn finish(
-        &self,
-        pending: Pending,
-        bytes: &[u8],
-        rep: &mut dyn Reporter,
-    ) -> Result<(), Error> {
+    fn rename(&self, pending: Pending) -> Result<(), Error> {
         let Pending {
-            mut file,
             name,
             tmp_name,
             tmp,
         } = pending;
-        if let Err(e) = file.write_all(bytes) {
-            drop(file);
-            let _ = fs::remove_file(&tmp);
-            // Unlike kmod, the truncated file is not renamed into place.
-            let msg = text!(
-                b"Could not create index '",
-                name,
-                b"'. Output is truncated: ",
-                strerror(errno_of(&e))
-            );
-            rep.log(Level::Err, &msg);
-            return Err(Error::Output);
-        }
-        drop(file);
         if let Err(e) = fs::rename(&tmp, self.host.join(name)) {
             let _ = fs::remove_file(&tmp);
             let msg = text!(
