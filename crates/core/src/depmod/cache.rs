@@ -28,6 +28,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) use format::Digester;
@@ -306,11 +307,10 @@ impl Loaded {
     }
 }
 
-/// One module's record in a data section.
-pub(crate) fn record(data: &[u8], at: (u32, u32)) -> Option<Parsed> {
+/// One module's record in a data section; its strings stay there.
+pub(crate) fn record(data: &Arc<Vec<u8>>, at: (u32, u32)) -> Option<Parsed> {
     let (start, len) = (at.0 as usize, at.1 as usize);
-    let bytes = data.get(start..start.checked_add(len)?)?;
-    format::decode_module(bytes).ok()
+    format::decode_module_in(data, start..start.checked_add(len)?).ok()
 }
 
 /// Whether an entry read at `started` may be kept: its file has not

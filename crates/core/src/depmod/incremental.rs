@@ -159,7 +159,7 @@ impl<'c> Known<'c> {
 /// Every record of the cache, decoded (in parallel), or `None` if any
 /// does not decode.
 fn records(cache: &Loaded) -> Option<Vec<Option<Parsed>>> {
-    let data = cache.data()?;
+    let data = std::sync::Arc::new(cache.data()?);
     cache
         .entries
         .par_iter()

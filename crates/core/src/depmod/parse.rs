@@ -13,6 +13,7 @@
 //! next.
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -51,13 +52,25 @@ pub(crate) struct Import {
     pub weak: bool,
 }
 
+/// A module record's strings inside the cache's data section, which every
+/// module read from the cache shares: copied out one by one, they were
+/// 8 MiB more to allocate and fill in a run that changes one module.
+#[derive(Debug)]
+struct Shared {
+    data: Arc<Vec<u8>>,
+    start: usize,
+    len: usize,
+}
+
 /// One module's data.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     /// errno for a file that could not be read as a module at all; kmod
     /// reports it and keeps the module, without symbols or aliases.
     pub error: Option<i32>,
+    /// The strings spans point into: `shared` when there, else these.
     strings: Vec<u8>,
+    shared: Option<Shared>,
     pub exports: Vec<Export>,
     pub imports: Vec<Import>,
     pub aliases: Vec<Span>,
@@ -66,9 +79,11 @@ pub(crate) struct Parsed {
 }
 
 impl Parsed {
-    /// A module's data from its parts; every span must lie in `strings`.
+    /// A module's data from its parts; every span must lie in
+    /// `data[strings]`.
     pub fn from_parts(
-        strings: Vec<u8>,
+        data: Arc<Vec<u8>>,
+        strings: std::ops::Range<usize>,
         exports: Vec<Export>,
         imports: Vec<Import>,
         aliases: Vec<Span>,
@@ -77,7 +92,12 @@ impl Parsed {
     ) -> Parsed {
         Parsed {
             error: None,
-            strings,
+            strings: Vec::new(),
+            shared: Some(Shared {
+                data,
+                start: strings.start,
+                len: strings.len(),
+            }),
             exports,
             imports,
             aliases,
@@ -106,14 +126,21 @@ impl Parsed {
 
     /// The bytes every span points into.
     pub fn strings(&self) -> &[u8] {
-        &self.strings
+        match &self.shared {
+            Some(Shared { data, start, len }) => &data[*start..*start + *len],
+            None => &self.strings,
+        }
     }
 
     pub fn str(&self, s: Span) -> &[u8] {
-        &self.strings[s.start as usize..(s.start + s.len) as usize]
+        &self.strings()[s.start as usize..(s.start + s.len) as usize]
     }
 
     fn keep(&mut self, bytes: &[u8]) -> Span {
+        if self.shared.is_some() {
+            self.strings = self.strings().to_vec();
+            self.shared = None;
+        }
         let start = self.strings.len() as u32;
         self.strings.extend_from_slice(bytes);
         Span {

@@ -21,6 +21,8 @@
 //! count and offset is checked against the bytes there are before anything
 //! is allocated for it, so a hostile file costs at most its own size.
 
+use std::sync::Arc;
+
 use super::super::parse::{Export, Import, Parsed, Span};
 use super::super::report::Level;
 
@@ -575,8 +577,18 @@ fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
 
 /// Decodes one module's record; every string must lie in its strings.
 pub(crate) fn decode_module(bytes: &[u8]) -> Result<Parsed, FormatError> {
+    decode_module_in(&Arc::new(bytes.to_vec()), 0..bytes.len())
+}
+
+/// Decodes the record at `data[at]`, whose strings are left in `data`.
+pub(crate) fn decode_module_in(
+    data: &Arc<Vec<u8>>,
+    at: std::ops::Range<usize>,
+) -> Result<Parsed, FormatError> {
+    let bytes = data.get(at.clone()).ok_or(FormatError::Truncated)?;
     let mut r = Reader::new(bytes);
     let len = r.u32()? as usize;
+    let strings_at = at.start + r.pos;
     let strings = r.take(len)?;
     let span = |r: &mut Reader<'_>| -> Result<Span, FormatError> {
         let (start, len) = (r.u32()?, r.u32()?);
@@ -617,7 +629,8 @@ pub(crate) fn decode_module(bytes: &[u8]) -> Result<Parsed, FormatError> {
     r.end("module record")?;
     let [aliases, softdeps, weakdeps] = lists;
     Ok(Parsed::from_parts(
-        strings.to_vec(),
+        Arc::clone(data),
+        strings_at..strings_at + len,
         exports,
         imports,
         aliases,
