@@ -66,15 +66,18 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
         check_text(r.key)?;
         check_text(r.value)?;
     }
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (x, y) = (&records[a], &records[b]);
-        x.key
-            .cmp(y.key)
-            .then(x.priority.cmp(&y.priority))
-            .then(b.cmp(&a))
-    });
-    let sorted: Vec<&Record<'_>> = order.iter().map(|&i| &records[i]).collect();
+    // Sorted by key, then priority, then newest first. The comparisons
+    // read their keys from this array, not through the records.
+    let mut order: Vec<(&[u8], u32, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.key, r.priority, usize::MAX - i))
+        .collect();
+    order.sort_unstable();
+    let sorted: Vec<&Record<'_>> = order
+        .iter()
+        .map(|&(_, _, i)| &records[usize::MAX - i])
+        .collect();
 
     let mut nodes = Vec::new();
     make_nodes(&sorted, &mut nodes);
@@ -106,6 +109,11 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
 }
 
 pub(super) fn check_text(text: &[u8]) -> Result<(), BuildError> {
+    // Checked word by word first: every key and value of a run goes
+    // through here.
+    if text.is_ascii() && !text.contains(&0) {
+        return Ok(());
+    }
     if let Some(&byte) = text.iter().find(|&&b| b >= CHILD_LIMIT) {
         return Err(BuildError::NonAscii {
             text: text.to_vec(),
