@@ -694,5 +694,13 @@ fn name_at(table: &[u8], at: usize) -> Option<&[u8]> {
 /// Splits a block of NUL-terminated strings, skipping empty runs. The section
 /// end terminates a final string that lacks its NUL, as in kmod.
 fn nul_separated(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    data.split(|&b| b == 0).filter(|s| !s.is_empty())
+    let mut start = 0;
+    memchr::memchr_iter(0, data)
+        .chain(std::iter::once(data.len()))
+        .map(move |end| {
+            let piece = &data[start..end];
+            start = end + 1;
+            piece
+        })
+        .filter(|s| !s.is_empty())
 }

@@ -2,7 +2,7 @@
 //! file order, then the signature fields; for built-in modules the records of
 //! `modules.builtin.modinfo`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::module_file::{self, ModuleFile};
 use crate::signature;
@@ -118,8 +118,10 @@ pub fn is_param_key(key: &[u8]) -> bool {
 pub fn merge_params(fields: &[Field]) -> Params<'_> {
     let mut out = Params::default();
     // Parameter name -> its place in `out.params`: a module with tens of
-    // thousands of records must not cost a quadratic search.
-    let mut known: HashMap<&[u8], usize> = HashMap::new();
+    // thousands of records must not cost a quadratic search. Ordered, so
+    // that no names a module file chooses can make the lookups slow, and no
+    // random seed is needed for a handful of names.
+    let mut known: BTreeMap<&[u8], usize> = BTreeMap::new();
     for field in fields.iter().filter(|f| is_param_key(&f.key)) {
         let Some(colon) = field.value.iter().position(|&b| b == b':') else {
             out.invalid.push(field);

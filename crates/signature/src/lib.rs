@@ -241,18 +241,21 @@ pub fn try_parse(file_bytes: &[u8]) -> Result<SignatureInfo<'_>, SignatureError>
 /// line break and two tabs after every 20th byte's colon when more follow.
 pub fn hex_field(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 3 + bytes.len() / 20 * 3);
+    // Bytes first: a signature is hundreds of them, and pushing chars
+    // checks each for UTF-8.
+    let mut out = Vec::with_capacity(bytes.len() * 3 + bytes.len() / 20 * 3);
     for (i, &b) in bytes.iter().enumerate() {
         if i > 0 {
-            out.push(':');
+            out.push(b':');
             if i % 20 == 0 {
-                out.push_str("\n\t\t");
+                out.extend_from_slice(b"\n\t\t");
             }
         }
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
     }
-    out
+    // Only ASCII was written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// kmod hands these values to printf("%s"), so nothing past a NUL shows.
