@@ -123,7 +123,7 @@ impl ConfList {
 /// kmod's filter for directory entries (`conf_files_filter_out`,
 /// `cfg_files_filter_out`): hidden files and non-`.conf` names are skipped,
 /// directories are refused with an error.
-fn wanted(d: &Dir, dir: &[u8], entry: &Entry, flavor: Flavor, diags: &mut dyn Sink) -> bool {
+fn wanted(listing: &Dir, dir: &[u8], entry: &Entry, flavor: Flavor, diags: &mut dyn Sink) -> bool {
     let name = entry.name.as_bytes();
     if name.first() == Some(&b'.') {
         return false;
@@ -144,7 +144,7 @@ fn wanted(d: &Dir, dir: &[u8], entry: &Entry, flavor: Flavor, diags: &mut dyn Si
     let is_dir = match entry.kind {
         libc::DT_REG => Ok(false),
         libc::DT_DIR => Ok(true),
-        _ => d.stat(&entry.name, true).map(|st| st.is_dir()),
+        _ => listing.stat(&entry.name, true).map(|st| st.is_dir()),
     };
     let (func, is_dir) = match (flavor, is_dir) {
         (Flavor::Modprobe, Err(_)) => {
@@ -158,8 +158,8 @@ fn wanted(d: &Dir, dir: &[u8], entry: &Entry, flavor: Flavor, diags: &mut dyn Si
         // depmod does not check fstatat: an entry it cannot stat is kept and
         // fails later when opened.
         (Flavor::Depmod, Err(_)) => ("cfg_files_filter_out", false),
-        (Flavor::Modprobe, Ok(d)) => ("conf_files_filter_out", d),
-        (Flavor::Depmod, Ok(d)) => ("cfg_files_filter_out", d),
+        (Flavor::Modprobe, Ok(is_dir)) => ("conf_files_filter_out", is_dir),
+        (Flavor::Depmod, Ok(is_dir)) => ("cfg_files_filter_out", is_dir),
     };
     if is_dir {
         diags.log_from(
