@@ -5,8 +5,9 @@
 //!
 //! Listings are read with getdents64(2) itself: glibc's `fdopendir` adds
 //! an fstat and two fcntl calls per directory, a quarter of the system
-//! calls of a depmod run whose modules all come from its cache, and its
-//! 32 KiB buffer is most of the heap a short modprobe run touches.
+//! calls of a depmod run whose modules all come from its cache; and
+//! glibc's 32 KiB listing buffer is far more than a configuration
+//! directory of a few files needs.
 
 use std::ffi::{CStr, CString};
 use std::io;

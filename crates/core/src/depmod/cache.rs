@@ -294,7 +294,7 @@ impl Loaded {
         self.file
             .read_exact_at(&mut bytes, (start + at.0 as usize) as u64)
             .ok()?;
-        format::decode_module(&bytes).ok()
+        format::decode_module_in(&Arc::new(bytes), 0..at.1 as usize).ok()
     }
 
     /// The data section, checked.

@@ -366,25 +366,18 @@ impl Depmod {
             .collect();
         // A memo is only ever used for outputs found on disk with its
         // digests, which are the ones a complete run writes: it can be
-        // written before the renames are done.
-        let complete = made.iter().all(write::Made::is_written).then(|| {
-            let outputs = made.iter().filter_map(|m| m.digest).collect();
-            let mut events = rep.events.clone();
-            for m in &made {
-                let log = m.log().0.iter();
-                events.extend(log.map(|msg| cache::Event::Log(msg.level, msg.text.clone())));
-            }
-            (outputs, events)
-        });
-        // Written beside the renames only after a complete run: otherwise
-        // the outputs may be short of room, and come first.
-        let Some(complete) = complete else {
+        // written before the renames are done. After an incomplete run the
+        // cache waits for the outputs, which may be short of room.
+        let Some(store) = store.take_if(|_| made.iter().all(write::Made::is_written)) else {
             return dir.put_in_place(made, model, rep);
         };
+        let outputs = made.iter().filter_map(|m| m.digest).collect();
+        let mut events = rep.events.clone();
+        for m in &made {
+            events.extend(m.events());
+        }
         std::thread::scope(|scope| {
-            if let Some(store) = store.take() {
-                scope.spawn(move || store(Some(complete)));
-            }
+            scope.spawn(move || store(Some((outputs, events))));
             dir.put_in_place(made, model, rep)
         })
     }

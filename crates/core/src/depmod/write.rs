@@ -3,10 +3,11 @@
 //! (and an interrupted run) only ever see complete files.
 //!
 //! The files are made and written in parallel ([`OutDir::make`]); only the
-//! renames, and the messages, follow kmod's order ([`OutDir::put_in_place`]),
-//! and the first failure there ends the run with every later file's
-//! temporary removed, so what ends up in place is what kmod's one-by-one
-//! run leaves.
+//! renames, and the messages, follow kmod's order ([`OutDir::put_in_place`]).
+//! From the first file that could not be made in full, the rest are made
+//! one at a time, and the first failure ends the run with every later
+//! file's temporary removed, so what ends up in place is what kmod's
+//! one-by-one run leaves.
 
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
@@ -16,7 +17,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::cache::{Digest, Digester};
+use super::cache::{Digest, Digester, Event};
 use super::output::{self, Model, Output};
 use super::report::{text, Deferred, Reporter};
 use super::Error;
@@ -59,9 +60,10 @@ impl Made {
         matches!(self.state, State::Written(_))
     }
 
-    /// The messages generating it gave.
-    pub fn log(&self) -> &Deferred {
-        &self.log
+    /// The messages generating it gave, as the cache's memo records them.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
+        let log = self.log.0.iter();
+        log.map(|m| Event::Log(m.level, m.text.clone()))
     }
 
     /// Removes its temporary file, if it has one.
