@@ -3,14 +3,21 @@
 # that does nothing (benches/floor.c), next to kmod's tools and ours, for
 # the lookups a boot and a shell make most: `modprobe -D bttv` (a deep
 # dependency chain), `modprobe -R` of a real PCI modalias (the wildcard
-# search of modules.alias.bin) and `modinfo bttv`. Ours twice: the
+# search of modules.alias.bin) and `modinfo bttv`. Ours three times: the
 # release build (dynamically linked to glibc, as `cargo build --release`
-# makes it) and the static build the VM suite uses (crt-static).
+# makes it), the static build the VM suite uses (crt-static, a static
+# PIE), and the same static build linked at a fixed address, as
+# `cc -static` links the floor.
+#
+# The floor comes twice, linked each way: a static PIE relocates itself
+# before main (every pointer in its data, each page written to once),
+# which a program linked at a fixed address does not. Each static build
+# of ours is given as a multiple of the floor linked as it is.
 #
 # Every command is spawned directly (no shell), runs alternate across all
 # commands so each sees the same machine state, and the figures are
 # medians of wall time and of CPU time (user + system, from wait4's
-# rusage). Each is given as a multiple of the floor and as a ratio to
+# rusage). Each is given as a multiple of its floor and as a ratio to
 # kmod's. RUNS=N (default 400) runs per command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +27,15 @@ cargo build --release -q --locked --bin modprobe --bin modinfo
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --release -q --locked --target $target -p modutils \
     --bin modprobe --bin modinfo --features static
+# Its own target directory: other flags would rebuild the one above.
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static" \
+    CARGO_TARGET_DIR=target/fixed-address \
+    cargo build --release -q --locked --target $target -p modutils \
+    --bin modprobe --bin modinfo --features static
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cc -O2 -static -o "$work/floor" benches/floor.c
+cc -O2 -static-pie -o "$work/floor-pie" benches/floor.c
 
 tree=$MODUTILS_TEST_TREE
 base=$(dirname "$(dirname "$(dirname "$tree")")")
@@ -30,18 +43,21 @@ rel=$(basename "$tree")
 pci=pci:v00008086d000015BBsv000017AAsd00002249bc02sc00i00
 dyn=$PWD/target/release
 static=$PWD/target/$target/release
+fixed=$PWD/target/fixed-address/$target/release
 
-python3 - "${RUNS:-400}" "$work/floor" "$base" "$rel" "$pci" "$dyn" "$static" <<'PY'
+python3 - "${RUNS:-400}" "$work" "$base" "$rel" "$pci" "$dyn" "$static" "$fixed" <<'PY'
 import os, statistics, sys, time
 
-runs, floor, base, rel, pci, dyn, static = sys.argv[1:]
+runs, work, base, rel, pci, dyn, static, fixed = sys.argv[1:]
 runs = int(runs)
 cases = {
     "modprobe -D bttv": ("modprobe", ["-d", base, "-S", rel, "-D", "bttv"]),
     "modprobe -R (PCI)": ("modprobe", ["-d", base, "-S", rel, "-R", pci]),
     "modinfo bttv": ("modinfo", ["-b", base, "-k", rel, "bttv"]),
 }
-builds = [("kmod", "/usr/sbin"), ("ours", dyn), ("ours static", static)]
+# Each build with the floor it is measured against: the one linked as it is.
+builds = [("kmod", "/usr/sbin", "floor"), ("ours", dyn, "floor"),
+          ("ours static-pie", static, "floor-pie"), ("ours static", fixed, "floor")]
 null = os.open(os.devnull, os.O_WRONLY)
 
 def once(argv):
@@ -54,9 +70,9 @@ def once(argv):
         sys.exit(f"exit status {os.waitstatus_to_exitcode(status)}: {' '.join(argv)}")
     return wall, ru.ru_utime + ru.ru_stime
 
-commands = {"floor": [floor]}
+commands = {"floor": [f"{work}/floor"], "floor-pie": [f"{work}/floor-pie"]}
 for case, (tool, args) in cases.items():
-    for who, d in builds:
+    for who, d, _ in builds:
         commands[f"{case}, {who}"] = [f"{d}/{tool}"] + args
 times = {name: [] for name in commands}
 for name, argv in commands.items():  # warm-up
@@ -67,13 +83,15 @@ for _ in range(runs):
         times[name].append(once(argv))
 med = {n: (statistics.median(w for w, _ in t) * 1e3, statistics.median(c for _, c in t) * 1e3)
        for n, t in times.items()}
-fw, fc = med["floor"]
 print(f"{runs} alternating runs each, medians; load {os.getloadavg()[0]:.1f}")
-print(f"floor (static C, empty main): wall {fw:.3f} ms, CPU {fc:.3f} ms")
+for floor in ("floor", "floor-pie"):
+    fw, fc = med[floor]
+    print(f"{floor} (static C, empty main): wall {fw:.3f} ms, CPU {fc:.3f} ms")
 for case in cases:
     kw, kc = med[f"{case}, kmod"]
-    for who, _ in builds:
+    for who, _, floor in builds:
+        fw, fc = med[floor]
         w, c = med[f"{case}, {who}"]
-        print(f"{case:18} {who:12} wall {w:.3f} ms = {w / fw:.2f}x floor = {w / kw:.2f}x kmod;"
-              f" CPU {c:.3f} ms = {c / fc:.2f}x floor = {c / kc:.2f}x kmod")
+        print(f"{case:18} {who:16} wall {w:.3f} ms = {w / fw:.2f}x {floor} = {w / kw:.2f}x kmod;"
+              f" CPU {c:.3f} ms = {c / fc:.2f}x {floor} = {c / kc:.2f}x kmod")
 PY
