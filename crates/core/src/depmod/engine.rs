@@ -5,10 +5,11 @@ use std::os::unix::ffi::OsStrExt;
 
 use rayon::prelude::*;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use super::cache::{self, Digest, Memo};
-use super::incremental::{outputs_unchanged, store_cache, Inputs, Known};
+use super::incremental::{self, outputs_unchanged, store_cache, Inputs, Known, Records};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
 use super::{cycles, order, parse, resolve, scan, write};
@@ -17,13 +18,38 @@ use crate::config::DepmodConfig;
 use crate::diagnostics::{errno_of, strerror};
 use crate::diagnostics::{Level, Sink};
 
-/// What a run has of the cache: where it goes, what was read, whether the
-/// outputs on disk are the memo's (being found out on another thread).
+/// What a run has of the cache: where it goes, what was read, and what
+/// is being found out about it on another thread while the modules are
+/// looked for.
 struct Cache<'s, 'c> {
     place: Option<cache::Place>,
     loaded: Option<&'c cache::Loaded>,
-    unchanged: Option<std::thread::ScopedJoinHandle<'s, bool>>,
+    side: Option<Side<'s>>,
     started: SystemTime,
+}
+
+/// The cache's thread: first whether the outputs on disk are the memo's
+/// (if there is a memo), then every record decoded, unless told to stop.
+struct Side<'s> {
+    unchanged: std::sync::mpsc::Receiver<bool>,
+    records: std::thread::ScopedJoinHandle<'s, Option<Records>>,
+    stop: &'s AtomicBool,
+}
+
+impl Side<'_> {
+    /// Whether the outputs on disk are those the memo's run wrote.
+    fn unchanged(&self) -> bool {
+        self.unchanged.recv().unwrap_or(false)
+    }
+
+    /// The decoded records, if they are wanted; the thread is told to stop
+    /// if not (it would compete with reading every module file).
+    fn records(self, wanted: bool) -> Option<Records> {
+        if !wanted {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        self.records.join().ok().flatten().filter(|_| wanted)
+    }
 }
 
 impl Depmod {
@@ -43,18 +69,38 @@ impl Depmod {
             .and_then(|l| l.memo.as_ref())
             .filter(|_| !self.options.dry_run);
         let outdir = self.options.root.host_bytes(&self.outdirname);
-        std::thread::scope(|scope| {
-            // Whether the outputs are still those the memo's run wrote does
-            // not depend on the scan: find out on the side.
-            let unchanged = memo.map(|m| scope.spawn(|| outputs_unchanged(m, &outdir)));
+        let stop = AtomicBool::new(false);
+        let summary = std::thread::scope(|scope| {
+            // Neither whether the outputs are still those the memo's run
+            // wrote nor what the cache's records hold depends on the scan:
+            // both are found out on the side, on one thread, while this one
+            // waits for the file system.
+            let side = loaded.as_ref().map(|loaded| {
+                let (tell, unchanged) = std::sync::mpsc::channel();
+                let (outdir, stop) = (&outdir, &stop);
+                let records = scope.spawn(move || {
+                    let _ = tell.send(memo.is_some_and(|m| outputs_unchanged(m, outdir)));
+                    incremental::records(loaded, stop)
+                });
+                Side {
+                    unchanged,
+                    records,
+                    stop,
+                }
+            });
             let cache = Cache {
                 place,
                 loaded: loaded.as_ref(),
-                unchanged,
+                side,
                 started,
             };
-            self.generate_with(kernel, config, cache, rep)
-        })
+            let summary = self.generate_with(kernel, config, cache, rep);
+            // Whatever the side thread is still doing, nobody waits for it.
+            stop.store(true, Ordering::Relaxed);
+            summary
+        });
+        free_aside(loaded);
+        summary
     }
 
     fn generate_with(
@@ -67,7 +113,7 @@ impl Depmod {
         let Cache {
             place,
             loaded,
-            unchanged,
+            side,
             started,
         } = cache;
         let found = self.find_modules(config, place.is_some(), rep)?;
@@ -107,7 +153,7 @@ impl Depmod {
         if let Some(memo) = memo {
             let (stats, files) = known.restamp(&paths, &modules, &self.options.root, started);
             if let Some(stats) = stats {
-                if unchanged.is_some_and(|u| u.join().unwrap_or(false)) {
+                if side.as_ref().is_some_and(Side::unchanged) {
                     cache::replay(&memo.events, rep);
                     self.restamp_cache(place.as_ref(), loaded, &stats);
                     return Ok(Summary {
@@ -118,7 +164,8 @@ impl Depmod {
             }
             read = files;
         }
-        let parsed = known.parsed(&paths, &self.options.root, read);
+        let records = side.and_then(|side| side.records(known.any_hit()));
+        let parsed = known.parsed(&paths, &self.options.root, read, records);
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {
                 rep.log(
@@ -160,11 +207,14 @@ impl Depmod {
         );
         // A run that ended before its outputs were made still keeps what
         // it read.
-        if let Some(store) = store {
+        if let Some(store) = store.take() {
             store(None);
         }
+        drop(store);
+        let count = modules.len();
+        free_aside((parsed, modules));
         written.map(|()| Summary {
-            modules: modules.len(),
+            modules: count,
             up_to_date: false,
         })
     }
@@ -237,7 +287,9 @@ impl Depmod {
             dirname: &self.dirname,
             warn_duplicates: self.options.warn,
         };
-        self.emit(&model, store, rep)
+        let emitted = self.emit(&model, store, rep);
+        free_aside((deps, model.closures));
+        emitted
     }
 
     /// [`Depmod::is_up_to_date`], [`Depmod::load_kernel_symbols`] and
@@ -360,10 +412,7 @@ impl Depmod {
         }
         let dir = write::OutDir::create(&self.options.root, &self.outdirname)?;
         let digests = store.is_some();
-        let made: Vec<write::Made> = Output::ALL
-            .par_iter()
-            .map(|&o| dir.make(o, model, digests))
-            .collect();
+        let made = longest_first(|o| dir.make(o, model, digests));
         // A memo is only ever used for outputs found on disk with its
         // digests, which are the ones a complete run writes: it can be
         // written before the renames are done. After an incomplete run the
@@ -381,6 +430,47 @@ impl Depmod {
             dir.put_in_place(made, model, rep)
         })
     }
+}
+
+/// `make` of every output on all threads, each thread taking the next
+/// output of [`Output::LONGEST_FIRST`] when done with one, and the results
+/// in [`Output::ALL`]'s order. Halving the list between two threads, as a
+/// parallel iterator does, can give one of them both large indexes.
+fn longest_first<T: Send>(make: impl Fn(Output) -> T + Sync) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let done: Vec<std::sync::Mutex<Option<T>>> =
+        Output::ALL.iter().map(|_| Default::default()).collect();
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().min(Output::ALL.len()) {
+            scope.spawn(|_| {
+                while let Some(&o) = Output::LONGEST_FIRST.get(next.fetch_add(1, Ordering::Relaxed))
+                {
+                    let at = Output::ALL.iter().position(|&a| a == o);
+                    // Each output is in both lists exactly once.
+                    if let Some(slot) = at.and_then(|at| done.get(at)) {
+                        let made = make(o);
+                        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(made);
+                    }
+                }
+            });
+        }
+    });
+    done.into_iter()
+        .filter_map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .collect()
+}
+
+/// Frees `value` on a thread of its own. What a run over thousands of
+/// modules leaves is hundreds of thousands of allocations, and freeing
+/// them one by one takes milliseconds that a caller about to exit, as the
+/// tool is, need not wait for.
+fn free_aside<T: Send + 'static>(value: T) {
+    let value = std::mem::ManuallyDrop::new(value);
+    let freed =
+        std::thread::Builder::new().spawn(move || std::mem::ManuallyDrop::into_inner(value));
+    // No thread to be had: the memory is left to the process's end.
+    let _ = freed;
 }
 
 /// Writes the run's cache, given the memo of a complete run.

@@ -2,9 +2,8 @@
 //! memo says the outputs on disk are already this run's, and the cache the
 //! run leaves behind.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
-
-use rayon::prelude::*;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
 use super::output::Output;
@@ -119,20 +118,23 @@ impl<'c> Known<'c> {
         self.hits[i].is_some()
     }
 
-    /// Every module's data: from the cache where it is known, else read
-    /// from its file. Once the cache's data is read, every record in it
-    /// must decode, or the run reads every file as without a cache.
-    /// `read` holds modules already read from their files.
+    /// Whether the cache knows any module as its file is now.
+    pub fn any_hit(&self) -> bool {
+        self.hits.iter().any(Option::is_some)
+    }
+
+    /// Every module's data: from the cache's `records` where it is known,
+    /// else read from its file. Every record of the cache must have
+    /// decoded (`records` is `None` if not), or the run reads every file as
+    /// without a cache. `read` holds modules already read from their files.
     pub fn parsed(
         &mut self,
         paths: &[&[u8]],
         root: &Root,
         read: Vec<(usize, Parsed)>,
+        records: Option<Records>,
     ) -> Vec<Parsed> {
-        let records = match self.loaded {
-            Some(cache) if self.hits.iter().any(Option::is_some) => records(cache),
-            _ => None,
-        };
+        let records = records.filter(|_| self.loaded.is_some() && self.any_hit());
         let mut out: Vec<Option<Parsed>> = match records {
             Some(mut records) => self
                 .hits
@@ -156,15 +158,24 @@ impl<'c> Known<'c> {
     }
 }
 
-/// Every record of the cache, decoded (in parallel), or `None` if any
-/// does not decode.
-fn records(cache: &Loaded) -> Option<Vec<Option<Parsed>>> {
+/// Every record of a cache, decoded, in its entries' order.
+pub(super) type Records = Vec<Option<Parsed>>;
+
+/// Every record of the cache, decoded, or `None` if any does not decode or
+/// `stop` is set first. One thread does it all: it runs beside the search
+/// for modules, which has the other.
+pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
     let data = std::sync::Arc::new(cache.data()?);
-    cache
-        .entries
-        .par_iter()
-        .map(|e| cache::record(&data, e.data).map(Some))
-        .collect()
+    let mut out = Vec::with_capacity(cache.entries.len());
+    for chunk in cache.entries.chunks(64) {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        for e in chunk {
+            out.push(Some(cache::record(&data, e.data)?));
+        }
+    }
+    Some(out)
 }
 
 /// Everything besides the modules that decides a run's outputs and

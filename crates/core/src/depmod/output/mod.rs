@@ -45,6 +45,23 @@ impl Output {
         Output::Devname,
     ];
 
+    /// Every output, the longest to make first (measured on Debian's
+    /// trees: the two large indexes, then the rest), so that the threads
+    /// making them finish together.
+    pub const LONGEST_FIRST: [Output; 11] = [
+        Output::AliasBin,
+        Output::SymbolsBin,
+        Output::DepBin,
+        Output::Symbols,
+        Output::Alias,
+        Output::Dep,
+        Output::Devname,
+        Output::BuiltinBin,
+        Output::BuiltinAliasBin,
+        Output::Weakdep,
+        Output::Softdep,
+    ];
+
     /// The file's name in the output directory.
     pub fn file_name(self) -> &'static str {
         match self {
