@@ -28,6 +28,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -129,6 +130,7 @@ impl Place {
             .collect();
         Some(Loaded {
             file,
+            written: (meta.mtime(), meta.mtime_nsec() as u32),
             head,
             entries,
             memo,
@@ -267,6 +269,8 @@ fn write_named(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
 /// data section read on first use.
 pub(crate) struct Loaded {
     file: File,
+    /// When the cache file was written (its mtime, seconds and ns).
+    pub written: (i64, u32),
     head: format::Head,
     pub entries: Vec<Entry>,
     pub memo: Option<Memo>,
@@ -297,11 +301,20 @@ impl Loaded {
         format::decode_module_in(&Arc::new(bytes), 0..at.1 as usize).ok()
     }
 
-    /// The data section, checked.
-    pub fn data(&self) -> Option<Vec<u8>> {
+    /// The data section, checked, or `None` if `stop` is set before it is
+    /// all read: it is read a MiB at a time, and megabytes of it take
+    /// milliseconds that a run found to have nothing to do does not wait.
+    pub fn data(&self, stop: &AtomicBool) -> Option<Vec<u8>> {
+        const CHUNK: usize = 1 << 20;
         let (start, len) = self.head.sections[2];
         let mut data = vec![0; len];
-        self.file.read_exact_at(&mut data, start as u64).ok()?;
+        for (i, chunk) in data.chunks_mut(CHUNK).enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            let at = start.checked_add(i * CHUNK)?;
+            self.file.read_exact_at(chunk, at as u64).ok()?;
+        }
         self.head.verify(2, &data).ok()?;
         Some(data)
     }

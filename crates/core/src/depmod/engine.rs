@@ -5,13 +5,14 @@ use std::os::unix::ffi::OsStrExt;
 
 use rayon::prelude::*;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cache::{self, Digest, Memo};
-use super::incremental::{self, outputs_unchanged, store_cache, Inputs, Known, Records};
+use super::incremental::{store_cache, Inputs, Known, Side};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
+use super::walk::Watch;
 use super::{cycles, order, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Reporter, Summary};
 use crate::config::DepmodConfig;
@@ -21,35 +22,11 @@ use crate::diagnostics::{Level, Sink};
 /// What a run has of the cache: where it goes, what was read, and what
 /// is being found out about it on another thread while the modules are
 /// looked for.
-struct Cache<'s, 'c> {
+struct Cache<'c> {
     place: Option<cache::Place>,
     loaded: Option<&'c cache::Loaded>,
-    side: Option<Side<'s>>,
+    side: Option<Side>,
     started: SystemTime,
-}
-
-/// The cache's thread: first whether the outputs on disk are the memo's
-/// (if there is a memo), then every record decoded, unless told to stop.
-struct Side<'s> {
-    unchanged: std::sync::mpsc::Receiver<bool>,
-    records: std::thread::ScopedJoinHandle<'s, Option<Records>>,
-    stop: &'s AtomicBool,
-}
-
-impl Side<'_> {
-    /// Whether the outputs on disk are those the memo's run wrote.
-    fn unchanged(&self) -> bool {
-        self.unchanged.recv().unwrap_or(false)
-    }
-
-    /// The decoded records, if they are wanted; the thread is told to stop
-    /// if not (it would compete with reading every module file).
-    fn records(self, wanted: bool) -> Option<Records> {
-        if !wanted {
-            self.stop.store(true, Ordering::Relaxed);
-        }
-        self.records.join().ok().flatten().filter(|_| wanted)
-    }
 }
 
 impl Depmod {
@@ -63,42 +40,16 @@ impl Depmod {
     ) -> Result<Summary, Error> {
         let started = SystemTime::now();
         let place = self.cache_place();
-        let loaded = place.as_ref().and_then(cache::Place::load);
-        let memo = loaded
-            .as_ref()
-            .and_then(|l| l.memo.as_ref())
-            .filter(|_| !self.options.dry_run);
+        let loaded = place.as_ref().and_then(cache::Place::load).map(Arc::new);
         let outdir = self.options.root.host_bytes(&self.outdirname);
-        let stop = AtomicBool::new(false);
-        let summary = std::thread::scope(|scope| {
-            // Neither whether the outputs are still those the memo's run
-            // wrote nor what the cache's records hold depends on the scan:
-            // both are found out on the side, on one thread, while this one
-            // waits for the file system.
-            let side = loaded.as_ref().map(|loaded| {
-                let (tell, unchanged) = std::sync::mpsc::channel();
-                let (outdir, stop) = (&outdir, &stop);
-                let records = scope.spawn(move || {
-                    let _ = tell.send(memo.is_some_and(|m| outputs_unchanged(m, outdir)));
-                    incremental::records(loaded, stop)
-                });
-                Side {
-                    unchanged,
-                    records,
-                    stop,
-                }
-            });
-            let cache = Cache {
-                place,
-                loaded: loaded.as_ref(),
-                side,
-                started,
-            };
-            let summary = self.generate_with(kernel, config, cache, rep);
-            // Whatever the side thread is still doing, nobody waits for it.
-            stop.store(true, Ordering::Relaxed);
-            summary
-        });
+        let memo = !self.options.dry_run;
+        let cache = Cache {
+            place,
+            loaded: loaded.as_deref(),
+            side: loaded.as_ref().and_then(|l| Side::start(l, memo, outdir)),
+            started,
+        };
+        let summary = self.generate_with(kernel, config, cache, rep);
         free_aside(loaded);
         summary
     }
@@ -107,7 +58,7 @@ impl Depmod {
         &self,
         kernel: &KernelSymbols,
         config: &DepmodConfig,
-        cache: Cache<'_, '_>,
+        cache: Cache<'_>,
         rep: &mut dyn Reporter,
     ) -> Result<Summary, Error> {
         let Cache {
@@ -116,7 +67,15 @@ impl Depmod {
             side,
             started,
         } = cache;
-        let found = self.find_modules(config, place.is_some(), rep)?;
+        let go = side.as_ref().map(|side| {
+            let go = &side.go;
+            move || go.now()
+        });
+        let watch = loaded.zip(go.as_ref()).map(|(loaded, go)| Watch {
+            since: loaded.written,
+            changed: go,
+        });
+        let found = self.find_modules(config, place.is_some(), watch.as_ref(), rep)?;
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
         // Paths as modules.dep shows them, which are also the cache's keys.
@@ -164,7 +123,9 @@ impl Depmod {
             }
             read = files;
         }
-        let records = side.and_then(|side| side.records(known.any_hit()));
+        // Without a module the cache knows, the thread is told to stop: it
+        // would compete with reading every module file.
+        let records = side.filter(|_| known.any_hit()).and_then(Side::records);
         let parsed = known.parsed(&paths, &self.options.root, read, records);
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {
@@ -310,6 +271,7 @@ impl Depmod {
         &self,
         config: &DepmodConfig,
         stat: bool,
+        watch: Option<&Watch<'_>>,
         rep: &mut dyn Reporter,
     ) -> Result<Vec<scan::Found>, Error> {
         let root = &self.options.root;
@@ -323,6 +285,7 @@ impl Depmod {
         config.finish();
         let mut scan = scan::Scan::new(&config, &self.dirname, root);
         scan.stat = stat;
+        scan.watch = watch;
         if self.scans_all() {
             if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
                 return Err(Error::Fatal(text!(

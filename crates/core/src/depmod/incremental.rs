@@ -2,7 +2,9 @@
 //! memo says the outputs on disk are already this run's, and the cache the
 //! run leaves behind.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
@@ -165,7 +167,7 @@ pub(super) type Records = Vec<Option<Parsed>>;
 /// `stop` is set first. One thread does it all: it runs beside the search
 /// for modules, which has the other.
 pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
-    let data = std::sync::Arc::new(cache.data()?);
+    let data = std::sync::Arc::new(cache.data(stop)?);
     let mut out = Vec::with_capacity(cache.entries.len());
     for chunk in cache.entries.chunks(64) {
         if stop.load(Ordering::Relaxed) {
@@ -176,6 +178,81 @@ pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
         }
     }
     Some(out)
+}
+
+/// The cache's thread. It first finds out whether the outputs on disk are
+/// the memo's. If so, the run may have nothing to do, and the thread waits
+/// for a sign of work (from the search for modules, [`Go`]) before it
+/// decodes every record; if not, it decodes them at once. Neither depends
+/// on the search, which mostly waits for the file system. A run that does
+/// not need the records does not wait for the thread: dropping this tells
+/// it to stop, and it frees what it made.
+pub(super) struct Side {
+    unchanged: std::sync::mpsc::Receiver<bool>,
+    records: Option<std::thread::JoinHandle<Option<Records>>>,
+    pub go: Go,
+    stop: Arc<AtomicBool>,
+}
+
+/// Tells the side thread, once, to decode.
+pub(super) struct Go {
+    tell: std::sync::mpsc::Sender<()>,
+    told: AtomicBool,
+}
+
+impl Go {
+    pub fn now(&self) {
+        if !self.told.swap(true, Ordering::Relaxed) {
+            let _ = self.tell.send(());
+        }
+    }
+}
+
+impl Side {
+    pub fn start(loaded: &Arc<cache::Loaded>, memo: bool, outdir: PathBuf) -> Option<Side> {
+        let (tell, unchanged) = std::sync::mpsc::channel();
+        let (go, wait) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (loaded, stopped) = (Arc::clone(loaded), Arc::clone(&stop));
+        let records = std::thread::Builder::new()
+            .spawn(move || {
+                let memo = loaded.memo.as_ref().filter(|_| memo);
+                let unchanged = memo.is_some_and(|m| outputs_unchanged(m, &outdir));
+                let _ = tell.send(unchanged);
+                // Told to stop when the sender is gone.
+                if unchanged && wait.recv().is_err() {
+                    return None;
+                }
+                records(&loaded, &stopped)
+            })
+            .ok()?;
+        Some(Side {
+            unchanged,
+            records: Some(records),
+            go: Go {
+                tell: go,
+                told: AtomicBool::new(false),
+            },
+            stop,
+        })
+    }
+
+    /// Whether the outputs on disk are those the memo's run wrote.
+    pub fn unchanged(&self) -> bool {
+        self.unchanged.recv().unwrap_or(false)
+    }
+
+    /// The decoded records, once the thread has them.
+    pub fn records(mut self) -> Option<Records> {
+        self.go.now();
+        self.records.take()?.join().ok().flatten()
+    }
+}
+
+impl Drop for Side {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Everything besides the modules that decides a run's outputs and

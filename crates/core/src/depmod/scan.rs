@@ -54,6 +54,8 @@ pub(crate) struct Scan<'r> {
     pub found: Vec<Option<Found>>,
     /// Whether module files are stat'ed (for the cache).
     pub stat: bool,
+    /// Told as soon as the walk sees the tree changed (with `stat`).
+    pub watch: Option<&'r walk::Watch<'r>>,
 }
 
 /// Why the walk of the module directory itself failed (kmod: FATAL).
@@ -69,6 +71,7 @@ impl<'r> Scan<'r> {
             by_name: Default::default(),
             found: Vec::new(),
             stat: false,
+            watch: None,
         }
     }
 
@@ -109,7 +112,7 @@ impl<'r> Scan<'r> {
             .unwrap_or((0, 0));
         let mut path = dir;
         path.push(b'/');
-        let (top, subtrees) = walk::walk(self.config, self.stat, entries, path, id);
+        let (top, subtrees) = walk::walk(self.config, self.stat, self.watch, entries, path, id);
         let mut subtrees: Vec<Option<Vec<Item>>> = subtrees.into_iter().map(Some).collect();
         for item in top {
             let items = match item {

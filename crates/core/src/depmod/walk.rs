@@ -62,17 +62,37 @@ struct Shared {
     finished: bool,
 }
 
+/// What the walk tells as soon as it sees that the tree changed since
+/// `since`: a module file, or a directory below the top, changed then
+/// (its ctime is not older). A hint that work is coming, nothing more: a
+/// directory the walk does not stat may have changed too.
+pub(crate) struct Watch<'a> {
+    pub since: (i64, u32),
+    pub changed: &'a (dyn Fn() + Sync),
+}
+
+impl Watch<'_> {
+    fn check(&self, ctime: (i64, u32)) {
+        if ctime >= self.since {
+            (self.changed)();
+        }
+    }
+}
+
 struct Walker<'a> {
     config: &'a DepmodConfig,
     stat: bool,
+    watch: Option<&'a Watch<'a>>,
     shared: &'a (Mutex<Shared>, Condvar),
 }
 
 /// Walks `dir` (open; `path` its target path ending in `/`, `id` its
-/// device and inode). `stat`: take each module file's identity.
+/// device and inode). `stat`: take each module file's identity (and tell
+/// `watch` of changes).
 pub(crate) fn walk(
     config: &DepmodConfig,
     stat: bool,
+    watch: Option<&Watch<'_>>,
     dir: Dir,
     path: Vec<u8>,
     id: (u64, u64),
@@ -81,6 +101,7 @@ pub(crate) fn walk(
     let w = Walker {
         config,
         stat,
+        watch: watch.filter(|_| stat),
         shared: &shared,
     };
     let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) - 1;
@@ -243,6 +264,9 @@ impl Walker<'_> {
                             .map(|st| FileStat::of_stat(st.raw())),
                         None => None,
                     };
+                    if let (Some(watch), Some(stat)) = (self.watch, &stat) {
+                        watch.check(stat.ctime);
+                    }
                     out.push(Item::File(path.clone(), stat.filter(|_| self.stat)));
                 }
                 continue;
@@ -264,6 +288,19 @@ impl Walker<'_> {
             // would recurse until its path buffer overflows.
             if ancestors.contains(&id) {
                 continue;
+            }
+            if let Some(watch) = self.watch {
+                // A file added, removed or renamed changes its directory.
+                let ctime = match &followed {
+                    Some(st) => Some(FileStat::of_stat(st.raw()).ctime),
+                    None => dir
+                        .stat(&entry.name, false)
+                        .ok()
+                        .map(|st| FileStat::of_stat(st.raw()).ctime),
+                };
+                if let Some(ctime) = ctime {
+                    watch.check(ctime);
+                }
             }
             let sub = match dir.open_sub(&entry.name) {
                 Ok(sub) => sub,
