@@ -101,17 +101,30 @@ pub fn underscores_in_place(s: &mut [u8]) -> Result<(), NameError> {
 /// A bracket expression crossing that limit is an error: kmod 34.2 would
 /// overrun its buffer there; later releases reject it.
 pub fn alias_normalize(alias: &[u8]) -> Result<Vec<u8>, NameError> {
+    let mut out = Vec::new();
+    alias_normalize_into(alias, &mut out)?;
+    Ok(out)
+}
+
+/// [`alias_normalize`], appending to `out`; on an error, what was
+/// appended is left.
+pub fn alias_normalize_into(alias: &[u8], out: &mut Vec<u8>) -> Result<(), NameError> {
     let end = alias.iter().position(|&c| c == 0).unwrap_or(alias.len());
-    let alias = &alias[..end];
-    let limit = alias.len().min(PATH_MAX - 1);
-    let mut out = Vec::with_capacity(limit);
+    let alias = &alias[..end.min(PATH_MAX - 1)];
+    // Most aliases have nothing to change: copied whole (depmod
+    // normalizes tens of thousands).
+    if !alias.iter().any(|&c| matches!(c, b'-' | b'[' | b']')) {
+        out.extend_from_slice(alias);
+        return Ok(());
+    }
+    out.reserve(alias.len());
     let mut i = 0;
-    while i < limit {
+    while i < alias.len() {
         match alias[i] {
             b'-' => out.push(b'_'),
             b']' => return Err(NameError::StrayBracket),
             b'[' => {
-                let n = alias[i..limit]
+                let n = alias[i..]
                     .iter()
                     .position(|&c| c == b']')
                     .ok_or(NameError::UnterminatedBracket)?;
@@ -122,7 +135,7 @@ pub fn alias_normalize(alias: &[u8]) -> Result<Vec<u8>, NameError> {
         }
         i += 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::depmod::parse::{Parsed, Span};
 use crate::depmod::report::{text, Deferred};
 use crate::diagnostics::Level;
 use crate::index::Record;
-use crate::name::alias_normalize;
+use crate::name::alias_normalize_into;
 
 /// One line per `.modinfo` value of one kind: `<word><value> <module>` for
 /// aliases, `<word><module> <value>` for soft and weak dependencies.
@@ -37,32 +37,37 @@ pub(super) fn info_text(
 }
 
 pub(super) fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
-    let mut keys: Vec<(Vec<u8>, usize)> = Vec::new();
+    // Every key in one buffer: tens of thousands of them.
+    let mut keys = Vec::new();
+    let mut entries: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
     let mut seen: FastMap<(Vec<u8>, usize), ()> = FastMap::default();
     for (m, p) in model.parsed.iter().enumerate() {
         for &v in &p.aliases {
             let value = p.str(v);
-            let Ok(key) = alias_normalize(value) else {
+            let start = keys.len();
+            if alias_normalize_into(value, &mut keys).is_err() {
+                keys.truncate(start);
                 log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
                 continue;
-            };
-            check_ascii(&key, model.names[m])?;
-            if model.warn_duplicates && seen.insert((key.clone(), m), ()).is_some() {
+            }
+            let key = &keys[start..];
+            check_ascii(key, model.names[m])?;
+            if model.warn_duplicates && seen.insert((key.to_vec(), m), ()).is_some() {
                 log.push(
                     Level::Warning,
                     text!(b"duplicate module alias:\n", key, b" ", model.names[m]),
                 );
             }
-            keys.push((key, m));
+            entries.push((start..keys.len(), m));
         }
     }
-    let entries: Vec<Record<'_>> = keys
-        .iter()
+    let records: Vec<Record<'_>> = entries
+        .into_iter()
         .map(|(key, m)| Record {
-            key,
-            value: model.names[*m],
-            priority: *m as u32,
+            key: &keys[key],
+            value: model.names[m],
+            priority: m as u32,
         })
         .collect();
-    index(&entries)
+    index(&records)
 }
