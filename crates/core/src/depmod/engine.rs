@@ -67,9 +67,20 @@ impl Depmod {
             side,
             started,
         } = cache;
-        let go = side.as_ref().map(|side| {
-            let go = &side.go;
-            move || go.now()
+        // A changed file the cache knows by its path was replaced: that
+        // may leave every output as it is (see Known::restamp), and the
+        // records are only decoded if it does not.
+        let known_paths = std::sync::OnceLock::new();
+        let go = side.as_ref().zip(loaded).map(|(side, loaded)| {
+            let (go, dirname, known_paths) = (&side.go, &self.dirname[..], &known_paths);
+            move |path: &[u8]| {
+                let key = order::relpath_start(path, dirname).map_or(path, |at| &path[at..]);
+                let known: &super::hash::FastSet<&[u8]> = known_paths
+                    .get_or_init(|| loaded.entries.iter().map(|e| e.path.as_slice()).collect());
+                if !known.contains(key) {
+                    go.now();
+                }
+            }
         });
         let watch = loaded.zip(go.as_ref()).map(|(loaded, go)| Watch {
             since: loaded.written,
@@ -125,7 +136,10 @@ impl Depmod {
         }
         // Without a module the cache knows, the thread is told to stop: it
         // would compete with reading every module file.
-        let records = side.filter(|_| known.any_hit()).and_then(Side::records);
+        let records = side
+            .filter(|_| known.any_hit())
+            .zip(loaded)
+            .and_then(|(side, loaded)| side.records(loaded));
         let parsed = known.parsed(&paths, &self.options.root, read, records);
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {

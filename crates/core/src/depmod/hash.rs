@@ -6,6 +6,7 @@
 //! order is fully determined by the key set: sort by (bucket, key bytes).
 
 pub(crate) use rustc_hash::FxHashMap as FastMap;
+pub(crate) use rustc_hash::FxHashSet as FastSet;
 
 /// Buckets of kmod's module-name table.
 pub(crate) const MODULE_BUCKETS: u32 = 512;

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use rayon::prelude::*;
+
 use super::cache::{self, Digest, Digester, Loaded, Memo};
 use super::output::Output;
 use super::parse::{self, Parsed};
@@ -164,8 +166,8 @@ impl<'c> Known<'c> {
 pub(super) type Records = Vec<Option<Parsed>>;
 
 /// Every record of the cache, decoded, or `None` if any does not decode or
-/// `stop` is set first. One thread does it all: it runs beside the search
-/// for modules, which has the other.
+/// `stop` is set first. One thread does it all, beside the search for
+/// modules.
 pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
     let data = std::sync::Arc::new(cache.data(stop)?);
     let mut out = Vec::with_capacity(cache.entries.len());
@@ -182,15 +184,17 @@ pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
 
 /// The cache's thread. It first finds out whether the outputs on disk are
 /// the memo's. If so, the run may have nothing to do, and the thread waits
-/// for a sign of work (from the search for modules, [`Go`]) before it
-/// decodes every record; if not, it decodes them at once. Neither depends
-/// on the search, which mostly waits for the file system. A run that does
-/// not need the records does not wait for the thread: dropping this tells
-/// it to stop, and it frees what it made.
+/// for a sign of work (a changed module file seen by the search for
+/// modules, [`Go`]) before it decodes every record; if not, it decodes
+/// them at once. Neither depends on the search, which mostly waits for the
+/// file system. A run that does not need the records does not wait for
+/// the thread: dropping this tells it to stop, and it frees what it made.
 pub(super) struct Side {
     unchanged: std::sync::mpsc::Receiver<bool>,
     records: Option<std::thread::JoinHandle<Option<Records>>>,
     pub go: Go,
+    /// Set by the thread when it starts decoding.
+    started: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
@@ -213,7 +217,9 @@ impl Side {
         let (tell, unchanged) = std::sync::mpsc::channel();
         let (go, wait) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let (loaded, stopped) = (Arc::clone(loaded), Arc::clone(&stop));
+        let started = Arc::new(AtomicBool::new(false));
+        let (loaded, stopped, starting) =
+            (Arc::clone(loaded), Arc::clone(&stop), Arc::clone(&started));
         let records = std::thread::Builder::new()
             .spawn(move || {
                 let memo = loaded.memo.as_ref().filter(|_| memo);
@@ -223,6 +229,7 @@ impl Side {
                 if unchanged && wait.recv().is_err() {
                     return None;
                 }
+                starting.store(true, Ordering::Relaxed);
                 records(&loaded, &stopped)
             })
             .ok()?;
@@ -233,6 +240,7 @@ impl Side {
                 tell: go,
                 told: AtomicBool::new(false),
             },
+            started,
             stop,
         })
     }
@@ -242,10 +250,20 @@ impl Side {
         self.unchanged.recv().unwrap_or(false)
     }
 
-    /// The decoded records, once the thread has them.
-    pub fn records(mut self) -> Option<Records> {
-        self.go.now();
-        self.records.take()?.join().ok().flatten()
+    /// The cache's records: the thread's, if it has started on them. If
+    /// not (a module removed leaves no changed file to see), it is told to
+    /// stop and every thread of the pool decodes them here.
+    pub fn records(mut self, loaded: &Loaded) -> Option<Records> {
+        if self.started.load(Ordering::Relaxed) {
+            return self.records.take()?.join().ok().flatten();
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        let data = Arc::new(loaded.data(&AtomicBool::new(false))?);
+        loaded
+            .entries
+            .par_iter()
+            .map(|e| cache::record(&data, e.data).map(Some))
+            .collect()
     }
 }
 

@@ -63,20 +63,12 @@ struct Shared {
 }
 
 /// What the walk tells as soon as it sees that the tree changed since
-/// `since`: a module file, or a directory below the top, changed then
-/// (its ctime is not older). A hint that work is coming, nothing more: a
-/// directory the walk does not stat may have changed too.
+/// `since`: a module file changed then (its ctime is not older), as an
+/// added or replaced one has. `changed` gets its path. A hint that work
+/// may be coming, nothing more: a removed file leaves nothing to see.
 pub(crate) struct Watch<'a> {
     pub since: (i64, u32),
-    pub changed: &'a (dyn Fn() + Sync),
-}
-
-impl Watch<'_> {
-    fn check(&self, ctime: (i64, u32)) {
-        if ctime >= self.since {
-            (self.changed)();
-        }
-    }
+    pub changed: &'a (dyn Fn(&[u8]) + Sync),
 }
 
 struct Walker<'a> {
@@ -265,7 +257,9 @@ impl Walker<'_> {
                         None => None,
                     };
                     if let (Some(watch), Some(stat)) = (self.watch, &stat) {
-                        watch.check(stat.ctime);
+                        if stat.ctime >= watch.since {
+                            (watch.changed)(path);
+                        }
                     }
                     out.push(Item::File(path.clone(), stat.filter(|_| self.stat)));
                 }
@@ -288,19 +282,6 @@ impl Walker<'_> {
             // would recurse until its path buffer overflows.
             if ancestors.contains(&id) {
                 continue;
-            }
-            if let Some(watch) = self.watch {
-                // A file added, removed or renamed changes its directory.
-                let ctime = match &followed {
-                    Some(st) => Some(FileStat::of_stat(st.raw()).ctime),
-                    None => dir
-                        .stat(&entry.name, false)
-                        .ok()
-                        .map(|st| FileStat::of_stat(st.raw()).ctime),
-                };
-                if let Some(ctime) = ctime {
-                    watch.check(ctime);
-                }
             }
             let sub = match dir.open_sub(&entry.name) {
                 Ok(sub) => sub,
