@@ -42,11 +42,13 @@ impl Depmod {
         let place = self.cache_place();
         let loaded = place.as_ref().and_then(cache::Place::load).map(Arc::new);
         let outdir = self.options.root.host_bytes(&self.outdirname);
-        let memo = !self.options.dry_run;
+        let use_memo = !self.options.dry_run;
         let cache = Cache {
             place,
             loaded: loaded.as_deref(),
-            side: loaded.as_ref().and_then(|l| Side::start(l, memo, outdir)),
+            side: loaded
+                .as_ref()
+                .and_then(|l| Side::start(l, use_memo, outdir)),
             started,
         };
         let summary = self.generate_with(kernel, config, cache, rep);

@@ -213,7 +213,8 @@ impl Go {
 }
 
 impl Side {
-    pub fn start(loaded: &Arc<cache::Loaded>, memo: bool, outdir: PathBuf) -> Option<Side> {
+    /// Starts the thread; `use_memo`: whether a memo may spare the run.
+    pub fn start(loaded: &Arc<cache::Loaded>, use_memo: bool, outdir: PathBuf) -> Option<Side> {
         let (tell, unchanged) = std::sync::mpsc::channel();
         let (go, wait) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
@@ -222,7 +223,7 @@ impl Side {
             (Arc::clone(loaded), Arc::clone(&stop), Arc::clone(&started));
         let records = std::thread::Builder::new()
             .spawn(move || {
-                let memo = loaded.memo.as_ref().filter(|_| memo);
+                let memo = loaded.memo.as_ref().filter(|_| use_memo);
                 let unchanged = memo.is_some_and(|m| outputs_unchanged(m, &outdir));
                 let _ = tell.send(unchanged);
                 // Told to stop when the sender is gone.

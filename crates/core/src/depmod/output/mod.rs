@@ -127,3 +127,24 @@ impl Output {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Output;
+
+    #[test]
+    fn longest_first_lists_every_output_once() {
+        // The outputs are made in this order and put in place in ALL's: one
+        // missing here would never be written.
+        let mut made: Vec<&str> = Output::LONGEST_FIRST
+            .iter()
+            .map(|o| o.file_name())
+            .collect();
+        let mut all: Vec<&str> = Output::ALL.iter().map(|o| o.file_name()).collect();
+        made.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(made, all);
+        made.dedup();
+        assert_eq!(made.len(), Output::ALL.len());
+    }
+}
