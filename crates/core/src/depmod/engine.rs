@@ -69,26 +69,17 @@ impl Depmod {
             side,
             started,
         } = cache;
-        // A changed file the cache knows by its path was replaced: that
-        // may leave every output as it is (see Known::restamp), and the
-        // records are only decoded if it does not.
-        let known_paths = std::sync::OnceLock::new();
-        let go = side.as_ref().zip(loaded).map(|(side, loaded)| {
-            let (go, dirname, known_paths) = (&side.go, &self.dirname[..], &known_paths);
-            move |path: &[u8]| {
-                let key = order::relpath_start(path, dirname).map_or(path, |at| &path[at..]);
-                let known: &super::hash::FastSet<&[u8]> = known_paths
-                    .get_or_init(|| loaded.entries.iter().map(|e| e.path.as_slice()).collect());
-                if !known.contains(key) {
-                    go.now();
-                }
-            }
-        });
-        let watch = loaded.zip(go.as_ref()).map(|(loaded, go)| Watch {
-            since: loaded.written,
-            changed: go,
-        });
-        let found = self.find_modules(config, place.is_some(), watch.as_ref(), rep)?;
+        let found = {
+            let go = side
+                .as_ref()
+                .zip(loaded)
+                .map(|(side, loaded)| side.on_changed(loaded, &self.dirname));
+            let watch = loaded.zip(go.as_ref()).map(|(loaded, go)| Watch {
+                since: loaded.written,
+                changed: go,
+            });
+            self.find_modules(config, place.is_some(), watch.as_ref(), rep)?
+        };
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
         // Paths as modules.dep shows them, which are also the cache's keys.
@@ -446,10 +437,8 @@ fn longest_first<T: Send>(make: impl Fn(Output) -> T + Sync) -> Vec<T> {
 /// tool is, need not wait for.
 fn free_aside<T: Send + 'static>(value: T) {
     let value = std::mem::ManuallyDrop::new(value);
-    let freed =
-        std::thread::Builder::new().spawn(move || std::mem::ManuallyDrop::into_inner(value));
     // No thread to be had: the memory is left to the process's end.
-    let _ = freed;
+    let _ = std::thread::Builder::new().spawn(move || std::mem::ManuallyDrop::into_inner(value));
 }
 
 /// Writes the run's cache, given the memo of a complete run.

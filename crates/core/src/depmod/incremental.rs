@@ -10,6 +10,8 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
+use super::hash::FastSet;
+use super::order;
 use super::output::Output;
 use super::parse::{self, Parsed};
 use super::scan::Found;
@@ -169,17 +171,36 @@ pub(super) type Records = Vec<Option<Parsed>>;
 /// `stop` is set first. One thread does it all, beside the search for
 /// modules.
 pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
-    let data = std::sync::Arc::new(cache.data(stop)?);
+    let data = Arc::new(cache.data(stop)?);
     let mut out = Vec::with_capacity(cache.entries.len());
-    for chunk in cache.entries.chunks(64) {
+    for chunk in cache.entries.chunks(RECORDS_AT_ONCE) {
         if stop.load(Ordering::Relaxed) {
             return None;
         }
-        for e in chunk {
-            out.push(Some(cache::record(&data, e.data)?));
-        }
+        out.extend(decode(&data, chunk)?);
     }
     Some(out)
+}
+
+/// [`records`] on every thread of the pool, with nothing to stop it.
+fn records_in_parallel(cache: &Loaded) -> Option<Records> {
+    let data = Arc::new(cache.data(&AtomicBool::new(false))?);
+    let chunks: Option<Vec<Records>> = cache
+        .entries
+        .par_chunks(RECORDS_AT_ONCE)
+        .map(|chunk| decode(&data, chunk))
+        .collect();
+    Some(chunks?.into_iter().flatten().collect())
+}
+
+/// Records decoded between two looks at whether to stop.
+const RECORDS_AT_ONCE: usize = 64;
+
+fn decode(data: &Arc<Vec<u8>>, entries: &[cache::Entry]) -> Option<Records> {
+    entries
+        .iter()
+        .map(|e| cache::record(data, e.data).map(Some))
+        .collect()
 }
 
 /// The cache's thread. It first finds out whether the outputs on disk are
@@ -192,20 +213,20 @@ pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
 pub(super) struct Side {
     unchanged: std::sync::mpsc::Receiver<bool>,
     records: Option<std::thread::JoinHandle<Option<Records>>>,
-    pub go: Go,
+    go: Go,
     /// Set by the thread when it starts decoding.
     started: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 }
 
 /// Tells the side thread, once, to decode.
-pub(super) struct Go {
+struct Go {
     tell: std::sync::mpsc::Sender<()>,
     told: AtomicBool,
 }
 
 impl Go {
-    pub fn now(&self) {
+    fn now(&self) {
         if !self.told.swap(true, Ordering::Relaxed) {
             let _ = self.tell.send(());
         }
@@ -259,12 +280,28 @@ impl Side {
             return self.records.take()?.join().ok().flatten();
         }
         self.stop.store(true, Ordering::Relaxed);
-        let data = Arc::new(loaded.data(&AtomicBool::new(false))?);
-        loaded
-            .entries
-            .par_iter()
-            .map(|e| cache::record(&data, e.data).map(Some))
-            .collect()
+        records_in_parallel(loaded)
+    }
+
+    /// What the search for modules calls with each module file changed
+    /// since the cache was written. A file the cache knows by its path was
+    /// replaced, which may leave every output as it is (see
+    /// [`Known::restamp`]): only one it does not know tells the thread to
+    /// decode.
+    pub fn on_changed<'a>(
+        &'a self,
+        loaded: &'a Loaded,
+        dirname: &'a [u8],
+    ) -> impl Fn(&[u8]) + Sync + 'a {
+        let (known, go) = (std::sync::OnceLock::<FastSet<&[u8]>>::new(), &self.go);
+        move |path: &[u8]| {
+            let key = order::relpath_start(path, dirname).map_or(path, |at| &path[at..]);
+            let known =
+                known.get_or_init(|| loaded.entries.iter().map(|e| e.path.as_slice()).collect());
+            if !known.contains(key) {
+                go.now();
+            }
+        }
     }
 }
 
