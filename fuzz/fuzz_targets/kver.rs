@@ -86,7 +86,8 @@ fuzz_target!(|data: &[u8]| {
     if matches!(
         compiled,
         Err(KverError::Backreference | KverError::CopiedAnchor)
-    ) || pattern.len() > 16
+    ) || compiled.as_ref().is_ok_and(|p| p.refuses(version))
+        || pattern.len() > 16
         || version.len() > 256
         || has_large_bound(pattern)
         || glibc_copies(pattern) > 1000

@@ -31,7 +31,12 @@
 //!   [`MAX_NESTING`] groups or [`MAX_DEPTH`] levels, with more than
 //!   [`MAX_STACKED`] repetition operators in a row that cannot be merged
 //!   (`a{2}?{2}?…`), or whose copies of anchors pass [`MAX_COPIES`] nodes;
-//! * a pattern containing a NUL byte (a C string would end there).
+//! * a pattern containing a NUL byte (a C string would end there);
+//! * a pattern with an anchor that counts (`^`, `$`, `` \` ``, `\'`), in a
+//!   version that contains a newline. glibc lets a `^` hold right after a
+//!   newline the match has read, and a `$` right before one it reads next,
+//!   even without `REG_NEWLINE` (`\n^` matches `.\n`), and makes `` \` ``
+//!   and `\'` differ from them there. A kernel release has no newline.
 //!
 //! `crates/core/tests/kver_glibc.rs` and the `kver` fuzz target compare the
 //! answers with glibc's.
@@ -150,6 +155,8 @@ pub enum SyntaxError {
 #[derive(Debug, Clone)]
 pub struct KverPattern {
     regex: Regex,
+    /// The rewritten pattern holds a start or end anchor.
+    anchored: bool,
 }
 
 impl KverPattern {
@@ -163,14 +170,37 @@ impl KverPattern {
             .dfa_size_limit(SIZE_LIMIT)
             .build()
             .map_err(|e| KverError::TooComplex(e.to_string()))?;
-        Ok(KverPattern { regex })
+        Ok(KverPattern {
+            anchored: has_anchor(&syntax),
+            regex,
+        })
     }
 
     /// Whether the pattern occurs anywhere in `version` (up to a NUL, as in
-    /// C), as `regexec` answers.
+    /// C), as `regexec` answers; never for a version it [refuses](Self::refuses).
     pub fn is_match(&self, version: &[u8]) -> bool {
-        self.regex.is_match(super::lines::c_str(version))
+        let version = super::lines::c_str(version);
+        !self.refuses(version) && self.regex.is_match(version)
     }
+
+    /// Whether this is a version the pattern matches nothing in whatever
+    /// glibc says: one with a newline, for a pattern with an anchor (see
+    /// the module documentation).
+    pub fn refuses(&self, version: &[u8]) -> bool {
+        self.anchored && super::lines::c_str(version).contains(&b'\n')
+    }
+}
+
+/// Whether the `regex` crate's pattern `syntax`, as [`translate`] writes
+/// it, has a `\A` or `\z`.
+fn has_anchor(syntax: &str) -> bool {
+    let mut chars = syntax.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && matches!(chars.next(), Some('A' | 'z')) {
+            return true;
+        }
+    }
+    false
 }
 
 /// `pattern` rewritten in the `regex` crate's syntax (to be compiled with
