@@ -109,9 +109,10 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
 }
 
 pub(super) fn check_text(text: &[u8]) -> Result<(), BuildError> {
-    // Checked word by word first: every key and value of a run goes
-    // through here.
-    if text.is_ascii() && !text.contains(&0) {
+    // One pass that the compiler can vectorize first: every key and value
+    // of a run goes through here. NUL and bytes from 0x80 are the ones
+    // that wrap to 0x7f or more when one is taken away.
+    if text.iter().fold(0u8, |m, &b| m.max(b.wrapping_sub(1))) < 0x7f {
         return Ok(());
     }
     if let Some(&byte) = text.iter().find(|&&b| b >= CHILD_LIMIT) {

@@ -129,7 +129,7 @@ impl Place {
             })
             .collect();
         Some(Loaded {
-            file,
+            file: std::sync::RwLock::new(Some(file)),
             written: (meta.mtime(), meta.mtime_nsec() as u32),
             head,
             entries,
@@ -160,8 +160,11 @@ impl Place {
             old.head.crc(2),
         );
         self.replace(&mut |file| {
+            format::Destination::expect(file, front.len() + len);
             file.write_all(&front)?;
-            copy_range(&old.file, start as u64, len, file)
+            let old = old.file.read().unwrap_or_else(|e| e.into_inner());
+            let old = old.as_ref().ok_or(std::io::ErrorKind::NotFound)?;
+            copy_range(old, start as u64, len, file)
         });
     }
 
@@ -179,6 +182,23 @@ impl Place {
         if fs::rename(&tmp, &self.file).is_err() {
             let _ = fs::remove_file(&tmp);
         }
+    }
+}
+
+/// A new cache file's blocks are allocated before it is written. ext4
+/// starts writing out a file whose blocks are still to be allocated when
+/// it is renamed over another (so that a crash cannot leave an empty file
+/// where the old one was), and a run waited milliseconds for that, and for
+/// the old file's pages still being written out when the next run
+/// replaced it. After a crash, blocks not yet written read as zeros: the
+/// cache's checksums then fail and it is ignored, as any damaged cache is.
+impl format::Destination for File {
+    fn expect(&mut self, len: usize) {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+        let len = libc::off_t::try_from(len).unwrap_or(0);
+        // SAFETY: a plain system call on a descriptor this File owns. Its
+        // failure (a file system without it) leaves the file as it was.
+        unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, 0, len) };
     }
 }
 
@@ -268,7 +288,7 @@ fn write_named(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
 /// A cache file as read: its entries and memo checked and decoded; its
 /// data section read on first use.
 pub(crate) struct Loaded {
-    file: File,
+    file: std::sync::RwLock<Option<File>>,
     /// When the cache file was written (its mtime, seconds and ns).
     pub written: (i64, u32),
     head: format::Head,
@@ -296,9 +316,19 @@ impl Loaded {
         }
         let mut bytes = vec![0; at.1 as usize];
         self.file
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()?
             .read_exact_at(&mut bytes, (start + at.0 as usize) as u64)
             .ok()?;
         format::decode_module_in(&Arc::new(bytes), 0..at.1 as usize).ok()
+    }
+
+    /// Closes the file, once nothing more is to be read from it: the
+    /// cache that replaces it then frees it as it is renamed over it,
+    /// on the thread that writes the new one, not at the process's exit.
+    pub fn close(&self) {
+        drop(self.file.write().unwrap_or_else(|e| e.into_inner()).take());
     }
 
     /// The data section, checked, or `None` if `stop` is set before it is
@@ -308,12 +338,14 @@ impl Loaded {
         const CHUNK: usize = 1 << 20;
         let (start, len) = self.head.sections[2];
         let mut data = vec![0; len];
+        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
+        let file = file.as_ref()?;
         for (i, chunk) in data.chunks_mut(CHUNK).enumerate() {
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
             let at = start.checked_add(i * CHUNK)?;
-            self.file.read_exact_at(chunk, at as u64).ok()?;
+            file.read_exact_at(chunk, at as u64).ok()?;
         }
         self.head.verify(2, &data).ok()?;
         Some(data)

@@ -401,5 +401,8 @@ pub(super) fn store_cache(
         })
         .collect();
     let memo = memo.filter(|_| entries.len() == modules.len());
+    if let Some(old) = known.loaded {
+        old.close();
+    }
     place.store(&entries, memo.as_ref());
 }

@@ -338,6 +338,17 @@ impl Head {
     }
 }
 
+/// Where a cache file's bytes go, told how many there will be first.
+pub(crate) trait Destination: std::io::Write {
+    fn expect(&mut self, len: usize);
+}
+
+impl Destination for Vec<u8> {
+    fn expect(&mut self, len: usize) {
+        self.reserve(len);
+    }
+}
+
 /// Builds a whole cache file (see [`write`]).
 pub(crate) fn encode(
     release: &[u8],
@@ -356,7 +367,7 @@ pub(crate) fn encode(
 /// lengths and checksum and once to be written, so that no copy of the
 /// data section (megabytes) is ever held.
 pub(crate) fn write(
-    out: &mut impl std::io::Write,
+    out: &mut impl Destination,
     release: &[u8],
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
@@ -377,7 +388,9 @@ pub(crate) fn write(
         heads.push(path, *stat, (at as u32, record.len() as u32));
         at += record.len();
     }
-    out.write_all(&front(release, &heads, memo, at, crc.finalize()))?;
+    let front = front(release, &heads, memo, at, crc.finalize());
+    out.expect(front.len() + at);
+    out.write_all(&front)?;
     let mut data = Vec::with_capacity(64 * 1024);
     for (_, _, parsed) in kept() {
         encode_module(parsed, &mut data);

@@ -24,20 +24,20 @@ pub(super) fn deps_text(model: &Model<'_>) -> Vec<u8> {
 }
 
 pub(super) fn deps_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
-    let lines: Vec<Vec<u8>> = (0..model.names.len())
-        .map(|m| {
-            let mut line = Vec::new();
-            dep_line(model, m, &mut line);
-            line
-        })
-        .collect();
+    // Every line in one buffer.
+    let mut lines = Vec::with_capacity(model.names.len() * 64);
+    let mut ends = Vec::with_capacity(model.names.len());
+    for m in 0..model.names.len() {
+        dep_line(model, m, &mut lines);
+        ends.push(lines.len());
+    }
     // Module names are unique, so `-w`'s duplicate check never fires here.
-    let entries: Vec<Record<'_>> = lines
+    let entries: Vec<Record<'_>> = ends
         .iter()
         .enumerate()
-        .map(|(m, line)| Record {
+        .map(|(m, &end)| Record {
             key: model.names[m],
-            value: line,
+            value: &lines[if m == 0 { 0 } else { ends[m - 1] }..end],
             priority: m as u32,
         })
         .collect();

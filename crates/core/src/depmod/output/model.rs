@@ -52,6 +52,9 @@ fn bad_char(s: &[u8], b: u8) -> Fatal {
 /// reports as it goes check early the same way.
 pub(super) fn check_ascii(key: &[u8], value: &[u8]) -> Result<(), Fatal> {
     for s in [key, value] {
+        if s.is_ascii() {
+            continue;
+        }
         if let Some(&b) = s.iter().find(|&&b| b >= 0x80) {
             return Err(bad_char(s, b));
         }
