@@ -129,7 +129,7 @@ impl Place {
             })
             .collect();
         Some(Loaded {
-            file: std::sync::RwLock::new(Some(file)),
+            file,
             written: (meta.mtime(), meta.mtime_nsec() as u32),
             head,
             entries,
@@ -162,9 +162,7 @@ impl Place {
         self.replace(&mut |file| {
             format::Destination::expect(file, front.len() + len);
             file.write_all(&front)?;
-            let old = old.file.read().unwrap_or_else(|e| e.into_inner());
-            let old = old.as_ref().ok_or(std::io::ErrorKind::NotFound)?;
-            copy_range(old, start as u64, len, file)
+            copy_range(&old.file, start as u64, len, file)
         });
     }
 
@@ -288,7 +286,7 @@ fn write_named(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
 /// A cache file as read: its entries and memo checked and decoded; its
 /// data section read on first use.
 pub(crate) struct Loaded {
-    file: std::sync::RwLock<Option<File>>,
+    file: File,
     /// When the cache file was written (its mtime, seconds and ns).
     pub written: (i64, u32),
     head: format::Head,
@@ -316,44 +314,46 @@ impl Loaded {
         }
         let mut bytes = vec![0; at.1 as usize];
         self.file
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()?
             .read_exact_at(&mut bytes, (start + at.0 as usize) as u64)
             .ok()?;
-        format::decode_module_in(&Arc::new(bytes), 0..at.1 as usize).ok()
-    }
-
-    /// Closes the file, once nothing more is to be read from it: the
-    /// cache that replaces it then frees it as it is renamed over it,
-    /// on the thread that writes the new one, not at the process's exit.
-    pub fn close(&self) {
-        drop(self.file.write().unwrap_or_else(|e| e.into_inner()).take());
+        format::decode_module_in(&Arc::new(format::Data::Read(bytes)), 0..at.1 as usize).ok()
     }
 
     /// The data section, checked, or `None` if `stop` is set before it is
-    /// all read: it is read a MiB at a time, and megabytes of it take
+    /// all checked: it is checked a MiB at a time, and megabytes of it take
     /// milliseconds that a run found to have nothing to do does not wait.
-    pub fn data(&self, stop: &AtomicBool) -> Option<Vec<u8>> {
+    /// It is mapped rather than read: reading copied every page into
+    /// memory allocated for it, which took longer than decoding it.
+    pub fn data(&self, stop: &AtomicBool) -> Option<format::Data> {
         const CHUNK: usize = 1 << 20;
         let (start, len) = self.head.sections[2];
-        let mut data = vec![0; len];
-        let file = self.file.read().unwrap_or_else(|e| e.into_inner());
-        let file = file.as_ref()?;
-        for (i, chunk) in data.chunks_mut(CHUNK).enumerate() {
+        let file = &self.file;
+        // SAFETY: cache files are replaced by renames, never changed in
+        // place; one truncated under this process by someone else can at
+        // worst fault it, as with every mapped file the tools read.
+        let data = match unsafe { memmap2::Mmap::map(file) } {
+            Ok(map) if map.len() >= start.checked_add(len)? => {
+                format::Data::Mapped { map, start, len }
+            }
+            _ => {
+                let mut bytes = vec![0; len];
+                file.read_exact_at(&mut bytes, start as u64).ok()?;
+                format::Data::Read(bytes)
+            }
+        };
+        let mut crc = crc32fast::Hasher::new();
+        for chunk in data.chunks(CHUNK) {
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
-            let at = start.checked_add(i * CHUNK)?;
-            file.read_exact_at(chunk, at as u64).ok()?;
+            crc.update(chunk);
         }
-        self.head.verify(2, &data).ok()?;
-        Some(data)
+        (crc.finalize() == self.head.crc(2)).then_some(data)
     }
 }
 
 /// One module's record in a data section; its strings stay there.
-pub(crate) fn record(data: &Arc<Vec<u8>>, at: (u32, u32)) -> Option<Parsed> {
+pub(crate) fn record(data: &Arc<format::Data>, at: (u32, u32)) -> Option<Parsed> {
     let (start, len) = (at.0 as usize, at.1 as usize);
     format::decode_module_in(data, start..start.checked_add(len)?).ok()
 }

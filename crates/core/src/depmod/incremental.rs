@@ -196,7 +196,7 @@ fn records_in_parallel(cache: &Loaded) -> Option<Records> {
 /// Records decoded between two looks at whether to stop.
 const RECORDS_AT_ONCE: usize = 64;
 
-fn decode(data: &Arc<Vec<u8>>, entries: &[cache::Entry]) -> Option<Records> {
+fn decode(data: &Arc<cache::format::Data>, entries: &[cache::Entry]) -> Option<Records> {
     entries
         .iter()
         .map(|e| cache::record(data, e.data).map(Some))
@@ -401,8 +401,5 @@ pub(super) fn store_cache(
         })
         .collect();
     let memo = memo.filter(|_| entries.len() == modules.len());
-    if let Some(old) = known.loaded {
-        old.close();
-    }
     place.store(&entries, memo.as_ref());
 }

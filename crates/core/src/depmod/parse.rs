@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::cache::format::Data;
 use crate::elf::Elf;
 use crate::module_file::{self, Buffers};
 use crate::Root;
@@ -57,7 +58,7 @@ pub(crate) struct Import {
 /// 8 MiB more to allocate and fill in a run that changes one module.
 #[derive(Debug)]
 struct Shared {
-    data: Arc<Vec<u8>>,
+    data: Arc<Data>,
     start: usize,
     len: usize,
 }
@@ -82,7 +83,7 @@ impl Parsed {
     /// A module's data from its parts; every span must lie in
     /// `data[strings]`.
     pub fn from_parts(
-        data: Arc<Vec<u8>>,
+        data: Arc<Data>,
         strings: std::ops::Range<usize>,
         exports: Vec<Export>,
         imports: Vec<Import>,

@@ -338,6 +338,29 @@ impl Head {
     }
 }
 
+/// A data section's bytes, which every module read from it keeps its
+/// strings in: read into memory, or mapped from the cache file.
+#[derive(Debug)]
+pub(crate) enum Data {
+    Read(Vec<u8>),
+    Mapped {
+        map: memmap2::Mmap,
+        start: usize,
+        len: usize,
+    },
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Read(bytes) => bytes,
+            Data::Mapped { map, start, len } => &map[*start..*start + *len],
+        }
+    }
+}
+
 /// Where a cache file's bytes go, told how many there will be first.
 pub(crate) trait Destination: std::io::Write {
     fn expect(&mut self, len: usize);
@@ -590,12 +613,12 @@ fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
 
 /// Decodes one module's record; every string must lie in its strings.
 pub(crate) fn decode_module(bytes: &[u8]) -> Result<Parsed, FormatError> {
-    decode_module_in(&Arc::new(bytes.to_vec()), 0..bytes.len())
+    decode_module_in(&Arc::new(Data::Read(bytes.to_vec())), 0..bytes.len())
 }
 
 /// Decodes the record at `data[at]`, whose strings are left in `data`.
 pub(crate) fn decode_module_in(
-    data: &Arc<Vec<u8>>,
+    data: &Arc<Data>,
     at: std::ops::Range<usize>,
 ) -> Result<Parsed, FormatError> {
     let bytes = data.get(at.clone()).ok_or(FormatError::Truncated)?;
