@@ -3,11 +3,9 @@
 //! run leaves behind.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
-
-use rayon::prelude::*;
 
 use super::cache::{self, Digest, Digester, Loaded, Memo};
 use super::hash::FastSet;
@@ -167,40 +165,68 @@ impl<'c> Known<'c> {
 /// Every record of a cache, decoded, in its entries' order.
 pub(super) type Records = Vec<Option<Parsed>>;
 
-/// Every record of the cache, decoded, or `None` if any does not decode or
-/// `stop` is set first. One thread does it all, beside the search for
-/// modules.
-pub(super) fn records(cache: &Loaded, stop: &AtomicBool) -> Option<Records> {
-    let data = Arc::new(cache.data(stop)?);
-    let mut out = Vec::with_capacity(cache.entries.len());
-    for chunk in cache.entries.chunks(RECORDS_AT_ONCE) {
-        if stop.load(Ordering::Relaxed) {
-            return None;
-        }
-        out.extend(decode(&data, chunk)?);
-    }
-    Some(out)
-}
-
-/// [`records`] on every thread of the pool, with nothing to stop it.
-fn records_in_parallel(cache: &Loaded) -> Option<Records> {
-    let data = Arc::new(cache.data(&AtomicBool::new(false))?);
-    let chunks: Option<Vec<Records>> = cache
-        .entries
-        .par_chunks(RECORDS_AT_ONCE)
-        .map(|chunk| decode(&data, chunk))
-        .collect();
-    Some(chunks?.into_iter().flatten().collect())
+/// A cache's records being decoded, a chunk of entries at a time, by
+/// whichever threads take part: the side thread from when it is told to,
+/// and every thread of the pool once the run needs them.
+struct Decoding {
+    data: Arc<cache::format::Data>,
+    /// The next chunk to take.
+    next: AtomicUsize,
+    /// Each chunk's records once decoded; `Some(None)`: one did not decode.
+    chunks: Vec<Mutex<Option<Option<Records>>>>,
 }
 
 /// Records decoded between two looks at whether to stop.
 const RECORDS_AT_ONCE: usize = 64;
 
-fn decode(data: &Arc<cache::format::Data>, entries: &[cache::Entry]) -> Option<Records> {
-    entries
-        .iter()
-        .map(|e| cache::record(data, e.data).map(Some))
-        .collect()
+impl Decoding {
+    /// `None` when the data section is not there as the head says, or
+    /// `stop` is set before it is checked.
+    fn new(cache: &Loaded, stop: &AtomicBool) -> Option<Decoding> {
+        let data = Arc::new(cache.data(stop)?);
+        let chunks = cache.entries.len().div_ceil(RECORDS_AT_ONCE);
+        Some(Decoding {
+            data,
+            next: AtomicUsize::new(0),
+            chunks: (0..chunks).map(|_| Mutex::new(None)).collect(),
+        })
+    }
+
+    /// Decodes chunks until none is left or `stop` is set.
+    fn work(&self, cache: &Loaded, stop: &AtomicBool) {
+        while !stop.load(Ordering::Relaxed) {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = self.chunks.get(i) else {
+                return;
+            };
+            let start = i * RECORDS_AT_ONCE;
+            let end = (start + RECORDS_AT_ONCE).min(cache.entries.len());
+            let records: Option<Records> = cache.entries[start..end]
+                .iter()
+                .map(|e| cache::record(&self.data, e.data).map(Some))
+                .collect();
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(records);
+        }
+    }
+
+    /// [`Decoding::work`] on every thread of the pool, until every chunk
+    /// is taken.
+    fn work_in_parallel(&self, cache: &Loaded) {
+        let never = AtomicBool::new(false);
+        rayon::broadcast(|_| self.work(cache, &never));
+    }
+
+    /// Every record, in the entries' order, once every chunk is done.
+    fn finish(self) -> Option<Records> {
+        let mut out = Vec::new();
+        for slot in self.chunks {
+            out.extend(
+                slot.into_inner()
+                    .unwrap_or_else(PoisonError::into_inner)??,
+            );
+        }
+        Some(out)
+    }
 }
 
 /// The cache's thread. It first finds out whether the outputs on disk are
@@ -212,7 +238,9 @@ fn decode(data: &Arc<cache::format::Data>, entries: &[cache::Entry]) -> Option<R
 /// the thread: dropping this tells it to stop, and it frees what it made.
 pub(super) struct Side {
     unchanged: std::sync::mpsc::Receiver<bool>,
-    records: Option<std::thread::JoinHandle<Option<Records>>>,
+    /// What the thread decodes, once it has the data section.
+    decoding: std::sync::mpsc::Receiver<Option<Arc<Decoding>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     go: Go,
     /// Set by the thread when it starts decoding.
     started: Arc<AtomicBool>,
@@ -238,26 +266,33 @@ impl Side {
     pub fn start(loaded: &Arc<cache::Loaded>, use_memo: bool, outdir: PathBuf) -> Option<Side> {
         let (tell, unchanged) = std::sync::mpsc::channel();
         let (go, wait) = std::sync::mpsc::channel();
+        let (publish, decoding) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let started = Arc::new(AtomicBool::new(false));
         let (loaded, stopped, starting) =
             (Arc::clone(loaded), Arc::clone(&stop), Arc::clone(&started));
-        let records = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .spawn(move || {
                 let memo = loaded.memo.as_ref().filter(|_| use_memo);
                 let unchanged = memo.is_some_and(|m| outputs_unchanged(m, &outdir));
                 let _ = tell.send(unchanged);
                 // Told to stop when the sender is gone.
                 if unchanged && wait.recv().is_err() {
-                    return None;
+                    return;
                 }
                 starting.store(true, Ordering::Relaxed);
-                records(&loaded, &stopped)
+                let Some(work) = Decoding::new(&loaded, &stopped).map(Arc::new) else {
+                    let _ = publish.send(None);
+                    return;
+                };
+                let _ = publish.send(Some(Arc::clone(&work)));
+                work.work(&loaded, &stopped);
             })
             .ok()?;
         Some(Side {
             unchanged,
-            records: Some(records),
+            decoding,
+            thread: Some(thread),
             go: Go {
                 tell: go,
                 told: AtomicBool::new(false),
@@ -272,15 +307,22 @@ impl Side {
         self.unchanged.recv().unwrap_or(false)
     }
 
-    /// The cache's records: the thread's, if it has started on them. If
-    /// not (a module removed leaves no changed file to see), it is told to
-    /// stop and every thread of the pool decodes them here.
+    /// The cache's records. If the thread has started on them, every
+    /// thread of the pool joins it on what it has not yet decoded. If not
+    /// (a module removed leaves no changed file to see), it is told to
+    /// stop and the pool decodes them all.
     pub fn records(mut self, loaded: &Loaded) -> Option<Records> {
-        if self.started.load(Ordering::Relaxed) {
-            return self.records.take()?.join().ok().flatten();
+        if !self.started.load(Ordering::Relaxed) {
+            self.stop.store(true, Ordering::Relaxed);
+            let work = Decoding::new(loaded, &AtomicBool::new(false))?;
+            work.work_in_parallel(loaded);
+            return work.finish();
         }
-        self.stop.store(true, Ordering::Relaxed);
-        records_in_parallel(loaded)
+        let work = self.decoding.recv().ok()??;
+        work.work_in_parallel(loaded);
+        // The thread's share of the work ends with its last chunk.
+        self.thread.take()?.join().ok()?;
+        Arc::into_inner(work)?.finish()
     }
 
     /// What the search for modules calls with each module file changed
