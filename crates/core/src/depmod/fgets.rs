@@ -15,13 +15,10 @@ pub(crate) fn fgets_lines(data: &[u8], size: usize) -> impl Iterator<Item = &[u8
             return None;
         }
         let limit = rest.len().min(size - 1);
-        let end = rest[..limit]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(limit, |i| i + 1);
+        let end = memchr::memchr(b'\n', &rest[..limit]).map_or(limit, |i| i + 1);
         let (piece, tail) = rest.split_at(end);
         rest = tail;
-        let len = piece.iter().position(|&b| b == 0).unwrap_or(piece.len());
+        let len = memchr::memchr(0, piece).unwrap_or(piece.len());
         Some(&piece[..len])
     })
 }

@@ -68,6 +68,13 @@ pub(crate) fn into_table_order<T>(
     buckets: u32,
     key: impl Fn(&T) -> &[u8],
 ) -> Vec<T> {
+    let order = table_order(&items, buckets, key);
+    permuted(items, order.into_iter())
+}
+
+/// The indexes of `items` in [`into_table_order`]'s order, for a caller
+/// that orders them further before it moves them.
+pub(crate) fn table_order<T>(items: &[T], buckets: u32, key: impl Fn(&T) -> &[u8]) -> Vec<usize> {
     let mut keyed: Vec<(u32, usize)> = items
         .iter()
         .enumerate()
@@ -78,7 +85,7 @@ pub(crate) fn into_table_order<T>(
             .then_with(|| key(&items[a.1]).cmp(key(&items[b.1])))
             .then(a.1.cmp(&b.1))
     });
-    permuted(items, keyed.into_iter().map(|(_, i)| i))
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 /// `items` in the order of `order`, a permutation of their indexes. The

@@ -1,7 +1,7 @@
 //! The module array's order: kmod's hash-table order, then `modules.order`.
 
 use super::fgets::{fgets_lines, LINE_MAX};
-use super::hash::{into_table_order, permuted, FastMap, MODULE_BUCKETS};
+use super::hash::{permuted, table_order, FastMap, MODULE_BUCKETS};
 use super::report::{text, Reporter};
 use super::scan::Found;
 use crate::diagnostics::{errno_of, strerror, Level};
@@ -15,7 +15,8 @@ pub(crate) fn module_order(
     root: &Root,
     rep: &mut dyn Reporter,
 ) -> Vec<Found> {
-    let modules = into_table_order(found, MODULE_BUCKETS, |m| &m.name);
+    // Indexes are ordered, the modules moved once at the end.
+    let mut order = table_order(&found, MODULE_BUCKETS, |m| &m.name);
     let file = text!(dirname, b"/modules.order");
     let data = match std::fs::read(root.host_bytes(&file)) {
         Ok(data) => data,
@@ -27,11 +28,11 @@ pub(crate) fn module_order(
                 strerror(errno_of(&e))
             );
             rep.log(Level::Warning, &msg);
-            return modules;
+            return permuted(found, order.into_iter());
         }
     };
-    if modules.len() <= 1 {
-        return modules;
+    if found.len() <= 1 {
+        return permuted(found, order.into_iter());
     }
     for (n, line) in fgets_lines(&data, LINE_MAX).enumerate() {
         if !line.is_empty() && line.last() != Some(&b'\n') {
@@ -42,19 +43,19 @@ pub(crate) fn module_order(
                 b" corrupted line misses '\\n'"
             );
             rep.log(Level::Err, &msg);
-            return modules;
+            return permuted(found, order.into_iter());
         }
     }
 
-    let by_uncrelpath: FastMap<&[u8], usize> = modules
+    // A path two modules share names the later one in table order.
+    let by_uncrelpath: FastMap<&[u8], usize> = order
         .iter()
-        .enumerate()
-        .filter_map(|(i, m)| uncompressed_relpath(m, dirname).map(|p| (p, i)))
+        .filter_map(|&i| uncompressed_relpath(&found[i], dirname).map(|p| (p, i)))
         .collect();
     // Listed modules sort by line number, before all others, which keep
     // their hash order (kmod's qsort is a stable merge sort here). The first
     // line naming a module counts (kmod 34; 33 and older used the last).
-    let mut rank: Vec<Option<usize>> = vec![None; modules.len()];
+    let mut rank: Vec<Option<usize>> = vec![None; found.len()];
     for (n, line) in fgets_lines(&data, LINE_MAX).enumerate() {
         let Some(path) = line.strip_suffix(b"\n") else {
             continue;
@@ -63,9 +64,8 @@ pub(crate) fn module_order(
             rank[i].get_or_insert(n);
         }
     }
-    let mut order: Vec<usize> = (0..modules.len()).collect();
     order.sort_by_key(|&i| rank[i].map_or((1, 0), |n| (0, n)));
-    permuted(modules, order.into_iter())
+    permuted(found, order.into_iter())
 }
 
 /// The path `modules.order` names a module by: its path relative to the
