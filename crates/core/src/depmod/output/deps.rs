@@ -1,7 +1,7 @@
 //! modules.dep and modules.dep.bin: each module's path and the paths of
 //! everything it needs, in load order.
 
-use super::model::{index, Fatal, Model};
+use super::model::{index, Fatal, Model, Packed};
 use crate::index::Record;
 
 /// `<path>:[ <dep>...]` for module `m`, without newline.
@@ -24,20 +24,17 @@ pub(super) fn deps_text(model: &Model<'_>) -> Vec<u8> {
 }
 
 pub(super) fn deps_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
-    // Every line in one buffer.
-    let mut lines = Vec::with_capacity(model.names.len() * 64);
-    let mut ends = Vec::with_capacity(model.names.len());
+    let mut lines = Packed::default();
     for m in 0..model.names.len() {
-        dep_line(model, m, &mut lines);
-        ends.push(lines.len());
+        lines.push_with(|line| dep_line(model, m, line));
     }
     // Module names are unique, so `-w`'s duplicate check never fires here.
-    let entries: Vec<Record<'_>> = ends
+    let entries: Vec<Record<'_>> = lines
         .iter()
         .enumerate()
-        .map(|(m, &end)| Record {
+        .map(|(m, line)| Record {
             key: model.names[m],
-            value: &lines[if m == 0 { 0 } else { ends[m - 1] }..end],
+            value: line,
             priority: m as u32,
         })
         .collect();

@@ -1,7 +1,7 @@
 //! modules.alias, modules.softdep and modules.weakdep, with the alias
 //! index: the `.modinfo` values modules declare about themselves.
 
-use super::model::{check_ascii, index, Fatal, Model};
+use super::model::{check_ascii, index, Fatal, Model, Packed};
 use crate::depmod::hash::FastMap;
 use crate::depmod::parse::{Parsed, Span};
 use crate::depmod::report::{text, Deferred};
@@ -37,20 +37,20 @@ pub(super) fn info_text(
 }
 
 pub(super) fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
-    // Every key in one buffer: tens of thousands of them.
-    let mut keys = Vec::new();
-    let mut entries: Vec<(std::ops::Range<usize>, usize)> = Vec::new();
+    let mut keys = Packed::default();
+    let mut owners = Vec::new();
     let mut seen: FastMap<(Vec<u8>, usize), ()> = FastMap::default();
     for (m, p) in model.parsed.iter().enumerate() {
         for &v in &p.aliases {
             let value = p.str(v);
-            let start = keys.len();
-            if alias_normalize_into(value, &mut keys).is_err() {
-                keys.truncate(start);
+            if keys
+                .try_push_with(|key| alias_normalize_into(value, key))
+                .is_err()
+            {
                 log.push(Level::Warning, text!(b"Unmatched bracket in ", value));
                 continue;
             }
-            let key = &keys[start..];
+            let key = keys.last();
             check_ascii(key, model.names[m])?;
             if model.warn_duplicates && seen.insert((key.to_vec(), m), ()).is_some() {
                 log.push(
@@ -58,13 +58,14 @@ pub(super) fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u
                     text!(b"duplicate module alias:\n", key, b" ", model.names[m]),
                 );
             }
-            entries.push((start..keys.len(), m));
+            owners.push(m);
         }
     }
-    let records: Vec<Record<'_>> = entries
-        .into_iter()
+    let records: Vec<Record<'_>> = keys
+        .iter()
+        .zip(owners)
         .map(|(key, m)| Record {
-            key: &keys[key],
+            key,
             value: model.names[m],
             priority: m as u32,
         })

@@ -22,6 +22,57 @@ pub(crate) struct Model<'a> {
     pub warn_duplicates: bool,
 }
 
+/// Strings made one after another into one buffer: an index's keys or
+/// values come by the tens of thousands, and one allocation each was
+/// milliseconds of a run.
+#[derive(Default)]
+pub(super) struct Packed {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Packed {
+    /// Adds the string `make` appends to the buffer it is given.
+    pub fn push_with(&mut self, make: impl FnOnce(&mut Vec<u8>)) {
+        make(&mut self.bytes);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// [`Packed::push_with`] for a `make` that can fail: on an error, what
+    /// it appended is taken back and nothing is added.
+    pub fn try_push_with<E>(
+        &mut self,
+        make: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let start = self.bytes.len();
+        match make(&mut self.bytes) {
+            Ok(()) => {
+                self.ends.push(self.bytes.len());
+                Ok(())
+            }
+            Err(e) => {
+                self.bytes.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// The strings, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
+    }
+
+    /// The string added last.
+    pub fn last(&self) -> &[u8] {
+        let n = self.ends.len();
+        let start = if n > 1 { self.ends[n - 2] } else { 0 };
+        &self.bytes[start..self.ends.last().copied().unwrap_or(0)]
+    }
+}
+
 /// A FATAL message that stops depmod (a byte outside 7-bit ASCII).
 #[derive(Debug)]
 pub(crate) struct Fatal(pub Vec<u8>);
@@ -60,4 +111,26 @@ pub(super) fn check_ascii(key: &[u8], value: &[u8]) -> Result<(), Fatal> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Packed;
+
+    #[test]
+    fn packed_strings_come_back_as_added_and_a_failed_one_leaves_nothing() {
+        let mut p = Packed::default();
+        p.push_with(|b| b.extend_from_slice(b"ab"));
+        assert_eq!(p.last(), b"ab");
+        let failed = p.try_push_with(|b| {
+            b.extend_from_slice(b"half");
+            Err(())
+        });
+        assert!(failed.is_err());
+        p.push_with(|_| {});
+        p.push_with(|b| b.extend_from_slice(b"cde"));
+        assert_eq!(p.last(), b"cde");
+        let all: Vec<&[u8]> = p.iter().collect();
+        assert_eq!(all, [&b"ab"[..], b"", b"cde"]);
+    }
 }

@@ -1,7 +1,7 @@
 //! modules.symbols and modules.symbols.bin: which module exports each
 //! symbol, for `symbol_request()`.
 
-use super::model::{index, Fatal, Model};
+use super::model::{index, Fatal, Model, Packed};
 use crate::index::Record;
 
 pub(super) fn symbols_text(model: &Model<'_>) -> Vec<u8> {
@@ -21,29 +21,20 @@ pub(super) fn symbols_text(model: &Model<'_>) -> Vec<u8> {
 }
 
 pub(super) fn symbols_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
-    // Every key in one buffer, each `symbol:<name>`: tens of thousands.
-    const WORD: &[u8] = b"symbol:";
-    let size = model
-        .symbols
-        .iter()
-        .map(|(name, _)| WORD.len() + name.len());
-    let mut keys = Vec::with_capacity(size.sum());
+    let mut keys = Packed::default();
     for (name, _) in &model.symbols {
-        keys.extend_from_slice(WORD);
-        keys.extend_from_slice(name);
+        keys.push_with(|key| {
+            key.extend_from_slice(b"symbol:");
+            key.extend_from_slice(name);
+        });
     }
-    let mut at = 0;
-    let entries: Vec<Record<'_>> = model
-        .symbols
+    let entries: Vec<Record<'_>> = keys
         .iter()
-        .map(|&(name, owner)| {
-            let key = &keys[at..at + WORD.len() + name.len()];
-            at += key.len();
-            Record {
-                key,
-                value: model.names[owner as usize],
-                priority: owner,
-            }
+        .zip(&model.symbols)
+        .map(|(key, &(_, owner))| Record {
+            key,
+            value: model.names[owner as usize],
+            priority: owner,
         })
         .collect();
     index(&entries)
