@@ -573,3 +573,60 @@ fn a_rebuilt_module_with_the_same_symbols_changes_no_output() {
 fn cache_of_run(s: &Scenario) -> CacheFile {
     CacheFile::open(&cache_path(s)).unwrap()
 }
+
+/// A run that took most modules from the cache copies the old records and
+/// adds those it read; records no entry uses any more stay until they
+/// would make a quarter of the data, and that run writes the cache whole.
+/// Every cache on the way is valid, and every run's outputs are a
+/// cache-less run's.
+#[test]
+fn records_are_copied_until_a_quarter_would_be_unused() {
+    let s = stacked();
+    let dir = s.dir();
+    for i in 0..12 {
+        s.module(
+            &format!("kernel/extra{i}.ko"),
+            FakeModule::bare()
+                .export(format!("extra_fn{i}"))
+                .import("base_fn")
+                .info(format!("alias=extra-alias-{i}")),
+        );
+    }
+    let size = |s: &Scenario| fs::metadata(cache_path(s)).unwrap().len() as usize;
+    // The cache as a whole write of what it holds would be.
+    let whole = |s: &Scenario| cache_of_run(s).to_bytes().len();
+    run(&s);
+    wait_until_settled(&dir);
+    // Every module read again (none was kept by its identity): whole.
+    assert_eq!(run(&s), reference(&s));
+    assert_eq!(size(&s), whole(&s));
+
+    // One module added: its record follows the copied ones.
+    s.module(
+        "updates/added.ko",
+        FakeModule::bare()
+            .import("extra_fn3")
+            .info("alias=added-alias"),
+    );
+    let added = run(&s);
+    assert!(alias_file(&added).contains("added-alias"));
+    assert_eq!(added, reference(&s));
+    assert_eq!(size(&s), whole(&s));
+    let cache = cache_of_run(&s);
+    assert!(cache.modules.iter().any(|m| m.path == b"updates/added.ko"));
+
+    // One removed: its record stays, unused.
+    fs::remove_file(dir.join("kernel/extra0.ko")).unwrap();
+    let removed = run(&s);
+    assert_eq!(removed, reference(&s));
+    let unused = size(&s) - whole(&s);
+    assert!(unused > 0, "the removed module's record was not kept");
+    assert_eq!(run(&s), removed, "the cache with an unused record");
+
+    // Most removed: the cache is written whole again.
+    for i in 1..10 {
+        fs::remove_file(dir.join(format!("kernel/extra{i}.ko"))).unwrap();
+    }
+    assert_eq!(run(&s), reference(&s));
+    assert_eq!(size(&s), whole(&s));
+}

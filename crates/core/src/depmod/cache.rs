@@ -166,6 +166,63 @@ impl Place {
         });
     }
 
+    /// Replaces the cache with one whose data section is `old`'s, copied
+    /// as it is, followed by the records of the modules read this run:
+    /// after a module added or removed, re-encoding thousands of records
+    /// the old file already holds took longer than every output. The
+    /// records of modules gone stay behind, unreferenced, until a full
+    /// write (see [`Place::worth_appending`]). `false` when the offsets
+    /// would not fit the format; the caller then writes it whole.
+    pub fn store_appended(
+        &self,
+        old: &Loaded,
+        entries: &[(&[u8], FileStat, Source<'_>)],
+        memo: Option<&Memo>,
+    ) -> bool {
+        let (start, len) = old.head.sections[2];
+        let mut heads = format::Entries::default();
+        let mut added = Vec::new();
+        for (path, stat, source) in entries {
+            let at = match source {
+                Source::Kept(at) => *at,
+                Source::New(parsed) => {
+                    let from = added.len();
+                    format::encode_module(parsed, &mut added);
+                    let (Ok(at), Ok(n)) =
+                        (u32::try_from(len + from), u32::try_from(added.len() - from))
+                    else {
+                        return false;
+                    };
+                    (at, n)
+                }
+            };
+            heads.push(path, *stat, at);
+        }
+        let total = len + added.len();
+        if u32::try_from(total).is_err() {
+            return false;
+        }
+        let mut crc = crc32fast::Hasher::new_with_initial_len(old.head.crc(2), len as u64);
+        crc.update(&added);
+        let front = format::front(&self.release, &heads, memo, total, crc.finalize());
+        self.replace(&mut |file| {
+            format::Destination::expect(file, front.len() + total);
+            file.write_all(&front)?;
+            copy_range(&old.file, start as u64, len, file)?;
+            file.write_all(&added)
+        });
+        true
+    }
+
+    /// Whether a new cache keeping `kept` bytes of `old`'s data section
+    /// should be written by [`Place::store_appended`]: not once a quarter
+    /// of the section would be records no entry uses, which a full write
+    /// leaves out.
+    pub fn worth_appending(old: &Loaded, kept: usize) -> bool {
+        let len = old.head.sections[2].1;
+        len.saturating_sub(kept) <= len / 4
+    }
+
     /// Writes a new cache file with `fill` and puts it in place; any
     /// failure leaves the old one.
     fn replace(&self, fill: &mut dyn FnMut(&mut File) -> std::io::Result<()>) {
@@ -181,6 +238,14 @@ impl Place {
             let _ = fs::remove_file(&tmp);
         }
     }
+}
+
+/// Where a module's record in a new cache comes from.
+pub(crate) enum Source<'a> {
+    /// The old cache's record at this place in its data section.
+    Kept((u32, u32)),
+    /// Encoded from what was read this run.
+    New(&'a Parsed),
 }
 
 /// A new cache file's blocks are allocated before it is written. ext4

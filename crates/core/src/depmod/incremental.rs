@@ -417,7 +417,8 @@ fn kept_stat(stat: cache::FileStat, started: SystemTime) -> cache::FileStat {
 
 /// What a run leaves in the cache: every module that was read without
 /// error (one changed too recently under an identity no file has), and the
-/// memo when that is every module and `memo` is given.
+/// memo when that is every module and `memo` is given. Records the old
+/// cache holds are copied from it when that is worth it.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn store_cache(
     place: &cache::Place,
@@ -428,7 +429,8 @@ pub(super) fn store_cache(
     started: SystemTime,
     memo: Option<Memo>,
 ) {
-    let entries: Vec<(&[u8], cache::FileStat, &Parsed)> = (0..modules.len())
+    let kept = |i: usize| Some(known.loaded?.entries[known.hits[i]?].data);
+    let stored: Vec<(&[u8], cache::FileStat, usize)> = (0..modules.len())
         .filter_map(|i| {
             let stat = modules[i].stat?;
             let stat = if known.is_hit(i) {
@@ -436,12 +438,32 @@ pub(super) fn store_cache(
             } else {
                 kept_stat(stat, started)
             };
-            parsed[i]
-                .error
-                .is_none()
-                .then_some((keys[i], stat, &parsed[i]))
+            parsed[i].error.is_none().then_some((keys[i], stat, i))
         })
         .collect();
-    let memo = memo.filter(|_| entries.len() == modules.len());
+    let memo = memo.filter(|_| stored.len() == modules.len());
+    if let Some(old) = known.loaded.filter(|_| known.any_hit()) {
+        let kept_bytes = stored
+            .iter()
+            .filter_map(|&(_, _, i)| kept(i))
+            .map(|(_, len)| len as usize)
+            .sum();
+        let entries: Vec<_> = stored
+            .iter()
+            .map(|&(key, stat, i)| {
+                let source = kept(i).map_or(cache::Source::New(&parsed[i]), cache::Source::Kept);
+                (key, stat, source)
+            })
+            .collect();
+        if cache::Place::worth_appending(old, kept_bytes)
+            && place.store_appended(old, &entries, memo.as_ref())
+        {
+            return;
+        }
+    }
+    let entries: Vec<_> = stored
+        .into_iter()
+        .map(|(key, stat, i)| (key, stat, &parsed[i]))
+        .collect();
     place.store(&entries, memo.as_ref());
 }

@@ -16,6 +16,10 @@
 //!          a weak flag u8 for imports)
 //! ```
 //!
+//! Records may lie in the data section in any order, and bytes no entry
+//! points at (records of modules gone, left by an appending write) are
+//! allowed: only the records entries point at are decoded.
+//!
 //! The sections follow the head in that order; the data section comes last
 //! so that a run with nothing to read from it never reads it. Every length,
 //! count and offset is checked against the bytes there are before anything
@@ -588,7 +592,7 @@ fn encode_memo(memo: &Memo) -> Vec<u8> {
 }
 
 /// One module's record.
-fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
+pub(crate) fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
     let strings = p.strings();
     put_u32(out, strings.len() as u32);
     out.extend_from_slice(strings);
