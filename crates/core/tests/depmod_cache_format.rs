@@ -166,6 +166,14 @@ pub fn hostile_variants(good: &CacheFile, victim: &[u8]) -> Vec<(String, Vec<u8>
         );
         p.data[imports_at + 4 + 16] = 2;
     });
+    variant("an import name past the strings", &|p| {
+        assert!(
+            get_u32(&p.data, imports_at) > 0,
+            "the victim needs an import"
+        );
+        put_u32(&mut p.data, imports_at + 4, strings_len as u32 - 1);
+        put_u32(&mut p.data, imports_at + 8, 2);
+    });
     variant("a record with a byte left over", &|p| {
         let len = get_u32(&p.entries, place_at + 4);
         put_u32(&mut p.entries, place_at + 4, len + 1);
@@ -287,6 +295,29 @@ fn files_round_trip() {
     }
     let empty = CacheFile::default();
     assert_eq!(CacheFile::from_bytes(&empty.to_bytes()).unwrap(), empty);
+}
+
+/// Records in another order than the entries, and bytes no entry points
+/// at (what a run that adds records after the old ones leaves), are a
+/// valid file with the same content.
+#[test]
+fn records_anywhere_and_unused_bytes_are_read() {
+    let good = sample();
+    let mut p = Parts::split(&good.to_bytes());
+    let places = entry_places(&p.entries);
+    assert!(places.len() >= 2);
+    // The first record moved after all the others, behind unused bytes.
+    let (first_at, _) = places[0];
+    let (start, len) = (
+        get_u32(&p.entries, first_at),
+        get_u32(&p.entries, first_at + 4),
+    );
+    let record = p.data[start as usize..(start + len) as usize].to_vec();
+    p.data.extend_from_slice(&[0xa5; 37]);
+    put_u32(&mut p.entries, first_at, p.data.len() as u32);
+    p.data.extend_from_slice(&record);
+    p.data.extend_from_slice(&[0x5a; 11]);
+    assert_eq!(CacheFile::from_bytes(&p.join()).unwrap(), good);
 }
 
 #[test]

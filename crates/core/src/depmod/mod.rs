@@ -169,8 +169,7 @@ impl From<&parse::Parsed> for ModuleSymbols {
                 .map(|e| (p.str(e.name).to_vec(), e.crc))
                 .collect(),
             imports: p
-                .imports
-                .iter()
+                .imports()
                 .map(|i| (p.str(i.name).to_vec(), i.crc, i.weak))
                 .collect(),
             aliases: strs(&p.aliases),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::cache::format::Data;
+use super::cache::format::{self, Data};
 use crate::elf::Elf;
 use crate::module_file::{self, Buffers};
 use crate::Root;
@@ -53,6 +53,28 @@ pub(crate) struct Import {
     pub weak: bool,
 }
 
+/// A module's needed symbols: a list of its own, or a cache record's table,
+/// read where it lies in the shared data section. A real tree's modules
+/// need 189,000 symbols between them: decoded into a list each, they were
+/// megabytes to allocate and fill in a run that changes one module, for
+/// one pass over them.
+#[derive(Debug)]
+enum Imports {
+    List(Vec<Import>),
+    /// `count` items at `at` in the shared data section, checked when the
+    /// record was decoded (see [`format::import_at`]).
+    Table {
+        at: usize,
+        count: usize,
+    },
+}
+
+impl Default for Imports {
+    fn default() -> Imports {
+        Imports::List(Vec::new())
+    }
+}
+
 /// A module record's strings inside the cache's data section, which every
 /// module read from the cache shares: copied out one by one, they were
 /// 8 MiB more to allocate and fill in a run that changes one module.
@@ -73,7 +95,7 @@ pub(crate) struct Parsed {
     strings: Vec<u8>,
     shared: Option<Shared>,
     pub exports: Vec<Export>,
-    pub imports: Vec<Import>,
+    imports: Imports,
     pub aliases: Vec<Span>,
     pub softdeps: Vec<Span>,
     pub weakdeps: Vec<Span>,
@@ -81,12 +103,13 @@ pub(crate) struct Parsed {
 
 impl Parsed {
     /// A module's data from its parts; every span must lie in
-    /// `data[strings]`.
+    /// `data[strings]`, `imports` is the place and count of a checked table
+    /// of needed symbols in `data`.
     pub fn from_parts(
         data: Arc<Data>,
         strings: std::ops::Range<usize>,
         exports: Vec<Export>,
-        imports: Vec<Import>,
+        imports: (usize, usize),
         aliases: Vec<Span>,
         softdeps: Vec<Span>,
         weakdeps: Vec<Span>,
@@ -100,7 +123,10 @@ impl Parsed {
                 len: strings.len(),
             }),
             exports,
-            imports,
+            imports: Imports::Table {
+                at: imports.0,
+                count: imports.1,
+            },
             aliases,
             softdeps,
             weakdeps,
@@ -134,11 +160,43 @@ impl Parsed {
     }
 
     pub fn str(&self, s: Span) -> &[u8] {
-        &self.strings()[s.start as usize..(s.start + s.len) as usize]
+        let (start, len) = (s.start as usize, s.len as usize);
+        // Spans are checked when made; one read since from a cache file
+        // changed in place under its mapping gives nothing, never a panic.
+        self.strings().get(start..start + len).unwrap_or_default()
+    }
+
+    /// The symbols the module needs, in its order.
+    pub fn imports(&self) -> impl Iterator<Item = Import> + '_ {
+        let (list, table): (&[Import], &[u8]) = match (&self.imports, &self.shared) {
+            (Imports::List(list), _) => (list, &[]),
+            (&Imports::Table { at, count }, Some(shared)) => {
+                let len = count.saturating_mul(format::IMPORT_LEN);
+                let table = at
+                    .checked_add(len)
+                    .and_then(|end| shared.data.get(at..end))
+                    .unwrap_or_default();
+                (&[], table)
+            }
+            (Imports::Table { .. }, None) => (&[], &[]),
+        };
+        let from_table = table
+            .chunks_exact(format::IMPORT_LEN)
+            .map(format::import_at);
+        list.iter().copied().chain(from_table)
+    }
+
+    pub fn import_count(&self) -> usize {
+        match self.imports {
+            Imports::List(ref list) => list.len(),
+            Imports::Table { count, .. } => count,
+        }
     }
 
     fn keep(&mut self, bytes: &[u8]) -> Span {
         if self.shared.is_some() {
+            // Spans are relative to the strings: they stay as they are.
+            self.imports = Imports::List(self.imports().collect());
             self.strings = self.strings().to_vec();
             self.shared = None;
         }
@@ -157,7 +215,9 @@ impl Parsed {
 
     pub fn add_import(&mut self, name: &[u8], crc: u64, weak: bool) {
         let name = self.keep(name);
-        self.imports.push(Import { name, crc, weak });
+        if let Imports::List(list) = &mut self.imports {
+            list.push(Import { name, crc, weak });
+        }
     }
 
     /// A `.modinfo` record `key=value`; only the keys depmod writes out are

@@ -99,7 +99,7 @@ pub(crate) fn dependencies(
         .map(|(i, p)| {
             let mut deps: Vec<u32> = Vec::new();
             let mut events = Vec::new();
-            for imp in &p.imports {
+            for imp in p.imports() {
                 let name = p.str(imp.name);
                 let Some((stored, provider)) = symbols.find(name, prefix) else {
                     if kernel.print_unknown && !imp.weak {

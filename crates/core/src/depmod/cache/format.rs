@@ -601,8 +601,8 @@ pub(crate) fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
         put_span(out, e.name);
         out.extend_from_slice(&e.crc.to_le_bytes());
     }
-    put_u32(out, p.imports.len() as u32);
-    for i in &p.imports {
+    put_u32(out, p.import_count() as u32);
+    for i in p.imports() {
         put_span(out, i.name);
         out.extend_from_slice(&i.crc.to_le_bytes());
         out.push(u8::from(i.weak));
@@ -612,6 +612,27 @@ pub(crate) fn encode_module(p: &Parsed, out: &mut Vec<u8>) {
         for &s in list {
             put_span(out, s);
         }
+    }
+}
+
+/// Bytes of one needed symbol in a record: its name's span, its CRC and
+/// whether it is weak.
+pub(crate) const IMPORT_LEN: usize = 17;
+
+/// The needed symbol in the first [`IMPORT_LEN`] bytes of `item`, which
+/// [`decode_module_in`] has checked.
+pub(crate) fn import_at(item: &[u8]) -> Import {
+    let mut bytes = [0u8; IMPORT_LEN];
+    let n = item.len().min(IMPORT_LEN);
+    bytes[..n].copy_from_slice(&item[..n]);
+    let [s0, s1, s2, s3, l0, l1, l2, l3, c @ .., weak] = bytes;
+    Import {
+        name: Span::new(
+            u32::from_le_bytes([s0, s1, s2, s3]),
+            u32::from_le_bytes([l0, l1, l2, l3]),
+        ),
+        crc: u64::from_le_bytes(c),
+        weak: weak != 0,
     }
 }
 
@@ -646,17 +667,15 @@ pub(crate) fn decode_module_in(
             crc: r.u64()?,
         });
     }
-    let n = r.count(17)?;
-    let mut imports = Vec::with_capacity(n);
+    // Checked here, read where they are (Parsed::imports).
+    let n = r.count(IMPORT_LEN)?;
+    let imports = (at.start + r.pos, n);
     for _ in 0..n {
-        let name = span(&mut r)?;
-        let crc = r.u64()?;
-        let weak = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(FormatError::Malformed("weak flag")),
-        };
-        imports.push(Import { name, crc, weak });
+        span(&mut r)?;
+        r.u64()?;
+        if r.u8()? > 1 {
+            return Err(FormatError::Malformed("weak flag"));
+        }
     }
     let mut lists: [Vec<Span>; 3] = Default::default();
     for list in &mut lists {
