@@ -168,7 +168,22 @@ impl Parsed {
 
     /// The symbols the module needs, in its order.
     pub fn imports(&self) -> impl Iterator<Item = Import> + '_ {
-        let (list, table): (&[Import], &[u8]) = match (&self.imports, &self.shared) {
+        let (list, table) = self.import_parts();
+        let from_table = table
+            .chunks_exact(format::IMPORT_LEN)
+            .map(format::import_at);
+        list.iter().copied().chain(from_table)
+    }
+
+    pub fn import_count(&self) -> usize {
+        let (list, table) = self.import_parts();
+        list.len() + table.len() / format::IMPORT_LEN
+    }
+
+    /// The needed symbols as a list, or as the bytes of a cache record's
+    /// table (one of them empty).
+    fn import_parts(&self) -> (&[Import], &[u8]) {
+        match (&self.imports, &self.shared) {
             (Imports::List(list), _) => (list, &[]),
             (&Imports::Table { at, count }, Some(shared)) => {
                 let len = count.saturating_mul(format::IMPORT_LEN);
@@ -179,17 +194,6 @@ impl Parsed {
                 (&[], table)
             }
             (Imports::Table { .. }, None) => (&[], &[]),
-        };
-        let from_table = table
-            .chunks_exact(format::IMPORT_LEN)
-            .map(format::import_at);
-        list.iter().copied().chain(from_table)
-    }
-
-    pub fn import_count(&self) -> usize {
-        match self.imports {
-            Imports::List(ref list) => list.len(),
-            Imports::Table { count, .. } => count,
         }
     }
 
