@@ -19,6 +19,19 @@
 # medians of wall time and of CPU time (user + system, from wait4's
 # rusage). Each is given as a multiple of its floor and as a ratio to
 # kmod's. RUNS=N (default 400) runs per command.
+#
+# How a program's pages came into the page cache changes how long it takes
+# to start, by more than the differences measured here: a file written
+# with write(2) (by cp, by dpkg) can be cached in large folios, while one
+# read from disk by exec's page faults is cached one page at a time, and
+# each fault then maps sixteen separate pages. A binary just written by the
+# linker and an empty program just written by the compiler need not be in
+# the same state. So every program of ours and both floors are copied into
+# one scratch directory and dropped from the page cache
+# (POSIX_FADV_DONTNEED) before the first run: each is read from disk as
+# after a boot. CACHED=written skips the dropping, to time the copies as
+# written. kmod's binary is dropped too; its shared libraries, mapped by
+# other processes, stay as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(tests/setup.sh)"
@@ -37,13 +50,20 @@ trap 'rm -rf "$work"' EXIT
 cc -O2 -static -o "$work/floor" benches/floor.c
 cc -O2 -static-pie -o "$work/floor-pie" benches/floor.c
 
+for build in dyn static fixed; do mkdir "$work/$build"; done
+for tool in modprobe modinfo; do
+    cp "target/release/$tool" "$work/dyn/"
+    cp "target/$target/release/$tool" "$work/static/"
+    cp "target/fixed-address/$target/release/$tool" "$work/fixed/"
+done
+
 tree=$MODUTILS_TEST_TREE
 base=$(dirname "$(dirname "$(dirname "$tree")")")
 rel=$(basename "$tree")
 pci=pci:v00008086d000015BBsv000017AAsd00002249bc02sc00i00
-dyn=$PWD/target/release
-static=$PWD/target/$target/release
-fixed=$PWD/target/fixed-address/$target/release
+dyn=$work/dyn
+static=$work/static
+fixed=$work/fixed
 
 python3 - "${RUNS:-400}" "$work" "$base" "$rel" "$pci" "$dyn" "$static" "$fixed" <<'PY'
 import os, statistics, sys, time
@@ -75,6 +95,12 @@ for case, (tool, args) in cases.items():
     for who, d, _ in builds:
         commands[f"{case}, {who}"] = [f"{d}/{tool}"] + args
 times = {name: [] for name in commands}
+if os.environ.get("CACHED") != "written":
+    os.sync()
+    for argv in commands.values():
+        fd = os.open(argv[0], os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
 for name, argv in commands.items():  # warm-up
     for _ in range(5):
         once(argv)
@@ -83,7 +109,8 @@ for _ in range(runs):
         times[name].append(once(argv))
 med = {n: (statistics.median(w for w, _ in t) * 1e3, statistics.median(c for _, c in t) * 1e3)
        for n, t in times.items()}
-print(f"{runs} alternating runs each, medians; load {os.getloadavg()[0]:.1f}")
+state = "as written" if os.environ.get("CACHED") == "written" else "read from disk"
+print(f"{runs} alternating runs each, medians; load {os.getloadavg()[0]:.1f}; programs {state}")
 for floor in ("floor", "floor-pie"):
     fw, fc = med[floor]
     print(f"{floor} (static C, empty main): wall {fw:.3f} ms, CPU {fc:.3f} ms")
