@@ -3,11 +3,12 @@
 # that does nothing (benches/floor.c), next to kmod's tools and ours, for
 # the lookups a boot and a shell make most: `modprobe -D bttv` (a deep
 # dependency chain), `modprobe -R` of a real PCI modalias (the wildcard
-# search of modules.alias.bin) and `modinfo bttv`. Ours three times: the
+# search of modules.alias.bin) and `modinfo bttv`. Ours four times: the
 # release build (dynamically linked to glibc, as `cargo build --release`
-# makes it), the static build the VM suite uses (crt-static, a static
-# PIE), and the same static build linked at a fixed address, as
-# `cc -static` links the floor.
+# makes it), the Debian package's build (`cargo xtask deb`: glibc linked,
+# liblzma and libzstd opened only to decompress), the static build the VM
+# suite uses (crt-static, a static PIE), and the same static build linked
+# at a fixed address, as `cc -static` links the floor.
 #
 # The floor comes twice, linked each way: a static PIE relocates itself
 # before main (every pointer in its data, each page written to once),
@@ -37,6 +38,9 @@ cd "$(dirname "$0")/.."
 eval "$(tests/setup.sh)"
 target=x86_64-unknown-linux-gnu
 cargo build --release -q --locked --bin modprobe --bin modinfo
+# The Debian package's multicall binary, as `cargo xtask deb` builds it
+# (target/deb/kmod): the system's liblzma and libzstd opened when needed.
+cargo xtask deb --out target/debian >/dev/null
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --release -q --locked --target $target -p modutils \
     --bin modprobe --bin modinfo --features static
@@ -50,8 +54,9 @@ trap 'rm -rf "$work"' EXIT
 cc -O2 -static -o "$work/floor" benches/floor.c
 cc -O2 -static-pie -o "$work/floor-pie" benches/floor.c
 
-for build in dyn static fixed; do mkdir "$work/$build"; done
+for build in dyn static fixed deb; do mkdir "$work/$build"; done
 for tool in modprobe modinfo; do
+    cp target/deb/kmod "$work/deb/$tool"
     cp "target/release/$tool" "$work/dyn/"
     cp "target/$target/release/$tool" "$work/static/"
     cp "target/fixed-address/$target/release/$tool" "$work/fixed/"
@@ -65,10 +70,10 @@ dyn=$work/dyn
 static=$work/static
 fixed=$work/fixed
 
-python3 - "${RUNS:-400}" "$work" "$base" "$rel" "$pci" "$dyn" "$static" "$fixed" <<'PY'
+python3 - "${RUNS:-400}" "$work" "$base" "$rel" "$pci" "$dyn" "$static" "$fixed" "$work/deb" <<'PY'
 import os, statistics, sys, time
 
-runs, work, base, rel, pci, dyn, static, fixed = sys.argv[1:]
+runs, work, base, rel, pci, dyn, static, fixed, deb = sys.argv[1:]
 runs = int(runs)
 cases = {
     "modprobe -D bttv": ("modprobe", ["-d", base, "-S", rel, "-D", "bttv"]),
@@ -76,7 +81,7 @@ cases = {
     "modinfo bttv": ("modinfo", ["-b", base, "-k", rel, "bttv"]),
 }
 # Each build with the floor it is measured against: the one linked as it is.
-builds = [("kmod", "/usr/sbin", "floor"), ("ours", dyn, "floor"),
+builds = [("kmod", "/usr/sbin", "floor"), ("ours", dyn, "floor"), ("ours package", deb, "floor"),
           ("ours static-pie", static, "floor-pie"), ("ours static", fixed, "floor")]
 null = os.open(os.devnull, os.O_WRONLY)
 

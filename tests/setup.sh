@@ -13,11 +13,13 @@ export MODUTILS_CACHE=$CACHE
 # and groff-base render the installed man pages (man -l),
 # python3-jsonschema validates the --json output against docs/schema,
 # libkmod-dev (kmod's libkmod.so and header), gcc, valgrind and binutils
-# build, check and inspect the libkmod test programs (tests/libkmod), and
-# dpkg-dev makes the Debian package (cargo xtask deb's tests).
+# build, check and inspect the libkmod test programs (tests/libkmod),
+# dpkg-dev makes the Debian package (cargo xtask deb's tests), and
+# pkg-config, liblzma-dev and libzstd-dev build the core as the package
+# does (the system-libs feature, tested by tests/run).
 need=()
 for pkg in kmod xz-utils zstd gzip cpio man-db groff-base python3-jsonschema \
-    libkmod-dev gcc valgrind binutils dpkg-dev; do
+    libkmod-dev gcc valgrind binutils dpkg-dev pkg-config liblzma-dev libzstd-dev; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # kmod's modinfo reads signatures through libssl3, whose parser changes with

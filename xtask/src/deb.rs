@@ -45,8 +45,8 @@ usage: cargo xtask deb [--out DIR] [--binary FILE --library FILE]
   --library FILE  package FILE as libkmod.so.2 (goes with --binary)
 
 Without them, builds kmod and libkmod.so.2 with the `deb` profile: the
-system's liblzma, libzstd and zlib, linked dynamically, the unwinder
-linked in, stripped.
+system's liblzma and libzstd, opened when a module needs them, the
+unwinder linked in, stripped.
 ";
 
 /// What goes into the package.
@@ -186,6 +186,17 @@ fn check_needed(elf: &Path) -> Result<(), String> {
     if let Some(bad) = needed.iter().find(|n| n.starts_with("libgcc_s")) {
         return Err(format!("{} needs {bad}", elf.display()));
     }
+    // Opened when a module is compressed, never at start-up.
+    let loaded_later = ["liblzma", "libzstd", "libz."];
+    if let Some(bad) = needed
+        .iter()
+        .find(|n| loaded_later.iter().any(|l| n.starts_with(l)))
+    {
+        return Err(format!(
+            "{} is linked to {bad}, which it should open only when needed",
+            elf.display()
+        ));
+    }
     let imported = output(Command::new("nm").args(["-D", "--undefined-only"]).arg(elf))?;
     if let Some(sym) = imported.lines().find(|l| l.contains("_Unwind_")) {
         return Err(format!(
@@ -209,7 +220,10 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
     }
     lay_out(inputs, &root)?;
 
-    let depends = shlib_depends(stage, &root)?;
+    // liblzma and libzstd are opened when a module needs them (dlopen), so
+    // dpkg-shlibdeps does not see them: named here, from the oldest
+    // versions with the functions used.
+    let depends = format!("{}, {DLOPENED}", shlib_depends(stage, &root)?);
     let replaced = ["kmod", "libkmod2", "libkmod-dev"];
     let provides: Vec<String> = replaced
         .iter()
@@ -366,6 +380,9 @@ fn gzip_in_place(path: &Path) -> Result<(), String> {
     write_file(Path::new(&name), &data, 0o644)?;
     fs::remove_file(path).map_err(|e| format!("removing {}: {e}", path.display()))
 }
+
+/// The libraries the tools and libkmod.so.2 open at run time.
+const DLOPENED: &str = "liblzma5 (>= 5.2), libzstd1 (>= 1.4.0)";
 
 /// The package's dependencies on shared libraries, as dpkg-shlibdeps
 /// computes them from the symbols our binaries use.

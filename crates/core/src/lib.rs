@@ -32,6 +32,7 @@ pub mod autoclean;
 pub mod cnum;
 pub mod config;
 pub mod context;
+mod decompress;
 pub mod depmod;
 pub mod devname;
 pub mod diagnostics;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use crate::decompress;
 use crate::elf::{self, Elf};
 
 /// Decompressed modules larger than this are refused: a few-kilobyte `.ko.xz`
@@ -112,6 +113,18 @@ pub enum Error {
         /// The decoder's own account of the damage.
         detail: String,
     },
+    /// The module is compressed in a format whose library could not be
+    /// loaded (the distribution build opens liblzma and libzstd when a
+    /// module first needs them).
+    #[error("{}: cannot decompress {compression}: {detail}", path.display())]
+    NoDecoder {
+        /// The module file, as a host path.
+        path: PathBuf,
+        /// The format the file's magic announced.
+        compression: Compression,
+        /// Why the library could not be used.
+        detail: String,
+    },
     /// The decompressed module would exceed [`MAX_MODULE_SIZE`]: a guard
     /// against small files that inflate without bound.
     #[error("{}: decompresses to more than {} bytes", path.display(), MAX_MODULE_SIZE)]
@@ -137,6 +150,8 @@ impl Error {
             Error::Io { source, .. } => crate::diagnostics::errno_of(source),
             Error::TooShort { .. } => libc::EINVAL,
             Error::Decompress { .. } | Error::TooLarge { .. } => libc::EINVAL,
+            // What kmod reports for a format it was built without.
+            Error::NoDecoder { .. } => libc::ENOSYS,
             Error::Elf {
                 source: elf::Error::NoSection(_),
                 ..
@@ -155,6 +170,7 @@ impl Error {
             Error::Io { path, .. }
             | Error::TooShort { path }
             | Error::Decompress { path, .. }
+            | Error::NoDecoder { path, .. }
             | Error::TooLarge { path }
             | Error::Elf { path, .. } => path,
         }
@@ -345,7 +361,7 @@ impl ModuleFile {
 pub struct Buffers {
     raw: Vec<u8>,
     image: Vec<u8>,
-    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    zstd: decompress::Zstd,
 }
 
 impl fmt::Debug for Buffers {
@@ -402,11 +418,17 @@ pub fn decompress(path: &Path, compression: Compression, raw: &[u8]) -> Result<V
         return Ok(raw.to_vec());
     }
     let mut out = Vec::new();
-    decompress_into(path, compression, raw, &mut out, &mut None)?;
+    decompress_into(
+        path,
+        compression,
+        raw,
+        &mut out,
+        &mut decompress::Zstd::default(),
+    )?;
     Ok(out)
 }
 
-/// Decompresses `raw` into `out` (cleared first): the exact-size paths
+/// Decompresses `raw` into `out` (cleared first): the exact-size path
 /// when the stream allows, else the general decoders, which also give the
 /// error of a corrupt stream.
 fn decompress_into(
@@ -414,78 +436,45 @@ fn decompress_into(
     compression: Compression,
     raw: &[u8],
     out: &mut Vec<u8>,
-    zstd: &mut Option<zstd::bulk::Decompressor<'static>>,
+    zstd: &mut decompress::Zstd,
 ) -> Result<(), Error> {
     out.clear();
-    let fast = match compression {
-        Compression::Zstd => zstd_frame(raw, out, zstd),
-        _ => None,
-    };
-    if fast.is_some() {
+    if compression == Compression::None {
+        out.extend_from_slice(raw);
         return Ok(());
     }
-    // Past the size limit already (a decompression bomb): decoding it again
-    // below would double the time and hold a second buffer as large.
-    if out.len() as u64 > MAX_MODULE_SIZE {
-        *out = Vec::new();
-        return Err(Error::TooLarge {
-            path: path.to_path_buf(),
-        });
+    if compression == Compression::Zstd
+        && decompress::zstd_frame(raw, out, zstd, MAX_MODULE_SIZE).is_some()
+    {
+        return Ok(());
     }
     // The failed attempt's memory goes before the general path takes its own.
     *out = Vec::new();
-    let reader: Box<dyn Read + '_> = match compression {
-        Compression::None => {
-            out.extend_from_slice(raw);
-            return Ok(());
-        }
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
-        Compression::Zstd => {
-            Box::new(zstd::stream::read::Decoder::with_buffer(raw).map_err(|e| {
-                Error::Decompress {
-                    path: path.to_path_buf(),
-                    compression,
-                    detail: e.to_string(),
-                }
-            })?)
-        }
-    };
     out.reserve(raw.len().saturating_mul(4).min(64 << 20));
-    let read = reader.take(MAX_MODULE_SIZE + 1).read_to_end(out);
-    match read {
-        Ok(_) if out.len() as u64 > MAX_MODULE_SIZE => Err(Error::TooLarge {
-            path: path.to_path_buf(),
-        }),
-        Ok(_) => Ok(()),
-        Err(e) => Err(Error::Decompress {
-            path: path.to_path_buf(),
+    let decoded = match compression {
+        Compression::Gzip => decompress::gzip(raw, out, MAX_MODULE_SIZE),
+        Compression::Xz => decompress::xz(raw, out, MAX_MODULE_SIZE),
+        Compression::Zstd => decompress::zstd_stream(raw, out, MAX_MODULE_SIZE),
+        Compression::None => Ok(()),
+    };
+    let path = path.to_path_buf();
+    match decoded {
+        Ok(()) if out.len() as u64 > MAX_MODULE_SIZE => {
+            *out = Vec::new();
+            Err(Error::TooLarge { path })
+        }
+        Ok(()) => Ok(()),
+        Err(decompress::Failure::Corrupt(detail)) => Err(Error::Decompress {
+            path,
             compression,
-            detail: e.to_string(),
+            detail,
+        }),
+        Err(decompress::Failure::Unavailable(detail)) => Err(Error::NoDecoder {
+            path,
+            compression,
+            detail,
         }),
     }
-}
-
-/// Decompresses a single zstd frame whose size is recorded in its header,
-/// straight into an output of that size. `None`: not such a frame, or
-/// corrupt (the caller then takes the general path).
-fn zstd_frame(
-    raw: &[u8],
-    out: &mut Vec<u8>,
-    dctx: &mut Option<zstd::bulk::Decompressor<'static>>,
-) -> Option<()> {
-    let size = zstd::zstd_safe::get_frame_content_size(raw).ok()??;
-    let frame = zstd::zstd_safe::find_frame_compressed_size(raw).ok()?;
-    if frame != raw.len() || size > MAX_MODULE_SIZE {
-        return None;
-    }
-    if dctx.is_none() {
-        *dctx = Some(zstd::bulk::Decompressor::new().ok()?);
-    }
-    let dctx = dctx.as_mut()?;
-    out.reserve(usize::try_from(size).ok()?);
-    let n = dctx.decompress_to_buffer(raw, out).ok()?;
-    (n as u64 == size).then_some(())
 }
 
 #[cfg(test)]
@@ -532,7 +521,8 @@ mod tests {
         let data = vec![7u8; 50_000];
         let raw = zstd::bulk::compress(&data, 3).unwrap();
         let mut out = Vec::new();
-        assert!(zstd_frame(&raw, &mut out, &mut None).is_some());
+        let limit = MAX_MODULE_SIZE;
+        assert!(decompress::zstd_frame(&raw, &mut out, &mut Default::default(), limit).is_some());
         assert_eq!(out, data);
         assert_eq!(
             decompress(Path::new("x"), Compression::Zstd, &raw).unwrap(),
