@@ -40,7 +40,7 @@ target=x86_64-unknown-linux-gnu
 cargo build --release -q --locked --bin modprobe --bin modinfo
 # The Debian package's multicall binary, as `cargo xtask deb` builds it
 # (target/deb/kmod): the system's liblzma and libzstd opened when needed.
-cargo xtask deb --out target/debian >/dev/null
+cargo xtask deb >/dev/null
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --release -q --locked --target $target -p modutils \
     --bin modprobe --bin modinfo --features static
