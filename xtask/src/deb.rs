@@ -45,8 +45,8 @@ usage: cargo xtask deb [--out DIR] [--binary FILE --library FILE]
   --library FILE  package FILE as libkmod.so.2 (goes with --binary)
 
 Without them, builds kmod and libkmod.so.2 with the `deb` profile: the
-system's liblzma and libzstd, opened when a module needs them, the
-unwinder linked in, stripped.
+system's liblzma, libzstd and zlib, opened when a module needs them,
+the unwinder linked in, stripped.
 ";
 
 /// What goes into the package.
@@ -220,7 +220,7 @@ fn package(inputs: &Inputs, stage: &Path, out: &Path) -> Result<PathBuf, String>
     }
     lay_out(inputs, &root)?;
 
-    // liblzma and libzstd are opened when a module needs them (dlopen), so
+    // liblzma, libzstd and zlib are opened when a module needs them, so
     // dpkg-shlibdeps does not see them: named here, from the oldest
     // versions with the functions used.
     let depends = format!("{}, {DLOPENED}", shlib_depends(stage, &root)?);
@@ -382,7 +382,7 @@ fn gzip_in_place(path: &Path) -> Result<(), String> {
 }
 
 /// The libraries the tools and libkmod.so.2 open at run time.
-const DLOPENED: &str = "liblzma5 (>= 5.2), libzstd1 (>= 1.4.0)";
+const DLOPENED: &str = "liblzma5 (>= 5.2), libzstd1 (>= 1.4.0), zlib1g (>= 1:1.1.4)";
 
 /// The package's dependencies on shared libraries, as dpkg-shlibdeps
 /// computes them from the symbols our binaries use.

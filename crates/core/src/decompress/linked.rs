@@ -1,6 +1,8 @@
 //! The decoders through the crates' bindings, the libraries linked in.
 
-use super::{read_capped, Failure};
+use std::io::Read;
+
+use super::Failure;
 
 /// A zstd decoding context kept from one module to the next.
 #[derive(Default)]
@@ -36,4 +38,19 @@ pub(crate) fn zstd_stream(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(
 /// more.
 pub(crate) fn xz(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
     read_capped(liblzma::read::XzDecoder::new_multi_decoder(raw), out, limit)
+}
+
+/// gzip, possibly several members, into `out`: at most `limit` bytes and
+/// one more.
+pub(crate) fn gzip(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
+    read_capped(flate2::read::MultiGzDecoder::new(raw), out, limit)
+}
+
+/// All a decoder gives, into `out`, up to `limit` bytes and one more.
+fn read_capped(decoder: impl Read, out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
+    decoder
+        .take(limit.saturating_add(1))
+        .read_to_end(out)
+        .map(drop)
+        .map_err(|e| Failure::Corrupt(e.to_string()))
 }

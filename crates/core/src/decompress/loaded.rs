@@ -1,6 +1,7 @@
-//! The decoders of the system's `libzstd.so.1` and `liblzma.so.5`, opened
-//! when first needed. The structures passed to them are the bindings'
-//! own (`zstd-sys`, `liblzma-sys`), so their layout is the headers'; only
+//! The decoders of the system's `libzstd.so.1`, `liblzma.so.5` and
+//! `libz.so.1`, opened when first needed. The structures passed to the
+//! first two are the bindings' own (`zstd-sys`, `liblzma-sys`), so their
+//! layout is the headers'; zlib's one structure is written out below. Only
 //! the functions are looked up at run time.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -325,6 +326,158 @@ pub(crate) fn xz(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Failur
     }
 }
 
+// --- gzip -----------------------------------------------------------------
+
+/// zlib's `z_stream` (zlib.h): `uInt` is 32 bits, `uLong` is C's long.
+#[repr(C)]
+struct ZStream {
+    next_in: *const u8,
+    avail_in: u32,
+    total_in: std::ffi::c_ulong,
+    next_out: *mut u8,
+    avail_out: u32,
+    total_out: std::ffi::c_ulong,
+    msg: *const c_char,
+    state: *mut c_void,
+    zalloc: *const c_void,
+    zfree: *const c_void,
+    opaque: *mut c_void,
+    data_type: c_int,
+    adler: std::ffi::c_ulong,
+    reserved: std::ffi::c_ulong,
+}
+
+struct ZLib {
+    version: unsafe extern "C" fn() -> *const c_char,
+    inflate_init2: unsafe extern "C" fn(*mut ZStream, c_int, *const c_char, c_int) -> c_int,
+    inflate: unsafe extern "C" fn(*mut ZStream, c_int) -> c_int,
+    inflate_reset: unsafe extern "C" fn(*mut ZStream) -> c_int,
+    inflate_end: unsafe extern "C" fn(*mut ZStream) -> c_int,
+}
+
+const Z_OK: c_int = 0;
+const Z_STREAM_END: c_int = 1;
+const Z_FINISH: c_int = 4;
+const Z_NO_FLUSH: c_int = 0;
+const Z_BUF_ERROR: c_int = -5;
+const Z_MEM_ERROR: c_int = -4;
+/// A 32 KiB window, and a gzip header rather than zlib's (+16).
+const GZIP_WINDOW: c_int = 15 + 16;
+
+fn zlib() -> Result<&'static ZLib, String> {
+    static LIB: OnceLock<Result<ZLib, String>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let lib = open(c"libz.so.1")?;
+        // SAFETY: each type is the function's declaration in zlib.h.
+        unsafe {
+            Ok(ZLib {
+                version: symbol(lib, c"zlibVersion")?,
+                inflate_init2: symbol(lib, c"inflateInit2_")?,
+                inflate: symbol(lib, c"inflate")?,
+                inflate_reset: symbol(lib, c"inflateReset")?,
+                inflate_end: symbol(lib, c"inflateEnd")?,
+            })
+        }
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// An inflating z_stream, ended when dropped.
+struct Inflate {
+    lib: &'static ZLib,
+    strm: ZStream,
+}
+
+impl Drop for Inflate {
+    fn drop(&mut self) {
+        // SAFETY: initialised by inflateInit2_.
+        unsafe { (self.lib.inflate_end)(&mut self.strm) };
+    }
+}
+
+/// zlib's own message for the stream's last error, else its code.
+fn z_message(strm: &ZStream, code: c_int) -> String {
+    if code == Z_BUF_ERROR {
+        return "unexpected end of input".into();
+    }
+    if code == Z_MEM_ERROR {
+        return "out of memory".into();
+    }
+    if strm.msg.is_null() {
+        return format!("zlib error {code}");
+    }
+    // SAFETY: zlib's messages are static NUL-terminated strings.
+    unsafe { CStr::from_ptr(strm.msg) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// gzip, possibly several members, into `out`: at most `limit` bytes and
+/// one more.
+pub(crate) fn gzip(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
+    let lib = zlib().map_err(Failure::Unavailable)?;
+    // SAFETY: all zeros is a z_stream with the default allocator.
+    let mut z = Inflate {
+        lib,
+        strm: unsafe { std::mem::zeroed() },
+    };
+    // SAFETY: a zeroed stream, the library's own version string and the
+    // size of the structure it checks against its own.
+    let ret = unsafe {
+        (lib.inflate_init2)(
+            &mut z.strm,
+            GZIP_WINDOW,
+            (lib.version)(),
+            std::mem::size_of::<ZStream>() as c_int,
+        )
+    };
+    if ret != Z_OK {
+        // inflateEnd must not see a stream that failed to start.
+        let msg = z_message(&z.strm, ret);
+        std::mem::forget(z);
+        return Err(Failure::Corrupt(msg));
+    }
+    let mut rest = raw;
+    loop {
+        if out.len() as u64 > limit {
+            return Ok(());
+        }
+        // avail_in is 32 bits: a larger input goes in pieces.
+        let given = rest.len().min(u32::MAX as usize);
+        z.strm.next_in = rest.as_ptr();
+        z.strm.avail_in = given as u32;
+        let (dst, size) = room(out, limit);
+        let size = size.min(u32::MAX as usize);
+        z.strm.next_out = dst;
+        z.strm.avail_out = size as u32;
+        let flush = if given == rest.len() {
+            Z_FINISH
+        } else {
+            Z_NO_FLUSH
+        };
+        // SAFETY: next_in/next_out describe `rest` and `out`'s spare capacity.
+        let ret = unsafe { (lib.inflate)(&mut z.strm, flush) };
+        let produced = size - z.strm.avail_out as usize;
+        // SAFETY: zlib initialised `produced` bytes of the spare capacity.
+        unsafe { out.set_len(out.len() + produced) };
+        let consumed = given - z.strm.avail_in as usize;
+        rest = &rest[consumed..];
+        match ret {
+            Z_STREAM_END if rest.is_empty() => return Ok(()),
+            Z_STREAM_END => {
+                // Another member follows.
+                // SAFETY: a stream started above.
+                unsafe { (lib.inflate_reset)(&mut z.strm) };
+            }
+            Z_OK => {}
+            // Out of room, not out of input: the loop makes more.
+            Z_BUF_ERROR if produced > 0 || consumed > 0 => {}
+            other => return Err(Failure::Corrupt(z_message(&z.strm, other))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +495,6 @@ mod tests {
     fn the_system_libraries_are_found() {
         zstd_lib().unwrap();
         lzma_lib().unwrap();
+        zlib().unwrap();
     }
 }

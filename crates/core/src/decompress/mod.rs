@@ -1,15 +1,14 @@
 //! The decoders behind compressed modules, one interface over two ways of
-//! reaching liblzma and libzstd.
+//! reaching liblzma, libzstd and zlib.
 //!
 //! Linked (the default and the static build): the crates' own bindings,
-//! with the libraries built in or linked at start-up. Loaded (the
+//! with liblzma and libzstd built in, gzip read in Rust. Loaded (the
 //! `system-libs` feature, the distribution build): the system's
-//! `liblzma.so.5` and `libzstd.so.1` are opened with `dlopen` the first
-//! time a module needs them, as kmod 34 does. Most runs never decompress
-//! anything (`modprobe -D`, `modprobe -R`, `lsmod`, a daemon linking
-//! libkmod that only looks modules up), and each of these libraries linked
-//! at start-up costs every run its loading and relocation. gzip is read in
-//! Rust in both, so zlib is never needed.
+//! `liblzma.so.5`, `libzstd.so.1` and `libz.so.1` are opened with `dlopen`
+//! the first time a module needs them, as kmod 34 does. Most runs never
+//! decompress anything (`modprobe -D`, `modprobe -R`, `lsmod`, a daemon
+//! linking libkmod that only looks modules up), and each library linked at
+//! start-up costs every run its loading and relocation.
 
 #[cfg(not(feature = "system-libs"))]
 mod linked;
@@ -17,11 +16,9 @@ mod linked;
 mod loaded;
 
 #[cfg(not(feature = "system-libs"))]
-pub(crate) use linked::{xz, zstd_frame, zstd_stream, Zstd};
+pub(crate) use linked::{gzip, xz, zstd_frame, zstd_stream, Zstd};
 #[cfg(feature = "system-libs")]
-pub(crate) use loaded::{xz, zstd_frame, zstd_stream, Zstd};
-
-use std::io::Read;
+pub(crate) use loaded::{gzip, xz, zstd_frame, zstd_stream, Zstd};
 
 /// Why a stream could not be decoded.
 #[derive(Debug)]
@@ -31,21 +28,6 @@ pub(crate) enum Failure {
     /// No decoder for the format could be loaded: what went wrong.
     #[cfg_attr(not(feature = "system-libs"), allow(dead_code))]
     Unavailable(String),
-}
-
-/// gzip, possibly several members, into `out`, at most `limit` bytes and
-/// one more (which tells the caller the limit was passed).
-pub(crate) fn gzip(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
-    read_capped(flate2::read::MultiGzDecoder::new(raw), out, limit)
-}
-
-/// All a decoder gives, into `out`, up to `limit` bytes and one more.
-fn read_capped(decoder: impl Read, out: &mut Vec<u8>, limit: u64) -> Result<(), Failure> {
-    decoder
-        .take(limit.saturating_add(1))
-        .read_to_end(out)
-        .map(drop)
-        .map_err(|e| Failure::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]
