@@ -37,6 +37,18 @@ fn open(soname: &CStr) -> Result<NonNull<c_void>, String> {
         .ok_or_else(|| format!("cannot load {}: {}", soname.to_string_lossy(), dl_error()))
 }
 
+/// The functions `read` takes from `soname`, looked up once per process;
+/// a failure is kept and given again.
+fn library<T>(
+    cell: &'static OnceLock<Result<T, String>>,
+    soname: &CStr,
+    read: impl FnOnce(NonNull<c_void>) -> Result<T, String>,
+) -> Result<&'static T, String> {
+    cell.get_or_init(|| read(open(soname)?))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 fn dl_error() -> String {
     // SAFETY: dlerror returns NULL or a NUL-terminated message.
     let msg = unsafe { libc::dlerror() };
@@ -89,8 +101,7 @@ const SIZE_UNKNOWN: u64 = u64::MAX - 1;
 
 fn zstd_lib() -> Result<&'static ZstdLib, String> {
     static LIB: OnceLock<Result<ZstdLib, String>> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let lib = open(c"libzstd.so.1")?;
+    library(&LIB, c"libzstd.so.1", |lib| {
         // SAFETY: each type is the function's declaration in zstd.h.
         unsafe {
             Ok(ZstdLib {
@@ -106,8 +117,6 @@ fn zstd_lib() -> Result<&'static ZstdLib, String> {
             })
         }
     })
-    .as_ref()
-    .map_err(Clone::clone)
 }
 
 impl ZstdLib {
@@ -248,8 +257,7 @@ struct LzmaLib {
 
 fn lzma_lib() -> Result<&'static LzmaLib, String> {
     static LIB: OnceLock<Result<LzmaLib, String>> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let lib = open(c"liblzma.so.5")?;
+    library(&LIB, c"liblzma.so.5", |lib| {
         // SAFETY: each type is the function's declaration in lzma/*.h.
         unsafe {
             Ok(LzmaLib {
@@ -259,8 +267,6 @@ fn lzma_lib() -> Result<&'static LzmaLib, String> {
             })
         }
     })
-    .as_ref()
-    .map_err(Clone::clone)
 }
 
 /// An lzma_stream, ended when dropped.
@@ -366,8 +372,7 @@ const GZIP_WINDOW: c_int = 15 + 16;
 
 fn zlib() -> Result<&'static ZLib, String> {
     static LIB: OnceLock<Result<ZLib, String>> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let lib = open(c"libz.so.1")?;
+    library(&LIB, c"libz.so.1", |lib| {
         // SAFETY: each type is the function's declaration in zlib.h.
         unsafe {
             Ok(ZLib {
@@ -379,8 +384,6 @@ fn zlib() -> Result<&'static ZLib, String> {
             })
         }
     })
-    .as_ref()
-    .map_err(Clone::clone)
 }
 
 /// An inflating z_stream, ended when dropped.
