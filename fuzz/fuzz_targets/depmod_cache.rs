@@ -12,7 +12,9 @@ use modutils_core::depmod::cache::CacheFile;
 /// Recomputes the checksums of a file laid out as the head says.
 fn fix_checksums(b: &mut [u8]) -> Option<()> {
     let u16_at = |b: &[u8], at: usize| -> Option<usize> {
-        Some(usize::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
+        Some(usize::from(u16::from_le_bytes(
+            b.get(at..at + 2)?.try_into().ok()?,
+        )))
     };
     let u32_at = |b: &[u8], at: usize| -> Option<usize> {
         Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize)

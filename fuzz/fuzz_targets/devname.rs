@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modutils_core::depmod::node_of_alias;
 use modutils_core::cnum::is_space;
+use modutils_core::depmod::node_of_alias;
 use modutils_core::devname::parse_line;
 
 fuzz_target!(|data: &[u8]| {

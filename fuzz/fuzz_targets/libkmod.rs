@@ -45,7 +45,11 @@ extern "C" {
     fn kmod_module_new_from_lookup(ctx: *mut Ctx, s: *const c_char, l: *mut *mut List) -> c_int;
     fn kmod_module_new_from_name(ctx: *mut Ctx, s: *const c_char, m: *mut *mut Module) -> c_int;
     fn kmod_module_new_from_path(ctx: *mut Ctx, s: *const c_char, m: *mut *mut Module) -> c_int;
-    fn kmod_module_new_from_name_lookup(ctx: *mut Ctx, s: *const c_char, m: *mut *mut Module) -> c_int;
+    fn kmod_module_new_from_name_lookup(
+        ctx: *mut Ctx,
+        s: *const c_char,
+        m: *mut *mut Module,
+    ) -> c_int;
     fn kmod_module_get_module(l: *const List) -> *mut Module;
     fn kmod_module_unref(m: *mut Module) -> *mut Module;
     fn kmod_module_unref_list(l: *mut List) -> c_int;
@@ -54,7 +58,11 @@ extern "C" {
     fn kmod_module_get_install_commands(m: *const Module) -> *const c_char;
     fn kmod_module_get_initstate(m: *const Module) -> c_int;
     fn kmod_module_get_dependencies(m: *const Module) -> *mut List;
-    fn kmod_module_get_softdeps(m: *const Module, pre: *mut *mut List, post: *mut *mut List) -> c_int;
+    fn kmod_module_get_softdeps(
+        m: *const Module,
+        pre: *mut *mut List,
+        post: *mut *mut List,
+    ) -> c_int;
     fn kmod_module_get_weakdeps(m: *const Module, weak: *mut *mut List) -> c_int;
     fn kmod_module_get_info(m: *const Module, l: *mut *mut List) -> c_int;
     fn kmod_module_info_free_list(l: *mut List);
@@ -64,7 +72,12 @@ extern "C" {
     fn kmod_module_symbols_free_list(l: *mut List);
     fn kmod_module_get_dependency_symbols(m: *const Module, l: *mut *mut List) -> c_int;
     fn kmod_module_dependency_symbols_free_list(l: *mut List);
-    fn kmod_module_apply_filter(ctx: *const Ctx, f: c_uint, i: *const List, o: *mut *mut List) -> c_int;
+    fn kmod_module_apply_filter(
+        ctx: *const Ctx,
+        f: c_uint,
+        i: *const List,
+        o: *mut *mut List,
+    ) -> c_int;
     fn kmod_module_probe_insert_module(
         m: *mut Module,
         flags: c_uint,
@@ -92,7 +105,10 @@ const INDEXES: [&str; 5] = [
 const DRY_RUN: c_uint = 0x10;
 
 unsafe extern "C" fn print_action(m: *mut Module, _install: bool, options: *const c_char) {
-    assert!(!m.is_null() && !options.is_null(), "print_action without module or options");
+    assert!(
+        !m.is_null() && !options.is_null(),
+        "print_action without module or options"
+    );
 }
 
 /// Every query on one module.
@@ -127,7 +143,14 @@ unsafe fn exercise(ctx: *mut Ctx, m: *mut Module, flags: c_uint) {
     // Any flags, never a real insertion: DRY_RUN always set, run_install
     // never called without it.
     let extra = c"x=1";
-    kmod_module_probe_insert_module(m, flags | DRY_RUN, extra.as_ptr(), std::ptr::null(), std::ptr::null(), Some(print_action));
+    kmod_module_probe_insert_module(
+        m,
+        flags | DRY_RUN,
+        extra.as_ptr(),
+        std::ptr::null(),
+        std::ptr::null(),
+        Some(print_action),
+    );
 }
 
 unsafe fn iterate(it: *mut Iter) {
@@ -187,7 +210,11 @@ fuzz_target!(|data: &[u8]| {
                 cur = kmod_list_next(list, cur);
             }
             kmod_module_unref_list(list);
-            for new in [kmod_module_new_from_name, kmod_module_new_from_path, kmod_module_new_from_name_lookup] {
+            for new in [
+                kmod_module_new_from_name,
+                kmod_module_new_from_path,
+                kmod_module_new_from_name_lookup,
+            ] {
                 let mut m = null_mut();
                 if new(ctx, name.as_ptr(), &mut m) == 0 && !m.is_null() {
                     exercise(ctx, m, flags);
@@ -204,6 +231,9 @@ fuzz_target!(|data: &[u8]| {
         iterate(kmod_config_get_softdeps(ctx));
         iterate(kmod_config_get_weakdeps(ctx));
         kmod_validate_resources(ctx);
-        assert!(kmod_unref(ctx).is_null(), "the context outlived its last reference");
+        assert!(
+            kmod_unref(ctx).is_null(),
+            "the context outlived its last reference"
+        );
     }
 });
