@@ -83,7 +83,6 @@ unsafe fn symbol<F: Copy>(lib: NonNull<c_void>, name: &CStr) -> Result<F, String
 struct ZstdLib {
     create_dctx: unsafe extern "C" fn() -> *mut c_void,
     free_dctx: unsafe extern "C" fn(*mut c_void) -> usize,
-    dctx_reset: unsafe extern "C" fn(*mut c_void, c_int) -> usize,
     decompress_dctx:
         unsafe extern "C" fn(*mut c_void, *mut c_void, usize, *const c_void, usize) -> usize,
     decompress_stream:
@@ -94,8 +93,6 @@ struct ZstdLib {
     error_name: unsafe extern "C" fn(usize) -> *const c_char,
 }
 
-/// `ZSTD_reset_session_only`.
-const RESET_SESSION: c_int = 1;
 /// Content sizes at and above this are zstd's "unknown" and "error".
 const SIZE_UNKNOWN: u64 = u64::MAX - 1;
 
@@ -107,7 +104,6 @@ fn zstd_lib() -> Result<&'static ZstdLib, String> {
             Ok(ZstdLib {
                 create_dctx: symbol(lib, c"ZSTD_createDCtx")?,
                 free_dctx: symbol(lib, c"ZSTD_freeDCtx")?,
-                dctx_reset: symbol(lib, c"ZSTD_DCtx_reset")?,
                 decompress_dctx: symbol(lib, c"ZSTD_decompressDCtx")?,
                 decompress_stream: symbol(lib, c"ZSTD_decompressStream")?,
                 frame_content_size: symbol(lib, c"ZSTD_getFrameContentSize")?,
@@ -215,7 +211,8 @@ pub(crate) fn zstd_stream(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(
         size: raw.len(),
         pos: 0,
     };
-    // 0 once a frame is complete; a hint of what is still to come otherwise.
+    // 0 once a frame is complete (the next call starts the next frame); a
+    // hint of what is still to come otherwise.
     let mut pending = 1;
     while input.pos < input.size || pending != 0 {
         if out.len() as u64 > limit {
@@ -238,10 +235,6 @@ pub(crate) fn zstd_stream(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(
         if input.pos == before && output.pos == 0 {
             // All input read, a frame still open: the stream stops short.
             return Err(Failure::Corrupt("incomplete frame".into()));
-        }
-        if pending == 0 && input.pos < input.size {
-            // SAFETY: a context made above; the next frame starts afresh.
-            unsafe { (lib.dctx_reset)(dctx.ptr.as_ptr(), RESET_SESSION) };
         }
     }
     Ok(())
@@ -436,10 +429,8 @@ pub(crate) fn gzip(raw: &[u8], out: &mut Vec<u8>, limit: u64) -> Result<(), Fail
         )
     };
     if ret != Z_OK {
-        // inflateEnd must not see a stream that failed to start.
-        let msg = z_message(&z.strm, ret);
-        std::mem::forget(z);
-        return Err(Failure::Corrupt(msg));
+        // inflateEnd refuses a stream that never started, harmlessly.
+        return Err(Failure::Corrupt(z_message(&z.strm, ret)));
     }
     let mut rest = raw;
     loop {
