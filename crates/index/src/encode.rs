@@ -29,31 +29,63 @@ pub struct Record<'a> {
     pub priority: u32,
 }
 
+/// One trie node. Its keys are the sorted entries `lo..` (how far they
+/// reach is the children's business); its prefix is bytes `depth..end` of
+/// the first of them, and the entries `lo..at` end there: its values.
+/// Everything is 32-bit (the file's offsets are 28-bit) to keep the node
+/// list small: it is made fresh for every index, and its pages are the
+/// larger part of what writing an index costs.
+#[derive(Clone, Copy)]
 struct Node {
-    /// Index of a sorted entry whose key holds this node's prefix, and the
-    /// prefix's range in that key.
-    prefix: (usize, usize, usize),
-    /// Range of sorted entries stored at this node.
-    values: (usize, usize),
-    /// (edge byte, node index), ascending.
-    children: Vec<(u8, usize)>,
-    /// Bytes this node takes, without its children.
-    size: usize,
+    lo: u32,
+    at: u32,
+    depth: u32,
+    end: u32,
+    /// The parent's id and the edge byte (the root's are unused).
+    parent: u32,
+    byte: u8,
 }
 
 impl Node {
-    fn flags(&self) -> u32 {
-        let mut f = 0;
-        if self.prefix.2 > self.prefix.1 {
-            f |= FLAG_PREFIX;
+    fn has_prefix(&self) -> bool {
+        self.end > self.depth
+    }
+
+    fn has_values(&self) -> bool {
+        self.at > self.lo
+    }
+}
+
+/// Who each node's children are, ascending by byte: the (edge byte, id)
+/// pairs of node `i`'s children are `edges[first[i]..first[i + 1]]`.
+struct Children {
+    first: Vec<u32>,
+    edges: Vec<(u8, u32)>,
+}
+
+impl Children {
+    /// Pre-order ids list each parent's children in ascending byte order,
+    /// so one pass over them in id order fills every node's run in order.
+    fn of(nodes: &[Node]) -> Children {
+        let mut first = vec![0u32; nodes.len() + 1];
+        for n in nodes.iter().skip(1) {
+            first[n.parent as usize + 1] += 1;
         }
-        if self.values.1 > self.values.0 {
-            f |= FLAG_VALUES;
+        for i in 1..first.len() {
+            first[i] += first[i - 1];
         }
-        if !self.children.is_empty() {
-            f |= FLAG_CHILDS;
+        let mut next = first.clone();
+        let mut edges = vec![(0u8, 0u32); nodes.len().saturating_sub(1)];
+        for (id, n) in nodes.iter().enumerate().skip(1) {
+            let slot = &mut next[n.parent as usize];
+            edges[*slot as usize] = (n.byte, id as u32);
+            *slot += 1;
         }
-        f
+        Children { first, edges }
+    }
+
+    fn of_node(&self, id: usize) -> &[(u8, u32)] {
+        &self.edges[self.first[id] as usize..self.first[id + 1] as usize]
     }
 }
 
@@ -66,43 +98,45 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
         check_text(r.key)?;
         check_text(r.value)?;
     }
-    // Sorted by key, then priority, then newest first. The comparisons
-    // read their keys from this array, not through the records.
-    let mut order: Vec<(&[u8], u32, usize)> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.key, r.priority, usize::MAX - i))
+    let sorted = Sorted::new(records);
+    let nodes = make_nodes(&sorted);
+    let children = Children::of(&nodes);
+    let sizes: Vec<usize> = (0..nodes.len())
+        .map(|id| node_size(&sorted, &nodes, &children, id))
         .collect();
-    order.sort_unstable();
-    let sorted: Vec<&Record<'_>> = order
-        .iter()
-        .map(|&(_, _, i)| &records[usize::MAX - i])
-        .collect();
-
-    let mut nodes = Vec::new();
-    make_nodes(&sorted, &mut nodes);
-    let total = HEADER_LEN + nodes.iter().map(|n| n.size).sum::<usize>();
+    let total = HEADER_LEN + sizes.iter().sum::<usize>();
     if total > OFFSET_MASK as usize {
         return Err(BuildError::TooLarge { size: total });
     }
     // Node ids are in pre-order already; post-order is worked out.
-    let sequence: Vec<usize> = match layout {
-        Layout::PreOrder => (0..nodes.len()).collect(),
-        Layout::PostOrder => post_order(&nodes),
+    let sequence: Vec<u32> = match layout {
+        Layout::PreOrder => (0..nodes.len() as u32).collect(),
+        Layout::PostOrder => post_order(&children, nodes.len()),
     };
     let mut words = vec![0u32; nodes.len()];
     let mut offset = HEADER_LEN;
     for &id in &sequence {
-        words[id] = offset as u32 | nodes[id].flags();
-        offset += nodes[id].size;
+        let (id, n) = (id as usize, &nodes[id as usize]);
+        let mut flags = 0;
+        if n.has_prefix() {
+            flags |= FLAG_PREFIX;
+        }
+        if n.has_values() {
+            flags |= FLAG_VALUES;
+        }
+        if !children.of_node(id).is_empty() {
+            flags |= FLAG_CHILDS;
+        }
+        words[id] = offset as u32 | flags;
+        offset += sizes[id];
     }
 
     let mut out = Vec::with_capacity(total);
-    for word in [MAGIC, VERSION, words[0]] {
+    for word in [MAGIC, VERSION, words.first().copied().unwrap_or(0)] {
         out.extend_from_slice(&word.to_be_bytes());
     }
     for &id in &sequence {
-        write_node(&sorted, &nodes[id], &words, &mut out);
+        write_node(&sorted, &nodes, &children, &words, id as usize, &mut out);
     }
     debug_assert_eq!(out.len(), total);
     Ok(out)
@@ -129,104 +163,202 @@ pub(super) fn check_text(text: &[u8]) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// A node still to make: (lo, hi, depth, parent and edge byte).
-type Pending = (usize, usize, usize, Option<(usize, u8)>);
+/// The entries sorted by key, then priority, then newest first, with how
+/// many leading bytes each key shares with the one before it.
+struct Sorted<'r, 'a> {
+    records: &'r [Record<'a>],
+    /// (key's first 16 bytes, big-endian and zero-padded; key; priority;
+    /// insertion index counted down from the top). The padded head orders
+    /// like the key itself, since keys hold no NUL, and settles most
+    /// comparisons without reading the key.
+    order: Vec<(u128, &'a [u8], u32, usize)>,
+    /// For each sorted key, the bytes it shares with the one before it (0
+    /// for the first). The common prefix of any run of sorted keys is the
+    /// least of these inside the run, so the trie's shape is read off this
+    /// one contiguous array instead of going back to the keys at every level.
+    shared: Vec<u32>,
+}
+
+impl<'r, 'a> Sorted<'r, 'a> {
+    fn new(records: &'r [Record<'a>]) -> Sorted<'r, 'a> {
+        let mut order: Vec<(u128, &[u8], u32, usize)> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (head(r.key), r.key, r.priority, usize::MAX - i))
+            .collect();
+        order.sort_unstable();
+        let mut shared = Vec::with_capacity(order.len());
+        shared.push(0);
+        for pair in order.windows(2) {
+            let (a, b) = ((pair[0].0, pair[0].1), (pair[1].0, pair[1].1));
+            // The heads share all their leading equal bits' whole bytes.
+            let n = if a.0 != b.0 {
+                ((a.0 ^ b.0).leading_zeros() / 8) as usize
+            } else {
+                common_prefix(a.1, b.1, a.1.len().min(b.1.len()).min(16))
+            };
+            // Keys are shorter than the file's 28-bit offsets allow.
+            shared.push(n as u32);
+        }
+        Sorted {
+            records,
+            order,
+            shared,
+        }
+    }
+
+    fn key(&self, i: usize) -> &'a [u8] {
+        self.order[i].1
+    }
+
+    fn record(&self, i: usize) -> &'r Record<'a> {
+        &self.records[usize::MAX - self.order[i].3]
+    }
+}
+
+/// How many leading bytes `a` and `b` share, given that they share `from`.
+fn common_prefix(a: &[u8], b: &[u8], from: usize) -> usize {
+    let len = a.len().min(b.len());
+    let mut n = from;
+    while n + 8 <= len {
+        let x = u64::from_le_bytes(a[n..n + 8].try_into().unwrap_or_default());
+        let y = u64::from_le_bytes(b[n..n + 8].try_into().unwrap_or_default());
+        if x != y {
+            return n + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + a[n..len]
+        .iter()
+        .zip(&b[n..len])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// A key's first 16 bytes as a big-endian number, zero-padded.
+fn head(key: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(bytes)
+}
+
+/// A node still to make: (lo, hi, depth, parent, edge byte).
+type Pending = (usize, usize, usize, u32, u8);
 
 /// Builds the nodes from the sorted entries, root first. A node covers
-/// sorted[lo..hi], whose keys agree before `depth`. Work is kept on an
-/// explicit stack (keys can be long enough to make recursion unsafe), and
-/// siblings are pushed in reverse, so each parent receives its children in
-/// ascending byte order and node ids come out in pre-order.
-fn make_nodes(sorted: &[&Record<'_>], nodes: &mut Vec<Node>) {
-    let mut work: Vec<Pending> = vec![(0, sorted.len(), 0, None)];
-    while let Some((lo, hi, depth, parent)) = work.pop() {
-        let common = if parent.is_none() || lo == hi {
-            0 // the root's prefix is always empty
+/// sorted entries lo..hi, whose keys agree before `depth`. Work is kept
+/// on an explicit stack (keys can be long enough to make recursion
+/// unsafe), and siblings are pushed in reverse, so node ids come out in
+/// pre-order with each parent's children in ascending byte order.
+fn make_nodes(sorted: &Sorted<'_, '_>) -> Vec<Node> {
+    let count = sorted.order.len();
+    // A compacted trie has at most two nodes per key, and the root.
+    let mut nodes: Vec<Node> = Vec::with_capacity(2 * count + 1);
+    let mut work: Vec<Pending> = vec![(0, count, 0, 0, 0)];
+    while let Some((lo, hi, depth, parent, byte)) = work.pop() {
+        let id = nodes.len();
+        let end = if id == 0 || lo == hi {
+            depth // the root's prefix is always empty
+        } else if hi - lo == 1 {
+            sorted.key(lo).len()
         } else {
-            let (first, last) = (&sorted[lo].key[depth..], &sorted[hi - 1].key[depth..]);
-            first.iter().zip(last).take_while(|(a, b)| a == b).count()
+            sorted.shared[lo + 1..hi].iter().copied().min().unwrap_or(0) as usize
         };
-        let end = depth + common;
+        // Keys that end here sort before the longer ones.
         let mut at = lo;
-        while at < hi && sorted[at].key.len() == end {
+        while at < hi && sorted.key(at).len() == end {
             at += 1;
         }
-        let id = nodes.len();
         nodes.push(Node {
-            prefix: (lo, depth, end),
-            values: (lo, at),
-            children: Vec::new(),
-            size: 0,
+            lo: lo as u32,
+            at: at as u32,
+            depth: depth as u32,
+            end: end as u32,
+            parent,
+            byte,
         });
-        if let Some((p, byte)) = parent {
-            nodes[p].children.push((byte, id));
-        }
         let first_child = work.len();
         while at < hi {
-            let byte = sorted[at].key[end];
-            let mut next = at + 1;
-            while next < hi && sorted[next].key[end] == byte {
-                next += 1;
-            }
-            work.push((at, next, end + 1, Some((id, byte))));
+            // The next child starts where a key first differs at `end`.
+            let next = sorted.shared[at + 1..hi]
+                .iter()
+                .position(|&l| l as usize == end)
+                .map_or(hi, |i| at + 1 + i);
+            work.push((at, next, end + 1, id as u32, sorted.key(at)[end]));
             at = next;
         }
         work[first_child..].reverse();
     }
-    for n in nodes.iter_mut() {
-        let (_, start, end) = n.prefix;
-        let mut size = if end > start { end - start + 1 } else { 0 };
-        if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
-            size += 2 + 4 * (usize::from(last.0 - first.0) + 1);
-        }
-        let (lo, hi) = n.values;
-        if hi > lo {
-            size += 4 + sorted[lo..hi]
-                .iter()
-                .map(|e| 4 + e.value.len() + 1)
-                .sum::<usize>();
-        }
-        n.size = size;
+    nodes
+}
+
+/// The bytes a node takes, without its children.
+fn node_size(sorted: &Sorted<'_, '_>, nodes: &[Node], children: &Children, id: usize) -> usize {
+    let n = &nodes[id];
+    let mut size = if n.has_prefix() {
+        (n.end - n.depth) as usize + 1
+    } else {
+        0
+    };
+    let kids = children.of_node(id);
+    if let (Some(first), Some(last)) = (kids.first(), kids.last()) {
+        size += 2 + 4 * (usize::from(last.0 - first.0) + 1);
     }
+    if n.has_values() {
+        size += 4
+            + (n.lo..n.at)
+                .map(|i| 4 + sorted.record(i as usize).value.len() + 1)
+                .sum::<usize>();
+    }
+    size
 }
 
 /// Node ids, each after its children, children by ascending byte.
-fn post_order(nodes: &[Node]) -> Vec<usize> {
+fn post_order(children: &Children, count: usize) -> Vec<u32> {
     // Reversing a pre-order that takes children in descending order gives
     // the post-order with children in ascending order.
-    let mut order = Vec::with_capacity(nodes.len());
-    let mut stack = vec![0];
+    let mut order = Vec::with_capacity(count);
+    let mut stack = vec![0u32];
     while let Some(id) = stack.pop() {
         order.push(id);
-        stack.extend(nodes[id].children.iter().map(|&(_, c)| c));
+        stack.extend(children.of_node(id as usize).iter().map(|&(_, c)| c));
     }
     order.reverse();
     order
 }
 
 /// A node's bytes: prefix, child table, values.
-fn write_node(sorted: &[&Record<'_>], n: &Node, words: &[u32], out: &mut Vec<u8>) {
-    let (entry, start, end) = n.prefix;
-    if end > start {
-        out.extend_from_slice(&sorted[entry].key[start..end]);
+fn write_node(
+    sorted: &Sorted<'_, '_>,
+    nodes: &[Node],
+    children: &Children,
+    words: &[u32],
+    id: usize,
+    out: &mut Vec<u8>,
+) {
+    let n = &nodes[id];
+    if n.has_prefix() {
+        out.extend_from_slice(&sorted.key(n.lo as usize)[n.depth as usize..n.end as usize]);
         out.push(0);
     }
-    if let (Some(first), Some(last)) = (n.children.first(), n.children.last()) {
+    let kids = children.of_node(id);
+    if let (Some(first), Some(last)) = (kids.first(), kids.last()) {
         out.push(first.0);
         out.push(last.0);
-        let mut kids = n.children.iter().peekable();
+        let mut kids = kids.iter().peekable();
         for byte in first.0..=last.0 {
             let word = match kids.next_if(|&&(b, _)| b == byte) {
-                Some(&(_, child)) => words[child],
+                Some(&(_, child)) => words[child as usize],
                 None => 0,
             };
             out.extend_from_slice(&word.to_be_bytes());
         }
     }
-    let (lo, hi) = n.values;
-    if hi > lo {
-        out.extend_from_slice(&((hi - lo) as u32).to_be_bytes());
-        for e in &sorted[lo..hi] {
+    if n.has_values() {
+        out.extend_from_slice(&(n.at - n.lo).to_be_bytes());
+        for i in n.lo..n.at {
+            let e = sorted.record(i as usize);
             out.extend_from_slice(&e.priority.to_be_bytes());
             out.extend_from_slice(e.value);
             out.push(0);

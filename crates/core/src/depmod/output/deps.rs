@@ -14,8 +14,19 @@ fn dep_line(model: &Model<'_>, m: usize, out: &mut Vec<u8>) {
     }
 }
 
+/// The length of every module's dep line, newline included.
+fn lines_size(model: &Model<'_>) -> usize {
+    (0..model.names.len())
+        .map(|m| {
+            let deps = model.closures[m].iter();
+            let deps = deps.map(|&d| 1 + model.shown[d as usize].len());
+            model.shown[m].len() + 2 + deps.sum::<usize>()
+        })
+        .sum()
+}
+
 pub(super) fn deps_text(model: &Model<'_>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(model.names.len() * 64);
+    let mut out = Vec::with_capacity(lines_size(model));
     for m in 0..model.names.len() {
         dep_line(model, m, &mut out);
         out.push(b'\n');
@@ -24,7 +35,7 @@ pub(super) fn deps_text(model: &Model<'_>) -> Vec<u8> {
 }
 
 pub(super) fn deps_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
-    let mut lines = Packed::default();
+    let mut lines = Packed::with_capacity(model.names.len(), lines_size(model));
     for m in 0..model.names.len() {
         lines.push_with(|line| dep_line(model, m, line));
     }

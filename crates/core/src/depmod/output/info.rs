@@ -18,7 +18,19 @@ pub(super) fn info_text(
     list: impl Fn(&Parsed) -> &Vec<Span>,
     module_first: bool,
 ) -> Vec<u8> {
-    let mut out = header.to_vec();
+    let size = model
+        .parsed
+        .iter()
+        .enumerate()
+        .fold(header.len(), |n, (m, p)| {
+            let each = word.len() + model.names[m].len() + 2;
+            n + list(p)
+                .iter()
+                .map(|&v| each + p.str(v).len())
+                .sum::<usize>()
+        });
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(header);
     for (m, p) in model.parsed.iter().enumerate() {
         for &v in list(p) {
             let (a, b) = if module_first {
@@ -37,8 +49,13 @@ pub(super) fn info_text(
 }
 
 pub(super) fn aliases_bin(model: &Model<'_>, log: &mut Deferred) -> Result<Vec<u8>, Fatal> {
-    let mut keys = Packed::default();
-    let mut owners = Vec::new();
+    // Normalizing keeps an alias's length or shortens it.
+    let (count, bytes) = model.parsed.iter().fold((0, 0), |(c, b), p| {
+        let values = p.aliases.iter().map(|&v| p.str(v).len());
+        (c + p.aliases.len(), b + values.sum::<usize>())
+    });
+    let mut keys = Packed::with_capacity(count, bytes);
+    let mut owners = Vec::with_capacity(count);
     let mut seen: FastMap<(Vec<u8>, usize), ()> = FastMap::default();
     for (m, p) in model.parsed.iter().enumerate() {
         for &v in &p.aliases {

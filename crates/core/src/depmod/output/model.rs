@@ -32,6 +32,16 @@ pub(super) struct Packed {
 }
 
 impl Packed {
+    /// Room for `count` strings of `bytes` in all, made once: the buffers
+    /// of a large index grown by doubling are copied and fresh pages
+    /// touched over and over.
+    pub fn with_capacity(count: usize, bytes: usize) -> Packed {
+        Packed {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
     /// Adds the string `make` appends to the buffer it is given.
     pub fn push_with(&mut self, make: impl FnOnce(&mut Vec<u8>)) {
         make(&mut self.bytes);

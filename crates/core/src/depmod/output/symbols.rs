@@ -5,7 +5,15 @@ use super::model::{index, Fatal, Model, Packed};
 use crate::index::Record;
 
 pub(super) fn symbols_text(model: &Model<'_>) -> Vec<u8> {
-    let mut out = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+    const HEADER: &[u8] = b"# Aliases for symbols, used by symbol_request().\n";
+    let size = model
+        .symbols
+        .iter()
+        .fold(HEADER.len(), |n, &(name, owner)| {
+            n + b"alias symbol:".len() + name.len() + model.names[owner as usize].len() + 2
+        });
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(HEADER);
     for &(name, owner) in &model.symbols {
         for part in [
             b"alias symbol:",
@@ -21,7 +29,15 @@ pub(super) fn symbols_text(model: &Model<'_>) -> Vec<u8> {
 }
 
 pub(super) fn symbols_bin(model: &Model<'_>) -> Result<Vec<u8>, Fatal> {
-    let mut keys = Packed::default();
+    let bytes = model
+        .symbols
+        .iter()
+        .map(|(name, _)| name.len())
+        .sum::<usize>();
+    let mut keys = Packed::with_capacity(
+        model.symbols.len(),
+        bytes + model.symbols.len() * b"symbol:".len(),
+    );
     for (name, _) in &model.symbols {
         keys.push_with(|key| {
             key.extend_from_slice(b"symbol:");
