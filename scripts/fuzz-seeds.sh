@@ -101,13 +101,14 @@ lk_seed module 85 fuzz/data/mod_c.ko mod_c mod_b mod_softdep
 # depmod_cache: a mode byte (1: checksums recomputed after mutation), then
 # the cache our depmod writes for some fixture modules, with its memo.
 # The modules are linked, not copied: a file changed seconds ago is not
-# kept in the cache.
+# kept in the cache. Nor is a directory's listing, hence the wait.
 cargo build --release -q --bin depmod
 cdir=$tmp/cache/lib/modules/6.1.0-fuzz/extra
 mkdir -p "$cdir"
 for m in mod_a mod_b mod_c mod_softdep mod_weakdep mod_alias mod_devname; do
     ln -s "$fix/$m.ko" "$cdir/"
 done
+sleep 4
 target/release/depmod -b "$tmp/cache" 6.1.0-fuzz
 cache=$tmp/cache/var/cache/modutils/6.1.0-fuzz.depmod
 { printf '\1'; cat "$cache"; } >"$S/depmod_cache/fixtures"

@@ -22,9 +22,9 @@ fn fix_checksums(b: &mut [u8]) -> Option<()> {
     let mut at = 12 + 1 + usize::from(*b.get(12)?);
     at += 2 + u16_at(b, at)?;
     let table = at;
-    let head_crc_at = table + 3 * 8;
+    let head_crc_at = table + 4 * 8;
     let mut start = head_crc_at + 4;
-    for i in 0..3 {
+    for i in 0..4 {
         let len = u32_at(b, table + 8 * i)?;
         let end = start.checked_add(len)?;
         let crc = crc32fast::hash(b.get(start..end)?);

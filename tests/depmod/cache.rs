@@ -124,6 +124,7 @@ fn wait_until_settled(dir: &Path) {
     let newest = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().ctime())
+        .chain([std::fs::metadata(dir).unwrap().ctime()])
         .max()
         .unwrap_or(0);
     modutils_test_support::clock::wait_until_older_than(newest, SETTLE);
@@ -179,8 +180,28 @@ fn differential(kind: &str) {
     let cached = CacheFile::open(&farm.cache()).unwrap();
     assert_eq!(cached.modules.len(), farm.module_count());
     assert!(cached.memo.is_some(), "no memo");
+    // The farm's own directories are settled now, and listed in the cache
+    // beside the real tree's (by their paths under -b).
+    let listed = |p: &str| {
+        let p = format!("/lib/modules/{release}/{p}");
+        cached
+            .directories
+            .iter()
+            .any(|d| d.path.ends_with(p.as_bytes()))
+    };
+    assert!(listed("updates/"), "updates/ not listed in the cache");
+    assert!(listed("kernel/"), "kernel/ not listed in the cache");
+    assert!(cached.directories.len() > 2);
     let inode = farm.dep_inode();
+    let cache_inode = || std::fs::metadata(farm.cache()).unwrap().ino();
+    let before = cache_inode();
     farm.step("nothing changed");
+    // Had a listing been read again, the cache would be written again.
+    assert_eq!(
+        cache_inode(),
+        before,
+        "nothing changed, yet the cache rewritten"
+    );
     assert_eq!(
         farm.dep_inode(),
         inode,

@@ -98,7 +98,8 @@ fn sections(tool: &str) -> Vec<Section> {
                 "depmod keeps what it reads from each module file in \
                  /var/cache/modutils/RELEASE.depmod (under the -o or -b prefix) and reads a \
                  module again only when its path, device, inode, size, mtime or ctime changed. \
-                 When nothing changed, or the modules read again hold the same symbols, \
+                 It keeps each module directory's listing too, and walks a directory whose \
+                 identity is unchanged without listing it again. When nothing changed, or the modules read again hold the same symbols, \
                  aliases and dependencies as before, the outputs already in place are left as \
                  they are. The outputs and messages are the same with and without the cache.",
                 "-n reads the cache but does not write it; runs on named module files read it \

@@ -35,6 +35,7 @@ pub(crate) struct Dir {
 }
 
 /// One entry: its name, `d_type` and `d_ino`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub name: CString,
     pub kind: u8,
@@ -89,8 +90,38 @@ impl Dir {
         Dir::open_at(self.fd(), name)
     }
 
+    /// Opens subdirectory `name` of this one only to look at it and at
+    /// what is in it ([`Dir::stat`], [`Dir::identity`], [`Dir::open_sub`]):
+    /// cheaper than opening it to read (`O_PATH`), and its listing cannot be
+    /// read until it is [`Dir::reopen`]ed.
+    pub fn open_sub_path(&self, name: &CStr) -> io::Result<Dir> {
+        Dir::open_with(self.fd(), name, libc::O_PATH)
+    }
+
+    /// This directory, opened again to read its listing.
+    pub fn reopen(&self) -> io::Result<Dir> {
+        Dir::open_at(self.fd(), c".")
+    }
+
+    /// fstat(2) of the directory itself.
+    pub fn identity(&self) -> io::Result<Stat> {
+        let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
+        // SAFETY: `st` has room for a stat64 and is read only when the
+        // call succeeded.
+        unsafe {
+            if libc::fstat64(self.fd(), st.as_mut_ptr()) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(Stat(st.assume_init()))
+        }
+    }
+
     fn open_at(at: libc::c_int, name: &CStr) -> io::Result<Dir> {
-        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+        Dir::open_with(at, name, libc::O_RDONLY)
+    }
+
+    fn open_with(at: libc::c_int, name: &CStr, mode: libc::c_int) -> io::Result<Dir> {
+        let flags = mode | libc::O_DIRECTORY | libc::O_CLOEXEC;
         // SAFETY: `name` is NUL-terminated; a descriptor returned is ours.
         let fd = unsafe { libc::openat(at, name.as_ptr(), flags) };
         if fd < 0 {

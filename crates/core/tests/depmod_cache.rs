@@ -13,7 +13,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use modutils_core::config::DepmodConfig;
-use modutils_core::depmod::cache::{CacheFile, CachedModule, Event, FileStat, Memo, SETTLE};
+use modutils_core::depmod::cache::{
+    CacheFile, CachedDirectory, CachedModule, Event, FileStat, Memo, SETTLE,
+};
 use modutils_core::depmod::{read_module, Depmod, Options};
 
 use crate::depmod_common::scenario::{stack, Scenario, OUTPUTS, VERSION};
@@ -109,6 +111,7 @@ fn cache_of(s: &Scenario) -> CacheFile {
         release: VERSION.as_bytes().to_vec(),
         modules,
         memo: None,
+        directories: Vec::new(),
     }
 }
 
@@ -175,6 +178,62 @@ fn a_cache_matching_the_files_is_used_without_reading_them() {
         let r = run(&s);
         assert!(!alias_file(&r).contains(FABRICATED), "after {what}");
         assert_eq!(r, want, "after {what}");
+    }
+}
+
+/// [`cache_of`] with a listing of `kernel/` as it is, but without
+/// base.ko: a run that walks the directory from the listing misses it.
+fn listing_without_base(s: &Scenario) -> CacheFile {
+    let mut c = cache_of(s);
+    let kernel = s.dir().join("kernel");
+    let entries = fs::read_dir(&kernel)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name() != "base.ko")
+        .map(|e| {
+            use std::os::unix::fs::DirEntryExt;
+            let kind = if e.file_type().unwrap().is_dir() {
+                4
+            } else {
+                8
+            };
+            (e.file_name().into_encoded_bytes(), kind, e.ino())
+        })
+        .collect();
+    c.directories = vec![CachedDirectory {
+        path: format!("{}/", kernel.display()).into_bytes(),
+        stat: FileStat::of(&fs::metadata(&kernel).unwrap()),
+        entries,
+    }];
+    c
+}
+
+#[test]
+fn a_listing_is_used_while_its_directory_is_unchanged() {
+    let s = stacked();
+    let want = reference(&s);
+    let dep = |r: &Result| lossy(&r.files.iter().find(|(n, _)| n == "modules.dep").unwrap().1);
+    assert!(dep(&want).contains("kernel/base.ko:"));
+    put_cache(&s, &listing_without_base(&s).to_bytes());
+    let used = run(&s);
+    assert!(!dep(&used).contains("kernel/base.ko:"), "{}", dep(&used));
+    // Whatever way the directory changes, its listing stops counting.
+    let kernel = s.dir().join("kernel");
+    let changes: [(&str, &dyn Fn()); 3] = [
+        ("a file added", &|| {
+            fs::write(kernel.join("notes.txt"), "x").unwrap()
+        }),
+        ("a file removed", &|| {
+            fs::remove_file(kernel.join("notes.txt")).unwrap()
+        }),
+        ("chmod", &|| {
+            fs::set_permissions(&kernel, fs::Permissions::from_mode(0o700)).unwrap()
+        }),
+    ];
+    for (what, change) in changes {
+        put_cache(&s, &listing_without_base(&s).to_bytes());
+        change();
+        assert_eq!(run(&s), want, "after {what}");
     }
 }
 

@@ -5,14 +5,14 @@
 //! side of the same files is in `depmod_cache`.
 
 use modutils_core::depmod::cache::{
-    CacheFile, CachedModule, Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC,
-    TOOL_VERSION,
+    CacheFile, CachedDirectory, CachedModule, Digest, Event, FileStat, FormatError, Memo,
+    FORMAT_VERSION, MAGIC, TOOL_VERSION,
 };
 use modutils_core::depmod::ModuleSymbols;
 
 use modutils_core::config::Level;
 
-/// A file's parts: head fields and the three sections.
+/// A file's parts: head fields and the four sections.
 #[derive(Clone)]
 pub struct Parts {
     pub magic: Vec<u8>,
@@ -21,6 +21,7 @@ pub struct Parts {
     pub release: Vec<u8>,
     pub entries: Vec<u8>,
     pub memo: Vec<u8>,
+    pub listings: Vec<u8>,
     pub data: Vec<u8>,
 }
 
@@ -35,8 +36,8 @@ impl Parts {
         let rel_len = u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
         let release = bytes[at + 2..at + 2 + rel_len].to_vec();
         at += 2 + rel_len;
-        let lens: Vec<usize> = (0..3).map(|i| u32_at(at + 8 * i) as usize).collect();
-        at += 3 * 8 + 4;
+        let lens: Vec<usize> = (0..4).map(|i| u32_at(at + 8 * i) as usize).collect();
+        at += 4 * 8 + 4;
         let mut sections = Vec::new();
         for len in lens {
             sections.push(bytes[at..at + len].to_vec());
@@ -50,7 +51,8 @@ impl Parts {
             release,
             entries: sections[0].clone(),
             memo: sections[1].clone(),
-            data: sections[2].clone(),
+            listings: sections[2].clone(),
+            data: sections[3].clone(),
         }
     }
 
@@ -62,13 +64,14 @@ impl Parts {
         out.extend_from_slice(&self.tool);
         out.extend_from_slice(&(self.release.len() as u16).to_le_bytes());
         out.extend_from_slice(&self.release);
-        for s in [&self.entries, &self.memo, &self.data] {
+        let sections = [&self.entries, &self.memo, &self.listings, &self.data];
+        for s in sections {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(&crc32fast::hash(s).to_le_bytes());
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        for s in [&self.entries, &self.memo, &self.data] {
+        for s in sections {
             out.extend_from_slice(s);
         }
         out
@@ -218,6 +221,36 @@ pub fn hostile_variants(good: &CacheFile, victim: &[u8]) -> Vec<(String, Vec<u8>
         m[n - 7..n - 3].copy_from_slice(&100u32.to_le_bytes());
         p.memo = m;
     });
+    // One directory with one entry, written out by hand.
+    let listing = |path: &[u8], name: &[u8], dirs: u32, entries: u32| {
+        let mut l = dirs.to_le_bytes().to_vec();
+        l.extend_from_slice(&(path.len() as u16).to_le_bytes());
+        l.extend_from_slice(path);
+        l.extend_from_slice(&[0; 3 * 8 + 2 * 12]);
+        l.extend_from_slice(&entries.to_le_bytes());
+        l.push(name.len() as u8);
+        l.extend_from_slice(name);
+        l.push(8);
+        l.extend_from_slice(&7u64.to_le_bytes());
+        l
+    };
+    variant("a listing whose entry leads up", &|p| {
+        p.listings = listing(b"/m/kernel/", b"..", 1, 1)
+    });
+    variant("a listing whose entry names a path", &|p| {
+        p.listings = listing(b"/m/kernel/", b"a/b.ko", 1, 1)
+    });
+    variant("a listing of no directory", &|p| {
+        p.listings = listing(b"", b"a.ko", 1, 1)
+    });
+    variant("a listing with more entries than bytes", &|p| {
+        p.listings = listing(b"/m/kernel/", b"a.ko", 1, 2)
+    });
+    variant("one directory listed twice", &|p| {
+        let one = listing(b"/m/kernel/", b"a.ko", 2, 1);
+        p.listings = one.clone();
+        p.listings.extend_from_slice(&one[4..]);
+    });
     let mut files: Vec<(String, Vec<u8>)> = out.into_iter().map(|(w, p)| (w, p.join())).collect();
     // The head's section lengths adding up to less than the file.
     let mut longer = parts.join();
@@ -262,6 +295,11 @@ fn sample() -> CacheFile {
             }])
             .collect(),
         memo: None,
+        directories: vec![CachedDirectory {
+            path: b"/lib/modules/6.1.0-57-amd64/kernel/".to_vec(),
+            stat: stat(5),
+            entries: vec![(b"m0.ko.xz".to_vec(), 8, 41), (b"sub".to_vec(), 4, 42)],
+        }],
     }
 }
 

@@ -22,6 +22,7 @@
 //! on disk has nothing to write; it replays the messages and stops.
 
 pub(crate) mod format;
+pub(crate) mod listings;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -111,14 +112,19 @@ impl Place {
         if head.release != self.release {
             return None;
         }
-        let (start, entries_len) = head.sections[0];
-        let memo_len = head.sections[1].1;
-        let mut front = vec![0; entries_len + memo_len];
+        // Entries, memo and listings lie back to back.
+        let (start, entries_len) = head.sections[format::ENTRIES];
+        let memo_len = head.sections[format::MEMO].1;
+        let listings_len = head.sections[format::LISTINGS].1;
+        let mut front = vec![0; entries_len + memo_len + listings_len];
         file.read_exact_at(&mut front, start as u64).ok()?;
-        let (entries, memo) = front.split_at(entries_len);
-        head.verify(0, entries).ok()?;
-        head.verify(1, memo).ok()?;
+        let (entries, rest) = front.split_at(entries_len);
+        let (memo, listings) = rest.split_at(memo_len);
+        head.verify(format::ENTRIES, entries).ok()?;
+        head.verify(format::MEMO, memo).ok()?;
+        head.verify(format::LISTINGS, listings).ok()?;
         let memo = format::decode_memo(memo).ok()?;
+        let listings = listings::decode(listings).ok()?;
         let entries = format::decode_entries(entries)
             .ok()?
             .into_iter()
@@ -134,30 +140,36 @@ impl Place {
             head,
             entries,
             memo,
+            listings,
         })
     }
 
     /// Replaces the cache with one of these modules (path, identity,
     /// data) and `memo`; any failure leaves the old one.
-    pub fn store(&self, entries: &[(&[u8], FileStat, &Parsed)], memo: Option<&Memo>) {
-        self.replace(&mut |file| format::write(file, &self.release, entries, memo));
+    pub fn store(
+        &self,
+        entries: &[(&[u8], FileStat, &Parsed)],
+        memo: Option<&Memo>,
+        listings: &[u8],
+    ) {
+        self.replace(&mut |file| format::write(file, &self.release, entries, memo, listings));
     }
 
     /// Replaces the cache with `old` whose entries have the identities
     /// `stats` (one per entry, in order) and whose records and memo stay as
     /// they are: the records are copied from the old file, not decoded.
-    pub fn store_restamped(&self, old: &Loaded, stats: &[FileStat]) {
+    pub fn store_restamped(&self, old: &Loaded, stats: &[FileStat], listings: &[u8]) {
         let mut entries = format::Entries::default();
         for (e, stat) in old.entries.iter().zip(stats) {
             entries.push(&e.path, *stat, e.data);
         }
-        let (start, len) = old.head.sections[2];
+        let (start, len) = old.head.sections[format::DATA];
         let front = format::front(
             &self.release,
             &entries,
             old.memo.as_ref(),
-            len,
-            old.head.crc(2),
+            listings,
+            (len, old.head.crc(format::DATA)),
         );
         self.replace(&mut |file| {
             format::Destination::expect(file, front.len() + len);
@@ -178,8 +190,9 @@ impl Place {
         old: &Loaded,
         entries: &[(&[u8], FileStat, Source<'_>)],
         memo: Option<&Memo>,
+        listings: &[u8],
     ) -> bool {
-        let (start, len) = old.head.sections[2];
+        let (start, len) = old.head.sections[format::DATA];
         let mut heads = format::Entries::default();
         let mut added = Vec::new();
         for (path, stat, source) in entries {
@@ -202,9 +215,11 @@ impl Place {
         if u32::try_from(total).is_err() {
             return false;
         }
-        let mut crc = crc32fast::Hasher::new_with_initial_len(old.head.crc(2), len as u64);
+        let mut crc =
+            crc32fast::Hasher::new_with_initial_len(old.head.crc(format::DATA), len as u64);
         crc.update(&added);
-        let front = format::front(&self.release, &heads, memo, total, crc.finalize());
+        let data = (total, crc.finalize());
+        let front = format::front(&self.release, &heads, memo, listings, data);
         self.replace(&mut |file| {
             format::Destination::expect(file, front.len() + total);
             file.write_all(&front)?;
@@ -219,7 +234,7 @@ impl Place {
     /// of the section would be records no entry uses, which a full write
     /// leaves out.
     pub fn worth_appending(old: &Loaded, kept: usize) -> bool {
-        let len = old.head.sections[2].1;
+        let len = old.head.sections[format::DATA].1;
         len.saturating_sub(kept) <= len / 4
     }
 
@@ -357,6 +372,8 @@ pub(crate) struct Loaded {
     head: format::Head,
     pub entries: Vec<Entry>,
     pub memo: Option<Memo>,
+    /// The module directories' listings, by target path.
+    pub listings: listings::Listings,
 }
 
 /// One module the cache knows.
@@ -372,7 +389,7 @@ impl Loaded {
     /// checksum is not verified, so it is only for comparing with what a
     /// module file holds now.
     pub fn record(&self, at: (u32, u32)) -> Option<Parsed> {
-        let (start, len) = self.head.sections[2];
+        let (start, len) = self.head.sections[format::DATA];
         let end = (at.0 as usize).checked_add(at.1 as usize)?;
         if end > len {
             return None;
@@ -391,7 +408,7 @@ impl Loaded {
     /// memory allocated for it, which took longer than decoding it.
     pub fn data(&self, stop: &AtomicBool) -> Option<format::Data> {
         const CHUNK: usize = 1 << 20;
-        let (start, len) = self.head.sections[2];
+        let (start, len) = self.head.sections[format::DATA];
         let file = &self.file;
         // SAFETY: cache files are replaced by renames, never changed in
         // place; one truncated under this process by someone else can at
@@ -413,7 +430,7 @@ impl Loaded {
             }
             crc.update(chunk);
         }
-        (crc.finalize() == self.head.crc(2)).then_some(data)
+        (crc.finalize() == self.head.crc(format::DATA)).then_some(data)
     }
 }
 
@@ -489,6 +506,20 @@ pub struct CacheFile {
     pub modules: Vec<CachedModule>,
     /// What the last complete run produced, if the cache records one.
     pub memo: Option<Memo>,
+    /// The module directories as the run that wrote the cache listed
+    /// them, in path order.
+    pub directories: Vec<CachedDirectory>,
+}
+
+/// One directory's listing in a [`CacheFile`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CachedDirectory {
+    /// Its target path, ending in `/`.
+    pub path: Vec<u8>,
+    /// Its identity when it was listed; a different one makes the listing stale.
+    pub stat: FileStat,
+    /// (name, `d_type`, inode) of each entry, in readdir order.
+    pub entries: Vec<(Vec<u8>, u8, u64)>,
 }
 
 /// One module of a [`CacheFile`].
@@ -545,7 +576,8 @@ impl CacheFile {
             let s = &bytes[start..start + len];
             head.verify(i, s).map(|()| s)
         };
-        let (entries, memo, data) = (section(0)?, section(1)?, section(2)?);
+        let (entries, memo) = (section(format::ENTRIES)?, section(format::MEMO)?);
+        let (listings, data) = (section(format::LISTINGS)?, section(format::DATA)?);
         let mut modules = Vec::new();
         for e in format::decode_entries(entries)? {
             let (start, len) = (e.data.0 as usize, e.data.1 as usize);
@@ -559,10 +591,23 @@ impl CacheFile {
                 symbols: ModuleSymbols::from(&parsed),
             });
         }
+        let mut directories: Vec<CachedDirectory> = listings::decode(listings)?
+            .into_iter()
+            .map(|(path, l)| CachedDirectory {
+                path,
+                stat: l.stat,
+                entries: (0..l.len())
+                    .filter_map(|i| l.get(i))
+                    .map(|e| (e.name.to_bytes().to_vec(), e.kind, e.ino))
+                    .collect(),
+            })
+            .collect();
+        directories.sort_unstable_by(|a, b| a.path.cmp(&b.path));
         Ok(CacheFile {
             release: head.release,
             modules,
             memo: format::decode_memo(memo)?,
+            directories,
         })
     }
 
@@ -579,6 +624,18 @@ impl CacheFile {
             .zip(&parsed)
             .map(|(m, p)| (m.path.as_slice(), m.stat, p))
             .collect();
-        format::encode(&self.release, &entries, self.memo.as_ref())
+        let listings: Vec<(Vec<u8>, Arc<listings::Listing>)> = self
+            .directories
+            .iter()
+            .map(|d| {
+                let mut l = listings::Listing::new(d.stat);
+                for (name, kind, ino) in &d.entries {
+                    l.push(name, *kind, *ino);
+                }
+                (d.path.clone(), Arc::new(l))
+            })
+            .collect();
+        let listings = listings::encode(&listings);
+        format::encode(&self.release, &entries, self.memo.as_ref(), &listings)
     }
 }

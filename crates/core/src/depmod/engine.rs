@@ -8,11 +8,12 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::cache::listings::{Listing, Listings};
 use super::cache::{self, Digest, Memo};
 use super::incremental::{store_cache, Inputs, Known, Side};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
-use super::walk::Watch;
+use super::walk::{Remembered, Watch};
 use super::{cycles, order, parse, resolve, scan, write};
 use super::{Depmod, Error, KernelSymbols, Reporter, Summary};
 use crate::config::DepmodConfig;
@@ -69,6 +70,11 @@ impl Depmod {
             side,
             started,
         } = cache;
+        let no_listings = Listings::default();
+        let remembered = place.as_ref().map(|_| {
+            let known = loaded.map_or(&no_listings, |l| &l.listings);
+            Remembered::new(known, started)
+        });
         let found = {
             let go = side
                 .as_ref()
@@ -78,8 +84,12 @@ impl Depmod {
                 since: loaded.written,
                 changed: go,
             });
-            self.find_modules(config, place.is_some(), watch.as_ref(), rep)?
+            let remembered = remembered.as_ref();
+            self.find_modules(config, place.is_some(), watch.as_ref(), remembered, rep)?
         };
+        let listings_unchanged = remembered.as_ref().is_some_and(Remembered::unchanged);
+        let listings = remembered.map(|r| r.take()).unwrap_or_default();
+        let listings = &listings;
         let modules = order::module_order(found, &self.dirname, &self.options.root, rep);
         let paths: Vec<&[u8]> = modules.iter().map(|m| m.path.as_slice()).collect();
         // Paths as modules.dep shows them, which are also the cache's keys.
@@ -118,7 +128,8 @@ impl Depmod {
             if let Some(stats) = stats {
                 if side.as_ref().is_some_and(Side::unchanged) {
                     cache::replay(&memo.events, rep);
-                    self.restamp_cache(place.as_ref(), loaded, &stats);
+                    let unchanged = listings_unchanged;
+                    self.restamp_cache(place.as_ref(), loaded, &stats, listings, unchanged);
                     return Ok(Summary {
                         modules: modules.len(),
                         up_to_date: false,
@@ -159,7 +170,10 @@ impl Depmod {
                     outputs,
                     events,
                 });
-                store_cache(place, shown, modules, parsed, known, started, memo);
+                let listings = cache::listings::encode(listings);
+                store_cache(
+                    place, shown, modules, parsed, known, started, memo, &listings,
+                );
             }) as Store<'_>
         });
         let written = self.resolve_and_emit(
@@ -194,13 +208,15 @@ impl Depmod {
         place: Option<&cache::Place>,
         loaded: Option<&cache::Loaded>,
         stats: &[cache::FileStat],
+        listings: &[(Vec<u8>, Arc<Listing>)],
+        listings_unchanged: bool,
     ) {
         let (Some(place), Some(old)) = (place, loaded) else {
             return;
         };
         let same = old.entries.iter().map(|e| e.stat).eq(stats.iter().copied());
-        if !same && self.scans_all() {
-            place.store_restamped(old, stats);
+        if !(same && listings_unchanged) && self.scans_all() {
+            place.store_restamped(old, stats, &cache::listings::encode(listings));
         }
     }
 
@@ -279,6 +295,7 @@ impl Depmod {
         config: &DepmodConfig,
         stat: bool,
         watch: Option<&Watch<'_>>,
+        remembered: Option<&Remembered<'_>>,
         rep: &mut dyn Reporter,
     ) -> Result<Vec<scan::Found>, Error> {
         let root = &self.options.root;
@@ -293,6 +310,7 @@ impl Depmod {
         let mut scan = scan::Scan::new(&config, &self.dirname, root);
         scan.stat = stat;
         scan.watch = watch;
+        scan.remembered = remembered;
         if self.scans_all() {
             if let Err(scan::SearchFailed(errno)) = scan.run(rep) {
                 return Err(Error::Fatal(text!(

@@ -428,6 +428,7 @@ pub(super) fn store_cache(
     known: &Known<'_>,
     started: SystemTime,
     memo: Option<Memo>,
+    listings: &[u8],
 ) {
     let kept = |i: usize| Some(known.loaded?.entries[known.hits[i]?].data);
     let stored: Vec<(&[u8], cache::FileStat, usize)> = (0..modules.len())
@@ -456,7 +457,7 @@ pub(super) fn store_cache(
             })
             .collect();
         if cache::Place::worth_appending(old, kept_bytes)
-            && place.store_appended(old, &entries, memo.as_ref())
+            && place.store_appended(old, &entries, memo.as_ref(), listings)
         {
             return;
         }
@@ -465,5 +466,5 @@ pub(super) fn store_cache(
         .into_iter()
         .map(|(key, stat, i)| (key, stat, &parsed[i]))
         .collect();
-    place.store(&entries, memo.as_ref());
+    place.store(&entries, memo.as_ref(), listings);
 }

@@ -56,6 +56,8 @@ pub(crate) struct Scan<'r> {
     pub stat: bool,
     /// Told as soon as the walk sees the tree changed (with `stat`).
     pub watch: Option<&'r walk::Watch<'r>>,
+    /// Directory listings from the cache, and those to keep (with `stat`).
+    pub remembered: Option<&'r walk::Remembered<'r>>,
 }
 
 /// Why the walk of the module directory itself failed (kmod: FATAL).
@@ -72,6 +74,7 @@ impl<'r> Scan<'r> {
             found: Vec::new(),
             stat: false,
             watch: None,
+            remembered: None,
         }
     }
 
@@ -112,7 +115,15 @@ impl<'r> Scan<'r> {
             .unwrap_or((0, 0));
         let mut path = dir;
         path.push(b'/');
-        let (top, subtrees) = walk::walk(self.config, self.stat, self.watch, entries, path, id);
+        let (top, subtrees) = walk::walk(
+            self.config,
+            self.stat,
+            self.watch,
+            self.remembered,
+            entries,
+            path,
+            id,
+        );
         let mut subtrees: Vec<Option<Vec<Item>>> = subtrees.into_iter().map(Some).collect();
         for item in top {
             let items = match item {

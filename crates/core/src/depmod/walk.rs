@@ -6,16 +6,21 @@
 //!
 //! A directory is opened where the walk meets it (its error reported in
 //! place), and at most [`QUEUED`] wait open, so a wide tree cannot run out
-//! of descriptors for this.
+//! of descriptors for this. A subdirectory unchanged since the cache
+//! listed it is walked from that listing ([`Remembered`]).
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex};
+use std::ffi::CStr;
+use std::io;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::SystemTime;
 
-use super::cache::FileStat;
+use super::cache::listings::{Listing, Listings};
+use super::cache::{self, FileStat};
 use super::report::text;
 use crate::config::DepmodConfig;
 use crate::diagnostics::{errno_of, strerror};
-use crate::dirs::{Dir, Stat};
+use crate::dirs::{Dir, Entry, Stat};
 use crate::module_file::MODULE_EXTENSIONS;
 
 /// kmod's path buffers are PATH_MAX bytes; deeper directories are skipped.
@@ -46,17 +51,17 @@ pub(crate) enum Item {
 }
 
 /// A directory to walk, open.
-struct Subtree {
+struct Subtree<'a> {
     dir: Dir,
+    source: Source<'a>,
     path: Vec<u8>,
     depth: usize,
     ancestors: Vec<(u64, u64)>,
 }
 
 /// Subtrees waiting, and what the walked ones gave.
-#[derive(Default)]
-struct Shared {
-    queue: VecDeque<(usize, Subtree)>,
+struct Shared<'a> {
+    queue: VecDeque<(usize, Subtree<'a>)>,
     done: Vec<Option<Vec<Item>>>,
     /// The top walk is over: nothing more will be queued.
     finished: bool,
@@ -71,29 +76,88 @@ pub(crate) struct Watch<'a> {
     pub changed: &'a (dyn Fn(&[u8]) + Sync),
 }
 
-struct Walker<'a> {
+/// Directory listings carried from one run to the next (see
+/// `cache::listings`): those the cache holds, and those this walk leaves
+/// for the next run, read or taken from the cache.
+pub(crate) struct Remembered<'a> {
+    pub known: &'a Listings,
+    /// When the run started: a directory changed since shortly before is
+    /// not remembered (a change within the same timestamp tick would not
+    /// show).
+    pub started: SystemTime,
+    pub kept: Mutex<Vec<(Vec<u8>, Arc<Listing>)>>,
+}
+
+impl<'a> Remembered<'a> {
+    pub fn new(known: &'a Listings, started: SystemTime) -> Remembered<'a> {
+        Remembered {
+            known,
+            started,
+            kept: Mutex::default(),
+        }
+    }
+
+    fn keep(&self, path: &[u8], listing: Arc<Listing>) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push((path.to_vec(), listing));
+    }
+
+    /// Whether the walk kept exactly the listings the cache had.
+    pub fn unchanged(&self) -> bool {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.len() == self.known.len()
+            && kept
+                .iter()
+                .all(|(path, l)| self.known.get(path).is_some_and(|k| Arc::ptr_eq(k, l)))
+    }
+
+    /// The listings kept, taken out.
+    pub fn take(&self) -> Vec<(Vec<u8>, Arc<Listing>)> {
+        std::mem::take(&mut *self.kept.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Where a directory's entries come from.
+enum Source<'a> {
+    /// Read from the directory, and recorded to be kept when `Some`.
+    Read(Option<(Vec<u8>, Listing)>),
+    /// A remembered listing, from the entry at `.1` on.
+    Remembered(&'a Listing, usize),
+}
+
+struct Walker<'w, 'a> {
     config: &'a DepmodConfig,
     stat: bool,
     watch: Option<&'a Watch<'a>>,
-    shared: &'a (Mutex<Shared>, Condvar),
+    remembered: Option<&'a Remembered<'a>>,
+    shared: &'w (Mutex<Shared<'a>>, Condvar),
 }
 
 /// Walks `dir` (open; `path` its target path ending in `/`, `id` its
 /// device and inode). `stat`: take each module file's identity (and tell
 /// `watch` of changes).
-pub(crate) fn walk(
-    config: &DepmodConfig,
+pub(crate) fn walk<'a>(
+    config: &'a DepmodConfig,
     stat: bool,
-    watch: Option<&Watch<'_>>,
+    watch: Option<&'a Watch<'a>>,
+    remembered: Option<&'a Remembered<'a>>,
     dir: Dir,
     path: Vec<u8>,
     id: (u64, u64),
 ) -> (Vec<Item>, Vec<Vec<Item>>) {
-    let shared = (Mutex::new(Shared::default()), Condvar::new());
+    let shared = (
+        Mutex::new(Shared {
+            queue: VecDeque::new(),
+            done: Vec::new(),
+            finished: false,
+        }),
+        Condvar::new(),
+    );
     let w = Walker {
         config,
         stat,
         watch: watch.filter(|_| stat),
+        remembered: remembered.filter(|_| stat),
         shared: &shared,
     };
     let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) - 1;
@@ -104,7 +168,8 @@ pub(crate) fn walk(
         }
         let mut top = Vec::new();
         let mut path = path;
-        w.dir(dir, &mut path, 0, &mut vec![id], true, &mut top);
+        let source = Source::Read(None);
+        w.dir(dir, source, &mut path, 0, &mut vec![id], true, &mut top);
         w.lock().finished = true;
         w.shared.1.notify_all();
         w.help();
@@ -121,8 +186,8 @@ pub(crate) fn walk(
     )
 }
 
-impl Walker<'_> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+impl<'a> Walker<'_, 'a> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared<'a>> {
         self.shared.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -149,16 +214,56 @@ impl Walker<'_> {
         }
     }
 
-    fn subtree(&self, sub: Subtree) -> Vec<Item> {
+    fn subtree(&self, sub: Subtree<'a>) -> Vec<Item> {
         let Subtree {
             dir,
+            source,
             mut path,
             depth,
             mut ancestors,
         } = sub;
         let mut out = Vec::new();
-        self.dir(dir, &mut path, depth, &mut ancestors, false, &mut out);
+        self.dir(
+            dir,
+            source,
+            &mut path,
+            depth,
+            &mut ancestors,
+            false,
+            &mut out,
+        );
         out
+    }
+
+    /// Subdirectory `name` of `dir` (`path` its target path, ending in
+    /// `/`), and where its entries come from: its remembered listing when
+    /// the directory is as it was then, else itself.
+    fn open_sub(&self, dir: &Dir, name: &CStr, path: &[u8]) -> io::Result<(Dir, Source<'a>)> {
+        let Some(r) = self.remembered else {
+            return Ok((dir.open_sub(name)?, Source::Read(None)));
+        };
+        let identity = |d: &Dir| d.identity().ok().map(|st| FileStat::of_stat(st.raw()));
+        let sub = match r.known.get(path) {
+            Some(known) => {
+                let at = dir.open_sub_path(name)?;
+                let stat = identity(&at);
+                if stat == Some(known.stat) {
+                    r.keep(path, Arc::clone(known));
+                    return Ok((at, Source::Remembered(known, 0)));
+                }
+                (at.reopen()?, stat)
+            }
+            None => {
+                let sub = dir.open_sub(name)?;
+                let stat = identity(&sub);
+                (sub, stat)
+            }
+        };
+        let record = sub
+            .1
+            .filter(|stat| cache::settled(stat, r.started))
+            .map(|stat| (path.to_vec(), Listing::new(stat)));
+        Ok((sub.0, Source::Read(record)))
     }
 
     /// A directory and everything below it, depth first. `path` ends with
@@ -167,28 +272,32 @@ impl Walker<'_> {
     /// subdirectories are walked, as in kmod. The walk keeps its own stack
     /// of open directories: a tree can be thousands of levels deep.
     /// `split`: hand subdirectories at [`SPLIT_DEPTH`] to the queue.
+    #[allow(clippy::too_many_arguments)]
     fn dir(
         &self,
         dir: Dir,
+        source: Source<'a>,
         path: &mut Vec<u8>,
         depth: usize,
         ancestors: &mut Vec<(u64, u64)>,
         split: bool,
         out: &mut Vec<Item>,
     ) {
-        struct Level {
+        struct Level<'a> {
             dir: Dir,
+            source: Source<'a>,
             base: usize,
             depth: usize,
         }
         let mut stack = vec![Level {
             dir,
+            source,
             base: path.len(),
             depth,
         }];
         while let Some(level) = stack.last_mut() {
             let (base, depth) = (level.base, level.depth);
-            let Some(Ok(entry)) = level.dir.next() else {
+            let Some(entry) = self.next_entry(&mut level.dir, &mut level.source) else {
                 // The end of the listing (an error ends it too).
                 stack.pop();
                 path.truncate(base);
@@ -283,7 +392,8 @@ impl Walker<'_> {
             if ancestors.contains(&id) {
                 continue;
             }
-            let sub = match dir.open_sub(&entry.name) {
+            path.push(b'/');
+            let (sub, source) = match self.open_sub(dir, &entry.name, path) {
                 Ok(sub) => sub,
                 Err(e) => {
                     let msg = text!(
@@ -298,12 +408,12 @@ impl Walker<'_> {
                     continue;
                 }
             };
-            path.push(b'/');
             if split && depth + 1 == SPLIT_DEPTH {
                 let mut below = ancestors.clone();
                 below.push(id);
                 let job = Subtree {
                     dir: sub,
+                    source,
                     path: path.clone(),
                     depth: depth + 1,
                     ancestors: below,
@@ -313,6 +423,7 @@ impl Walker<'_> {
                 ancestors.push(id);
                 stack.push(Level {
                     dir: sub,
+                    source,
                     base: path.len(),
                     depth: depth + 1,
                 });
@@ -320,9 +431,42 @@ impl Walker<'_> {
         }
     }
 
+    /// The next entry of a directory, from `source`. A listing read to its
+    /// end without error is kept when it is to be.
+    fn next_entry(&self, dir: &mut Dir, source: &mut Source<'a>) -> Option<Entry> {
+        match source {
+            Source::Remembered(listing, at) => {
+                let e = listing.get(*at)?;
+                *at += 1;
+                Some(Entry {
+                    name: e.name.to_owned(),
+                    kind: e.kind,
+                    ino: e.ino,
+                })
+            }
+            Source::Read(record) => match dir.next() {
+                Some(Ok(entry)) => {
+                    if let Some((_, listing)) = record {
+                        if !listing.push(entry.name.to_bytes(), entry.kind, entry.ino) {
+                            *record = None;
+                        }
+                    }
+                    Some(entry)
+                }
+                Some(Err(_)) => None,
+                None => {
+                    if let (Some((path, listing)), Some(r)) = (record.take(), self.remembered) {
+                        r.keep(&path, Arc::new(listing));
+                    }
+                    None
+                }
+            },
+        }
+    }
+
     /// Hands a subtree to the other threads, or walks it here when enough
     /// are waiting already; its place in `out` is kept either way.
-    fn queue(&self, job: Subtree, out: &mut Vec<Item>) {
+    fn queue(&self, job: Subtree<'a>, out: &mut Vec<Item>) {
         let mut shared = self.lock();
         let n = shared.done.len();
         shared.done.push(None);

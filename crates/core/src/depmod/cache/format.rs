@@ -4,12 +4,13 @@
 //! head     magic "\x7fMODDEPC", format version u32, tool version (u8
 //!          length + bytes), kernel release (u16 length + bytes), then
 //!          the length u32 and CRC-32 u32 of each section (entries, memo,
-//!          data), then the CRC-32 of everything before it
+//!          listings, data), then the CRC-32 of everything before it
 //! entries  count u32, then per module: path (u16 length + bytes), dev,
 //!          ino, size u64, mtime s i64 + ns u32, ctime s i64 + ns u32,
 //!          offset u32 and length u32 of its record in the data section
 //! memo     empty, or: inputs digest, count u8 + output digests, count u32
 //!          + events (kind u8, level u8, u32 length + bytes)
+//! listings the module directories' entries (see `listings.rs`)
 //! data     per module: strings (u32 length + bytes), then exports,
 //!          imports, aliases, softdeps and weakdeps, each a count u32 and
 //!          its items (string start u32 + length u32; CRC u64 for symbols,
@@ -35,7 +36,7 @@ pub const MAGIC: [u8; 8] = *b"\x7fMODDEPC";
 
 /// Bumped whenever the layout, or what depmod extracts from a module
 /// (`depmod::parse`), changes: a cache of another version is ignored.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The tool version written into every cache; a cache written by another
 /// build version is ignored too.
@@ -270,12 +271,18 @@ pub struct Memo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
     pub release: Vec<u8>,
-    /// Offset and length of the entries, memo and data sections.
-    pub sections: [(usize, usize); 3],
-    crcs: [u32; 3],
+    /// Offset and length of the entries, memo, listings and data sections.
+    pub sections: [(usize, usize); SECTIONS],
+    crcs: [u32; SECTIONS],
 }
 
-const SECTIONS: usize = 3;
+const SECTIONS: usize = 4;
+
+/// The sections, in file order.
+pub(crate) const ENTRIES: usize = 0;
+pub(crate) const MEMO: usize = 1;
+pub(crate) const LISTINGS: usize = 2;
+pub(crate) const DATA: usize = 3;
 
 impl Head {
     /// The most bytes a head can take: read this much first.
@@ -381,10 +388,11 @@ pub(crate) fn encode(
     release: &[u8],
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
+    listings: &[u8],
 ) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write(&mut out, release, entries, memo);
+    let _ = write(&mut out, release, entries, memo, listings);
     out
 }
 
@@ -398,6 +406,7 @@ pub(crate) fn write(
     release: &[u8],
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
+    listings: &[u8],
 ) -> std::io::Result<()> {
     let kept = || {
         entries
@@ -415,7 +424,7 @@ pub(crate) fn write(
         heads.push(path, *stat, (at as u32, record.len() as u32));
         at += record.len();
     }
-    let front = front(release, &heads, memo, at, crc.finalize());
+    let front = front(release, &heads, memo, listings, (at, crc.finalize()));
     out.expect(front.len() + at);
     out.write_all(&front)?;
     let mut data = Vec::with_capacity(64 * 1024);
@@ -446,26 +455,21 @@ impl Entries {
         self.count += 1;
         let heads = &mut self.bytes;
         put_bytes16(heads, path);
-        for v in [stat.dev, stat.ino, stat.size] {
-            heads.extend_from_slice(&v.to_le_bytes());
-        }
-        for (s, ns) in [stat.mtime, stat.ctime] {
-            heads.extend_from_slice(&s.to_le_bytes());
-            put_u32(heads, ns);
-        }
+        put_stat(heads, &stat);
         put_u32(heads, data.0);
         put_u32(heads, data.1);
     }
 }
 
 /// Everything of a cache file before its data section, for a data
-/// section of `data_len` bytes with CRC-32 `data_crc`.
+/// section of `data.0` bytes with CRC-32 `data.1`. `listings` is the
+/// listings section.
 pub(crate) fn front(
     release: &[u8],
     entries: &Entries,
     memo: Option<&Memo>,
-    data_len: usize,
-    data_crc: u32,
+    listings: &[u8],
+    data: (usize, u32),
 ) -> Vec<u8> {
     let release = &release[..release.len().min(usize::from(u16::MAX))];
     let mut heads = Vec::with_capacity(4 + entries.bytes.len());
@@ -473,7 +477,7 @@ pub(crate) fn front(
     heads.extend_from_slice(&entries.bytes);
     let memo = memo.map(encode_memo).unwrap_or_default();
 
-    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len());
+    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len() + listings.len());
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, FORMAT_VERSION);
     out.push(TOOL_VERSION.len() as u8);
@@ -482,7 +486,8 @@ pub(crate) fn front(
     for (len, crc) in [
         (heads.len(), crc32fast::hash(&heads)),
         (memo.len(), crc32fast::hash(&memo)),
-        (data_len, data_crc),
+        (listings.len(), crc32fast::hash(listings)),
+        data,
     ] {
         put_u32(&mut out, len as u32);
         put_u32(&mut out, crc);
@@ -491,25 +496,20 @@ pub(crate) fn front(
     put_u32(&mut out, crc);
     out.extend_from_slice(&heads);
     out.extend_from_slice(&memo);
+    out.extend_from_slice(listings);
     out
 }
 
 /// Decodes the entries section.
 pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<EntryHead<'_>>, FormatError> {
-    const FIXED: usize = 2 + 3 * 8 + 2 * 12 + 8;
+    const FIXED: usize = 2 + STAT_LEN + 8;
     let mut r = Reader::new(bytes);
     let count = r.count(FIXED)?;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let len = r.u16()?;
         let path = r.take(usize::from(len))?;
-        let stat = FileStat {
-            dev: r.u64()?,
-            ino: r.u64()?,
-            size: r.u64()?,
-            mtime: (r.u64()? as i64, r.u32()?),
-            ctime: (r.u64()? as i64, r.u32()?),
-        };
+        let stat = r.stat()?;
         out.push(EntryHead {
             path,
             stat,
@@ -698,11 +698,26 @@ pub(crate) fn decode_module_in(
     ))
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+/// A file's identity: dev, ino, size, then mtime and ctime (seconds,
+/// nanoseconds).
+pub(super) fn put_stat(out: &mut Vec<u8>, stat: &FileStat) {
+    for v in [stat.dev, stat.ino, stat.size] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for (s, ns) in [stat.mtime, stat.ctime] {
+        out.extend_from_slice(&s.to_le_bytes());
+        put_u32(out, ns);
+    }
+}
+
+/// The bytes [`put_stat`] writes.
+pub(super) const STAT_LEN: usize = 3 * 8 + 2 * 12;
+
+pub(super) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_bytes16(out: &mut Vec<u8>, b: &[u8]) {
+pub(super) fn put_bytes16(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(&(b.len() as u16).to_le_bytes());
     out.extend_from_slice(b);
 }
@@ -720,17 +735,17 @@ fn put_digest(out: &mut Vec<u8>, d: &Digest) {
 }
 
 /// A cursor over bytes that fails instead of reading past the end.
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8]) -> Reader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Reader<'a> {
         Reader { bytes, pos: 0 }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], FormatError> {
         let end = self.pos.checked_add(n).ok_or(FormatError::Truncated)?;
         let out = self
             .bytes
@@ -747,20 +762,30 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn u8(&mut self) -> Result<u8, FormatError> {
+    pub(super) fn u8(&mut self) -> Result<u8, FormatError> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u16(&mut self) -> Result<u16, FormatError> {
+    pub(super) fn u16(&mut self) -> Result<u16, FormatError> {
         Ok(u16::from_le_bytes(self.array()?))
     }
 
-    fn u32(&mut self) -> Result<u32, FormatError> {
+    pub(super) fn u32(&mut self) -> Result<u32, FormatError> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> Result<u64, FormatError> {
+    pub(super) fn u64(&mut self) -> Result<u64, FormatError> {
         Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    pub(super) fn stat(&mut self) -> Result<FileStat, FormatError> {
+        Ok(FileStat {
+            dev: self.u64()?,
+            ino: self.u64()?,
+            size: self.u64()?,
+            mtime: (self.u64()? as i64, self.u32()?),
+            ctime: (self.u64()? as i64, self.u32()?),
+        })
     }
 
     fn digest(&mut self) -> Result<Digest, FormatError> {
@@ -773,7 +798,7 @@ impl<'a> Reader<'a> {
 
     /// A count of items of at least `min` bytes each, refused when the
     /// rest of the bytes cannot hold that many.
-    fn count(&mut self, min: usize) -> Result<usize, FormatError> {
+    pub(super) fn count(&mut self, min: usize) -> Result<usize, FormatError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min) > self.bytes.len() - self.pos {
             return Err(FormatError::Truncated);
@@ -781,7 +806,7 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
-    fn end(&self, what: &'static str) -> Result<(), FormatError> {
+    pub(super) fn end(&self, what: &'static str) -> Result<(), FormatError> {
         if self.pos == self.bytes.len() {
             Ok(())
         } else {
