@@ -75,17 +75,15 @@ pub(crate) fn into_table_order<T>(
 /// The indexes of `items` in [`into_table_order`]'s order, for a caller
 /// that orders them further before it moves them.
 pub(crate) fn table_order<T>(items: &[T], buckets: u32, key: impl Fn(&T) -> &[u8]) -> Vec<usize> {
-    let mut keyed: Vec<(u32, usize)> = items
+    // The keys sit in the sorted tuples themselves: compared through the
+    // items, every comparison was two more loads from all over memory.
+    let mut keyed: Vec<(u32, &[u8], usize)> = items
         .iter()
         .enumerate()
-        .map(|(i, t)| (bucket(key(t), buckets), i))
+        .map(|(i, t)| (bucket(key(t), buckets), key(t), i))
         .collect();
-    keyed.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| key(&items[a.1]).cmp(key(&items[b.1])))
-            .then(a.1.cmp(&b.1))
-    });
-    keyed.into_iter().map(|(_, i)| i).collect()
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(.., i)| i).collect()
 }
 
 /// `items` in the order of `order`, a permutation of their indexes. The
