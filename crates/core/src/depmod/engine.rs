@@ -128,8 +128,8 @@ impl Depmod {
             if let Some(stats) = stats {
                 if side.as_ref().is_some_and(Side::unchanged) {
                     cache::replay(&memo.events, rep);
-                    let unchanged = listings_unchanged;
-                    self.restamp_cache(place.as_ref(), loaded, &stats, listings, unchanged);
+                    let place = place.as_ref();
+                    self.restamp_cache(place, loaded, &stats, listings, listings_unchanged);
                     return Ok(Summary {
                         modules: modules.len(),
                         up_to_date: false,

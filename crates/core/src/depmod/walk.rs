@@ -80,12 +80,12 @@ pub(crate) struct Watch<'a> {
 /// `cache::listings`): those the cache holds, and those this walk leaves
 /// for the next run, read or taken from the cache.
 pub(crate) struct Remembered<'a> {
-    pub known: &'a Listings,
+    known: &'a Listings,
     /// When the run started: a directory changed since shortly before is
     /// not remembered (a change within the same timestamp tick would not
     /// show).
-    pub started: SystemTime,
-    pub kept: Mutex<Vec<(Vec<u8>, Arc<Listing>)>>,
+    started: SystemTime,
+    kept: Mutex<Vec<(Vec<u8>, Arc<Listing>)>>,
 }
 
 impl<'a> Remembered<'a> {
