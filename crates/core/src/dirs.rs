@@ -35,7 +35,6 @@ pub(crate) struct Dir {
 }
 
 /// One entry: its name, `d_type` and `d_ino`.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub name: CString,
     pub kind: u8,
@@ -105,15 +104,7 @@ impl Dir {
 
     /// fstat(2) of the directory itself.
     pub fn identity(&self) -> io::Result<Stat> {
-        let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
-        // SAFETY: `st` has room for a stat64 and is read only when the
-        // call succeeded.
-        unsafe {
-            if libc::fstat64(self.fd(), st.as_mut_ptr()) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(Stat(st.assume_init()))
-        }
+        self.stat_at(c"", libc::AT_EMPTY_PATH)
     }
 
     fn open_at(at: libc::c_int, name: &CStr) -> io::Result<Dir> {
@@ -168,6 +159,10 @@ impl Dir {
     /// `fstatat` of an entry, following a final symbolic link or not.
     pub fn stat(&self, name: &CStr, follow: bool) -> io::Result<Stat> {
         let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+        self.stat_at(name, flags)
+    }
+
+    fn stat_at(&self, name: &CStr, flags: libc::c_int) -> io::Result<Stat> {
         let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
         // SAFETY: `name` is NUL-terminated and `st` has room for a stat64;
         // it is read only when the call succeeded.

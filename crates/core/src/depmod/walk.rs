@@ -243,7 +243,7 @@ impl<'a> Walker<'_, 'a> {
             return Ok((dir.open_sub(name)?, Source::Read(None)));
         };
         let identity = |d: &Dir| d.identity().ok().map(|st| FileStat::of_stat(st.raw()));
-        let sub = match r.known.get(path) {
+        let (sub, stat) = match r.known.get(path) {
             Some(known) => {
                 let at = dir.open_sub_path(name)?;
                 let stat = identity(&at);
@@ -259,11 +259,10 @@ impl<'a> Walker<'_, 'a> {
                 (sub, stat)
             }
         };
-        let record = sub
-            .1
+        let record = stat
             .filter(|stat| cache::settled(stat, r.started))
             .map(|stat| (path.to_vec(), Listing::new(stat)));
-        Ok((sub.0, Source::Read(record)))
+        Ok((sub, Source::Read(record)))
     }
 
     /// A directory and everything below it, depth first. `path` ends with
