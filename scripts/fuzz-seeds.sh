@@ -99,7 +99,8 @@ done
 lk_seed module 85 fuzz/data/mod_c.ko mod_c mod_b mod_softdep
 
 # depmod_cache: a mode byte (1: checksums recomputed after mutation), then
-# the cache our depmod writes for some fixture modules, with its memo.
+# the cache our depmod writes for some fixture modules, with its memo: its
+# index file followed by the data file it names.
 # The modules are linked, not copied: a file changed seconds ago is not
 # kept in the cache. Nor is a directory's listing, hence the wait.
 cargo build --release -q --bin depmod
@@ -111,8 +112,9 @@ done
 sleep 4
 target/release/depmod -b "$tmp/cache" 6.1.0-fuzz
 cache=$tmp/cache/var/cache/modutils/6.1.0-fuzz.depmod
-{ printf '\1'; cat "$cache"; } >"$S/depmod_cache/fixtures"
-{ printf '\0'; cat "$cache"; } >"$S/depmod_cache/fixtures_checked"
+data=$(ls "$cache".*)
+{ printf '\1'; cat "$cache" "$data"; } >"$S/depmod_cache/fixtures"
+{ printf '\0'; cat "$cache" "$data"; } >"$S/depmod_cache/fixtures_checked"
 
 # modprobe_conf: the modprobe.d corpus (files up to 4 KiB) and this host's.
 find fixtures/modprobe.d-corpus fixtures/modprobe/corpus /lib/modprobe.d /etc/modprobe.d \

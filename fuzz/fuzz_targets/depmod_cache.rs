@@ -1,7 +1,8 @@
-//! depmod's cache file reader, on arbitrary bytes: whatever it accepts must
-//! write back to a file it reads as the same thing.
+//! depmod's cache reader, on arbitrary bytes taken as a cache image (the
+//! index file, then the data file): whatever it accepts must write back
+//! to an image it reads as the same thing.
 //!
-//! Input: a mode byte, then the file. Mode odd: the head's checksum and
+//! Input: a mode byte, then the image. Mode odd: the head's checksum and
 //! each section's are recomputed first (where the lengths allow), so that
 //! the section decoders see mutated contents rather than a checksum error.
 #![no_main]
@@ -9,7 +10,7 @@
 use libfuzzer_sys::fuzz_target;
 use modutils_core::depmod::cache::CacheFile;
 
-/// Recomputes the checksums of a file laid out as the head says.
+/// Recomputes the checksums of an image laid out as the head says.
 fn fix_checksums(b: &mut [u8]) -> Option<()> {
     let u16_at = |b: &[u8], at: usize| -> Option<usize> {
         Some(usize::from(u16::from_le_bytes(
@@ -22,9 +23,13 @@ fn fix_checksums(b: &mut [u8]) -> Option<()> {
     let mut at = 12 + 1 + usize::from(*b.get(12)?);
     at += 2 + u16_at(b, at)?;
     let table = at;
-    let head_crc_at = table + 4 * 8;
+    let head_crc_at = table + 4 * 8 + 8;
     let mut start = head_crc_at + 4;
     for i in 0..4 {
+        if i == 3 {
+            // The data section follows the data file's head.
+            start = start.checked_add(20)?;
+        }
         let len = u32_at(b, table + 8 * i)?;
         let end = start.checked_add(len)?;
         let crc = crc32fast::hash(b.get(start..end)?);

@@ -13,7 +13,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use modutils_core::depmod::cache::{CacheFile, SETTLE};
+use modutils_core::depmod::cache::{read_image, split_image, CacheFile, SETTLE};
 
 use super::real::source;
 use super::*;
@@ -117,6 +117,14 @@ impl Farm {
         walk(&self.dir(), &mut n);
         n
     }
+}
+
+/// Puts a cache image (index, then data file) in place as its two files,
+/// the index at `index`.
+fn put_image(index: &Path, image: &[u8]) {
+    let (head, data, name) = split_image(image);
+    std::fs::write(index, head).unwrap();
+    std::fs::write(index.with_file_name(name.unwrap()), data).unwrap();
 }
 
 /// Waits until the files in `dir` are old enough to be kept in the cache.
@@ -267,7 +275,7 @@ fn differential(kind: &str) {
     std::fs::rename(&farm.base, &moved).unwrap();
     farm.base = moved;
     farm.step("tree moved");
-    let cache = std::fs::read(farm.cache()).unwrap();
+    let cache = read_image(&farm.cache()).unwrap();
     let fresh = |name: &str| {
         let f = Farm {
             base: tmp.path().join(name),
@@ -280,7 +288,7 @@ fn differential(kind: &str) {
     };
     let other = fresh("other");
     cache_farm(&other.base, &release, &kernel, &inputs);
-    std::fs::write(other.cache(), &cache).unwrap();
+    put_image(&other.cache(), &cache);
     other.step("another tree's cache");
     if kind == "xz" || kind == "zstd" {
         // The uncompressed tree's cache, under the same release.
@@ -294,7 +302,7 @@ fn differential(kind: &str) {
         assert_eq!(r.code, Some(0), "{}", r.show());
         let third = fresh("third");
         cache_farm(&third.base, &release, &kernel, &inputs);
-        std::fs::copy(plain.cache(), third.cache()).unwrap();
+        put_image(&third.cache(), &read_image(&plain.cache()).unwrap());
         third.step("the uncompressed tree's cache");
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use modutils_core::depmod::cache::CacheFile;
+use modutils_core::depmod::cache::{read_image, split_image, CacheFile};
 use modutils_core::index::IndexBuilder;
 
 use super::real::{farm, source};
@@ -126,10 +126,11 @@ enum Moment {
     WritingCache,
 }
 
-/// Whether cache file `bytes` is `want`: the same bytes, or the same
-/// content laid out otherwise. Where in its data section a record lies
-/// depends on the runs before (a run that took most modules from the
-/// cache adds the records it read after the old ones).
+/// Whether cache image `bytes` (see `split_image`) is `want`: the same
+/// bytes, or the same content laid out otherwise. Where in its data
+/// section a record lies depends on the runs before (a run that took most
+/// modules from the cache appends the records it read to the data file),
+/// and a run killed while appending leaves bytes after the data section.
 fn same_cache(bytes: &[u8], want: &[u8]) -> bool {
     bytes == want
         || CacheFile::from_bytes(bytes)
@@ -229,8 +230,8 @@ fn killed_runs_leave_each_file_old_or_new() {
     // this tree's after a complete run as the new one.
     let cache_name = format!("{release}.depmod");
     let cache_dir = base.join("var/cache/modutils");
-    let old_cache = std::fs::read(
-        tmp.path()
+    let old_cache = read_image(
+        &tmp.path()
             .join("variant/var/cache/modutils")
             .join(&cache_name),
     )
@@ -244,7 +245,7 @@ fn killed_runs_leave_each_file_old_or_new() {
             "a complete run gave other outputs"
         );
     }
-    let new_cache = std::fs::read(cache_dir.join(&cache_name)).unwrap();
+    let new_cache = read_image(&cache_dir.join(&cache_name)).unwrap();
     assert_ne!(old_cache, new_cache);
     runs.sort_by(f64::total_cmp);
     let run = runs[1];
@@ -283,7 +284,9 @@ fn killed_runs_leave_each_file_old_or_new() {
         for f in other_files(&cache_dir, &[]) {
             std::fs::remove_file(cache_dir.join(f)).unwrap();
         }
-        std::fs::write(cache_dir.join(&cache_name), &old_cache).unwrap();
+        let (index, data, data_name) = split_image(&old_cache);
+        std::fs::write(cache_dir.join(&cache_name), index).unwrap();
+        std::fs::write(cache_dir.join(data_name.unwrap()), data).unwrap();
         let mut child = spawn(&base, &release);
         let when = match plan {
             None => {
@@ -334,10 +337,10 @@ fn killed_runs_leave_each_file_old_or_new() {
             11 => tally.all_new += 1,
             _ => tally.mixed += 1,
         }
-        let cache = std::fs::read(cache_dir.join(&cache_name)).unwrap_or_default();
+        let cache = read_image(&cache_dir.join(&cache_name)).unwrap_or_default();
         if same_cache(&cache, &new_cache) {
             tally.cache_new += 1;
-        } else if cache != old_cache {
+        } else if !same_cache(&cache, &old_cache) {
             bad.push(format!(
                 "killed {when}: the cache is neither old nor new ({} bytes; old {}, new {})",
                 cache.len(),
@@ -345,7 +348,8 @@ fn killed_runs_leave_each_file_old_or_new() {
                 new_cache.len()
             ));
         }
-        tally.cache_leftovers += other_files(&cache_dir, &[&cache_name]).len();
+        let data_name = split_image(&cache).2.unwrap_or_default();
+        tally.cache_leftovers += other_files(&cache_dir, &[&cache_name, &data_name]).len();
         let left = other_files(&dir, &known);
         tally.leftovers += left.len();
         for l in left {

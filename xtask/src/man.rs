@@ -96,7 +96,8 @@ fn sections(tool: &str) -> Vec<Section> {
             "CACHE",
             &[
                 "depmod keeps what it reads from each module file in \
-                 /var/cache/modutils/RELEASE.depmod (under the -o or -b prefix) and reads a \
+                 /var/cache/modutils/RELEASE.depmod and the data file it names, \
+                 RELEASE.depmod.ID (under the -o or -b prefix), and reads a \
                  module again only when its path, device, inode, size, mtime or ctime changed. \
                  It keeps each module directory's listing too, and walks a directory whose \
                  identity is unchanged without listing it again. When nothing changed, or the modules read again hold the same symbols, \

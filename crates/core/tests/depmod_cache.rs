@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use modutils_core::config::DepmodConfig;
 use modutils_core::depmod::cache::{
-    CacheFile, CachedDirectory, CachedModule, Event, FileStat, Memo, SETTLE,
+    read_image, split_image, CacheFile, CachedDirectory, CachedModule, Event, FileStat, Memo,
+    SETTLE,
 };
 use modutils_core::depmod::{read_module, Depmod, Options};
 
@@ -55,20 +56,22 @@ fn run(s: &Scenario) -> Result {
 
 /// A run without the cache, which must not touch it either.
 fn reference(s: &Scenario) -> Result {
-    let before = fs::read(cache_path(s)).ok();
+    let before = image(s);
     let r = run_with(s, |o| o.no_cache = true);
-    assert_eq!(
-        fs::read(cache_path(s)).ok(),
-        before,
-        "--no-cache wrote the cache"
-    );
+    assert_eq!(image(s), before, "--no-cache wrote the cache");
     r
 }
 
+/// The cache's index file.
 fn cache_path(s: &Scenario) -> PathBuf {
     Depmod::new(options(s.base(), VERSION))
         .cache_file()
         .expect("a cache file")
+}
+
+/// The cache's two files as one buffer, if there is a cache.
+fn image(s: &Scenario) -> Option<Vec<u8>> {
+    read_image(&cache_path(s)).ok()
 }
 
 fn alias_file(r: &Result) -> String {
@@ -127,11 +130,24 @@ fn fabricated(s: &Scenario) -> CacheFile {
     c
 }
 
+/// Puts a cache image (see `split_image`) in place as its two files,
+/// after removing whatever the cache directory held.
 fn put_cache(s: &Scenario, bytes: &[u8]) {
     let path = cache_path(s);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let _ = fs::remove_file(&path);
-    fs::write(&path, bytes).unwrap();
+    let dir = path.parent().unwrap();
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).unwrap();
+    let (index, data, name) = split_image(bytes);
+    fs::write(&path, index).unwrap();
+    if let Some(name) = name {
+        fs::write(dir.join(name), data).unwrap();
+    }
+}
+
+/// The data file a cache image names.
+fn data_path(s: &Scenario, bytes: &[u8]) -> PathBuf {
+    let name = split_image(bytes).2.expect("a cache image");
+    cache_path(s).parent().unwrap().join(name)
 }
 
 fn stacked() -> Scenario {
@@ -263,6 +279,29 @@ fn foreign_and_untrusted_caches_are_ignored() {
             }),
         ),
         (
+            "a data file owned by someone else",
+            Box::new(|| {
+                put(&good);
+                let data = data_path(&s, &good.to_bytes());
+                std::os::unix::fs::chown(data, Some(4242), None).unwrap();
+            }),
+        ),
+        (
+            "a world-writable data file",
+            Box::new(|| {
+                put(&good);
+                let data = data_path(&s, &good.to_bytes());
+                fs::set_permissions(data, fs::Permissions::from_mode(0o646)).unwrap();
+            }),
+        ),
+        (
+            "no data file",
+            Box::new(|| {
+                put(&good);
+                fs::remove_file(data_path(&s, &good.to_bytes())).unwrap();
+            }),
+        ),
+        (
             "group-writable",
             Box::new(|| {
                 put(&good);
@@ -280,7 +319,7 @@ fn foreign_and_untrusted_caches_are_ignored() {
             "a symbolic link",
             Box::new(|| {
                 let real = s.base().join("elsewhere");
-                fs::write(&real, good.to_bytes()).unwrap();
+                fs::write(&real, split_image(&good.to_bytes()).0).unwrap();
                 let _ = fs::remove_file(&path);
                 std::os::unix::fs::symlink(&real, &path).unwrap();
             }),
@@ -344,10 +383,23 @@ fn damaged_caches_are_ignored() {
         put_cache(&s, &flipped);
         assert_eq!(run(&s), want, "byte {at} changed");
     }
-    let mut longer = bytes.clone();
+    // Bytes after the index's sections: refused. Bytes after the data
+    // section: what a run appended, or one killed while appending, leaves.
+    put_cache(&s, &bytes);
+    let mut longer = fs::read(cache_path(&s)).unwrap();
     longer.extend_from_slice(b"more");
-    put_cache(&s, &longer);
-    assert_eq!(run(&s), want, "trailing bytes");
+    fs::write(cache_path(&s), longer).unwrap();
+    assert_eq!(run(&s), want, "trailing bytes in the index");
+    put_cache(&s, &bytes);
+    let mut data = fs::OpenOptions::new()
+        .append(true)
+        .open(data_path(&s, &bytes))
+        .unwrap();
+    std::io::Write::write_all(&mut data, b"more").unwrap();
+    assert!(
+        alias_file(&run(&s)).contains(FABRICATED),
+        "bytes after the data section"
+    );
 }
 
 #[test]
@@ -395,10 +447,10 @@ fn dry_runs_use_the_cache_but_never_write_it() {
     assert_eq!(r, want);
     assert!(!path.exists(), "-n wrote the cache");
     put_cache(&s, &fabricated(&s).to_bytes());
-    let before = fs::read(&path).unwrap();
+    let before = image(&s).unwrap();
     let r = run_with(&s, |o| o.dry_run = true);
     assert!(r.stdout.contains(FABRICATED), "{}", r.stdout);
-    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(image(&s).unwrap(), before);
 }
 
 #[test]
@@ -414,12 +466,12 @@ fn runs_on_named_files_read_the_cache_but_leave_it() {
     let s = stacked();
     let path = cache_path(&s);
     put_cache(&s, &fabricated(&s).to_bytes());
-    let before = fs::read(&path).unwrap();
+    let before = image(&s).unwrap();
     let base = s.dir().join("kernel/base.ko");
     let r = run_with(&s, |o| o.files = vec![base.clone()]);
     assert!(r.ok, "{}", r.stderr);
     assert!(alias_file(&r).contains(FABRICATED));
-    assert_eq!(fs::read(&path).unwrap(), before);
+    assert_eq!(image(&s).unwrap(), before);
 }
 
 #[test]
@@ -545,10 +597,10 @@ fn an_unchanged_tree_rewrites_nothing_and_repeats_its_messages() {
         .any(|e| matches!(e, Event::Stdout(b) if lossy(b).contains("needs"))));
     let inode = |s: &Scenario| fs::metadata(s.dir().join("modules.dep")).unwrap().ino();
     let before = inode(&s);
-    let cache_before = fs::read(cache_path(&s)).unwrap();
+    let cache_before = image(&s).unwrap();
     assert_eq!(run_with(&s, tweak), want);
     assert_eq!(inode(&s), before, "modules.dep was rewritten");
-    assert_eq!(fs::read(cache_path(&s)).unwrap(), cache_before);
+    assert_eq!(image(&s).unwrap(), cache_before);
 
     // Each of these makes the run write again, and the outputs stay those
     // of a run without cache.
@@ -651,7 +703,7 @@ fn records_are_copied_until_a_quarter_would_be_unused() {
                 .info(format!("alias=extra-alias-{i}")),
         );
     }
-    let size = |s: &Scenario| fs::metadata(cache_path(s)).unwrap().len() as usize;
+    let size = |s: &Scenario| image(s).unwrap().len();
     // The cache as a whole write of what it holds would be.
     let whole = |s: &Scenario| cache_of_run(s).to_bytes().len();
     run(&s);
@@ -688,4 +740,48 @@ fn records_are_copied_until_a_quarter_would_be_unused() {
     }
     assert_eq!(run(&s), reference(&s));
     assert_eq!(size(&s), whole(&s));
+}
+
+/// The data file a cache names, and its length.
+fn data_file_of_run(s: &Scenario) -> (PathBuf, u64) {
+    let path = data_path(s, &image(s).unwrap());
+    let len = fs::metadata(&path).unwrap().len();
+    (path, len)
+}
+
+/// A run appends its records to the data file only where the index it
+/// read says the data ends. Bytes after that (another depmod appended, or
+/// one was killed while appending) make it write the cache whole, under a
+/// new data file, and remove the old one.
+#[test]
+fn records_are_appended_only_where_the_data_ends() {
+    let s = stacked();
+    let dir = s.dir();
+    run(&s);
+    wait_until_settled(&dir);
+    assert_eq!(run(&s), reference(&s));
+    let (first, len) = data_file_of_run(&s);
+
+    s.module(
+        "updates/one.ko",
+        FakeModule::bare().import("base_fn").info("alias=one-alias"),
+    );
+    assert_eq!(run(&s), reference(&s));
+    let (same, longer) = data_file_of_run(&s);
+    assert_eq!(same, first, "one module added: a new data file");
+    assert!(longer > len, "the record was not appended");
+
+    let mut data = fs::OpenOptions::new().append(true).open(&first).unwrap();
+    std::io::Write::write_all(&mut data, b"left by a killed run").unwrap();
+    s.module(
+        "updates/two.ko",
+        FakeModule::bare().import("base_fn").info("alias=two-alias"),
+    );
+    let r = run(&s);
+    assert!(alias_file(&r).contains("two-alias"));
+    assert_eq!(r, reference(&s));
+    let (new, _) = data_file_of_run(&s);
+    assert_ne!(new, first, "appended after bytes no index names");
+    assert!(!first.exists(), "the old data file was left");
+    assert_eq!(image(&s).unwrap().len(), cache_of_run(&s).to_bytes().len());
 }

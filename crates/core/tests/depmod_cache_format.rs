@@ -5,14 +5,15 @@
 //! side of the same files is in `depmod_cache`.
 
 use modutils_core::depmod::cache::{
-    CacheFile, CachedDirectory, CachedModule, Digest, Event, FileStat, FormatError, Memo,
-    FORMAT_VERSION, MAGIC, TOOL_VERSION,
+    split_image, CacheFile, CachedDirectory, CachedModule, Digest, Event, FileStat, FormatError,
+    Memo, DATA_MAGIC, FORMAT_VERSION, MAGIC, TOOL_VERSION,
 };
 use modutils_core::depmod::ModuleSymbols;
 
 use modutils_core::config::Level;
 
-/// A file's parts: head fields and the four sections.
+/// A cache image's parts (the index file, then the data file): head
+/// fields, the four sections and the data file's head.
 #[derive(Clone)]
 pub struct Parts {
     pub magic: Vec<u8>,
@@ -23,12 +24,19 @@ pub struct Parts {
     pub memo: Vec<u8>,
     pub listings: Vec<u8>,
     pub data: Vec<u8>,
+    /// The data file's id, as the index names it.
+    pub data_id: u64,
+    /// The data file's head: magic, version, id.
+    pub data_head: (Vec<u8>, u32, u64),
+    /// The data section's length in the index, when not `data`'s.
+    pub data_len: Option<u32>,
 }
 
 impl Parts {
-    /// Splits a well-formed file.
+    /// Splits a well-formed image.
     pub fn split(bytes: &[u8]) -> Parts {
         let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
         let mut at = 12;
         let tool_len = bytes[at] as usize;
         let tool = bytes[at + 1..at + 1 + tool_len].to_vec();
@@ -37,13 +45,17 @@ impl Parts {
         let release = bytes[at + 2..at + 2 + rel_len].to_vec();
         at += 2 + rel_len;
         let lens: Vec<usize> = (0..4).map(|i| u32_at(at + 8 * i) as usize).collect();
-        at += 4 * 8 + 4;
+        let data_id = u64_at(at + 4 * 8);
+        at += 4 * 8 + 8 + 4;
         let mut sections = Vec::new();
-        for len in lens {
+        for &len in &lens[..3] {
             sections.push(bytes[at..at + len].to_vec());
             at += len;
         }
-        assert_eq!(at, bytes.len());
+        let data_head = (bytes[at..at + 8].to_vec(), u32_at(at + 8), u64_at(at + 12));
+        at += 20;
+        sections.push(bytes[at..at + lens[3]].to_vec());
+        assert_eq!(at + lens[3], bytes.len());
         Parts {
             magic: bytes[..8].to_vec(),
             version: u32_at(8),
@@ -53,10 +65,13 @@ impl Parts {
             memo: sections[1].clone(),
             listings: sections[2].clone(),
             data: sections[3].clone(),
+            data_id,
+            data_head,
+            data_len: None,
         }
     }
 
-    /// The file, every checksum computed.
+    /// The image, every checksum computed.
     pub fn join(&self) -> Vec<u8> {
         let mut out = self.magic.clone();
         out.extend_from_slice(&self.version.to_le_bytes());
@@ -65,15 +80,25 @@ impl Parts {
         out.extend_from_slice(&(self.release.len() as u16).to_le_bytes());
         out.extend_from_slice(&self.release);
         let sections = [&self.entries, &self.memo, &self.listings, &self.data];
-        for s in sections {
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        for (i, s) in sections.iter().enumerate() {
+            let len = match self.data_len {
+                Some(len) if i == 3 => len,
+                _ => s.len() as u32,
+            };
+            out.extend_from_slice(&len.to_le_bytes());
             out.extend_from_slice(&crc32fast::hash(s).to_le_bytes());
         }
+        out.extend_from_slice(&self.data_id.to_le_bytes());
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        for s in sections {
+        for s in &sections[..3] {
             out.extend_from_slice(s);
         }
+        let (magic, version, id) = &self.data_head;
+        out.extend_from_slice(magic);
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&self.data);
         out
     }
 }
@@ -128,6 +153,18 @@ pub fn hostile_variants(good: &CacheFile, victim: &[u8]) -> Vec<(String, Vec<u8>
         p.tool = b"0.0.0-other".to_vec()
     });
     variant("another magic", &|p| p.magic = b"\x7fMODDEPX".to_vec());
+    variant("a data file whose id is not the index's", &|p| {
+        p.data_head.2 ^= 1
+    });
+    variant("a data file of another format version", &|p| {
+        p.data_head.1 = FORMAT_VERSION + 1
+    });
+    variant("a data file with another magic", &|p| {
+        p.data_head.0 = MAGIC.to_vec()
+    });
+    variant("a data section longer than its file", &|p| {
+        p.data_len = Some(p.data.len() as u32 + 1)
+    });
     variant("a count of 2^32 - 1 entries", &|p| {
         put_u32(&mut p.entries, 0, u32::MAX)
     });
@@ -251,12 +288,7 @@ pub fn hostile_variants(good: &CacheFile, victim: &[u8]) -> Vec<(String, Vec<u8>
         p.listings = one.clone();
         p.listings.extend_from_slice(&one[4..]);
     });
-    let mut files: Vec<(String, Vec<u8>)> = out.into_iter().map(|(w, p)| (w, p.join())).collect();
-    // The head's section lengths adding up to less than the file.
-    let mut longer = parts.join();
-    longer.push(0);
-    files.push(("a byte after the last section".to_string(), longer));
-    files
+    out.into_iter().map(|(w, p)| (w, p.join())).collect()
 }
 
 fn sample() -> CacheFile {
@@ -397,6 +429,13 @@ fn open_names_the_file() {
     std::fs::write(&path, b"junk").unwrap();
     let e = CacheFile::open(&path).unwrap_err();
     assert!(e.to_string().starts_with(path.to_str().unwrap()), "{e}");
-    std::fs::write(&path, sample().to_bytes()).unwrap();
+    let image = sample().to_bytes();
+    let (index, data, name) = split_image(&image);
+    std::fs::write(&path, index).unwrap();
+    // The index alone: the data file it names is missing, and named.
+    let e = CacheFile::open(&path).unwrap_err();
+    let name = name.unwrap();
+    assert!(e.to_string().contains(&name), "{e}");
+    std::fs::write(dir.path().join(name), data).unwrap();
     assert_eq!(CacheFile::open(&path).unwrap(), sample());
 }

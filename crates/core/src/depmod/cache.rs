@@ -1,17 +1,24 @@
 //! depmod's cache: what it extracted from each module file, so that a run
 //! reads only the files that changed since the last one.
 //!
-//! One file per kernel release, `/var/cache/modutils/<release>.depmod`
-//! under the output prefix (`-o`, else `-b`) and `MODUTILS_SYSROOT`.
+//! Two files per kernel release in `/var/cache/modutils` under the output
+//! prefix (`-o`, else `-b`) and `MODUTILS_SYSROOT`: the index,
+//! `<release>.depmod`, and the data file it names, `<release>.depmod.<id>`
+//! (see `format.rs`).
 //! An entry is used only when the file's path (relative to the module
 //! directory) and its identity — device, inode, size, mtime and ctime to
 //! the nanosecond — are what they were when it was read. Nothing depmod.d
 //! or an option says changes what is extracted from a file, so neither is
 //! part of an entry's key (they are part of the memo's).
 //!
-//! The file is replaced whole (written under a temporary name, renamed),
+//! The index is replaced whole (written under a temporary name, renamed),
 //! so a concurrent reader holds either the old or the new one and needs no
-//! lock. It is never trusted: anything unexpected in it — another format or
+//! lock. A data file is only ever appended to, past the end of what any
+//! index names, so no index's records ever change under a reader. A run
+//! that read only a few modules appends their records to the data file
+//! rather than writing megabytes of records again; a full write makes a
+//! new data file under a new id, names it in the new index, and only then
+//! removes the old one. The cache is never trusted: anything unexpected in it — another format or
 //! build version, another release, a short or corrupt section, a record
 //! that does not add up, a file someone else could have written — and it is
 //! ignored and the run reads every module, exactly as without a cache.
@@ -34,7 +41,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub(crate) use format::Digester;
-pub use format::{Digest, Event, FileStat, FormatError, Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION};
+pub use format::{
+    Digest, Event, FileStat, FormatError, Memo, DATA_MAGIC, FORMAT_VERSION, MAGIC, TOOL_VERSION,
+};
 
 use super::parse::Parsed;
 use super::report::{Reporter, Sink};
@@ -58,6 +67,7 @@ pub const SETTLE: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub(crate) struct Place {
     dir: PathBuf,
+    /// The index file.
     file: PathBuf,
     release: Vec<u8>,
 }
@@ -87,24 +97,19 @@ impl Place {
         })
     }
 
-    /// The cache file (host path).
+    /// The index file (host path).
     pub fn file(&self) -> &Path {
         &self.file
     }
 
+    /// Data file `id` (host path).
+    fn data_file(&self, id: u64) -> PathBuf {
+        data_file_in(&self.dir, &self.release, id)
+    }
+
     /// Opens the cache, or `None` if there is none this run can use.
     pub fn load(&self) -> Option<Loaded> {
-        // Not a FIFO someone put there (opening would wait for a writer),
-        // not a link to somewhere else.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
-            .open(&self.file)
-            .ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.len() > MAX_FILE || !trusted_owner(&meta) {
-            return None;
-        }
+        let (file, meta) = open_trusted(&self.file)?;
         let len = meta.len() as usize;
         let mut head = vec![0; len.min(format::Head::MAX_LEN)];
         file.read_exact_at(&mut head, 0).ok()?;
@@ -125,6 +130,10 @@ impl Place {
         head.verify(format::LISTINGS, listings).ok()?;
         let memo = format::decode_memo(memo).ok()?;
         let listings = listings::decode(listings).ok()?;
+        let (data, data_meta) = open_trusted(&self.data_file(head.data_id))?;
+        let mut data_head = [0; format::DATA_HEAD_LEN];
+        data.read_exact_at(&mut data_head, 0).ok()?;
+        head.check_data_file(&data_head, data_meta.len()).ok()?;
         let entries = format::decode_entries(entries)
             .ok()?
             .into_iter()
@@ -134,8 +143,10 @@ impl Place {
                 data: e.data,
             })
             .collect();
+        drop(file);
         Some(Loaded {
-            file,
+            data,
+            data_identity: (data_meta.dev(), data_meta.ino()),
             written: (meta.mtime(), meta.mtime_nsec() as u32),
             head,
             entries,
@@ -145,46 +156,65 @@ impl Place {
     }
 
     /// Replaces the cache with one of these modules (path, identity,
-    /// data) and `memo`; any failure leaves the old one.
+    /// data) and `memo`, in a new data file; any failure leaves the old
+    /// cache.
     pub fn store(
         &self,
         entries: &[(&[u8], FileStat, &Parsed)],
         memo: Option<&Memo>,
         listings: &[u8],
     ) {
-        self.replace(&mut |file| format::write(file, &self.release, entries, memo, listings));
+        let _ = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&self.dir);
+        let id = new_id();
+        let data = self.data_file(id);
+        let mut written = None;
+        let made = self.put(&data, &mut |file| {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+            written = Some(format::write_data(&mut out, id, entries)?);
+            out.flush()
+        });
+        let (true, Some((heads, section))) = (made, written) else {
+            return;
+        };
+        let index = format::front(&self.release, &heads, memo, listings, section, id);
+        if self.put_index(&index) {
+            self.remove_data_files_but(id);
+        } else {
+            let _ = fs::remove_file(&data);
+        }
     }
 
-    /// Replaces the cache with `old` whose entries have the identities
-    /// `stats` (one per entry, in order) and whose records and memo stay as
-    /// they are: the records are copied from the old file, not decoded.
+    /// Replaces the index with `old`'s whose entries have the identities
+    /// `stats` (one per entry, in order): its data file and memo stay.
     pub fn store_restamped(&self, old: &Loaded, stats: &[FileStat], listings: &[u8]) {
         let mut entries = format::Entries::default();
         for (e, stat) in old.entries.iter().zip(stats) {
             entries.push(&e.path, *stat, e.data);
         }
-        let (start, len) = old.head.sections[format::DATA];
-        let front = format::front(
+        let len = old.head.sections[format::DATA].1;
+        let index = format::front(
             &self.release,
             &entries,
             old.memo.as_ref(),
             listings,
             (len, old.head.crc(format::DATA)),
+            old.head.data_id,
         );
-        self.replace(&mut |file| {
-            format::Destination::expect(file, front.len() + len);
-            file.write_all(&front)?;
-            copy_range(&old.file, start as u64, len, file)
-        });
+        self.put_index(&index);
     }
 
-    /// Replaces the cache with one whose data section is `old`'s, copied
-    /// as it is, followed by the records of the modules read this run:
-    /// after a module added or removed, re-encoding thousands of records
-    /// the old file already holds took longer than every output. The
-    /// records of modules gone stay behind, unreferenced, until a full
-    /// write (see [`Place::worth_appending`]). `false` when the offsets
-    /// would not fit the format; the caller then writes it whole.
+    /// Replaces the index with one that keeps `old`'s data file, with the
+    /// records of the modules read this run appended to it: after a module
+    /// added or removed, writing thousands of records the data file
+    /// already holds took longer than every output. The records of modules
+    /// gone stay behind, unreferenced, until a full write (see
+    /// [`Place::worth_appending`]). `false` when the data file is no
+    /// longer as `old` found it (another run appended to it or replaced
+    /// it) or the offsets would not fit the format; the caller then writes
+    /// it whole.
     pub fn store_appended(
         &self,
         old: &Loaded,
@@ -192,7 +222,7 @@ impl Place {
         memo: Option<&Memo>,
         listings: &[u8],
     ) -> bool {
-        let (start, len) = old.head.sections[format::DATA];
+        let len = old.head.sections[format::DATA].1;
         let mut heads = format::Entries::default();
         let mut added = Vec::new();
         for (path, stat, source) in entries {
@@ -215,18 +245,47 @@ impl Place {
         if u32::try_from(total).is_err() {
             return false;
         }
+        if !added.is_empty() && !self.append(old, &added) {
+            return false;
+        }
         let mut crc =
             crc32fast::Hasher::new_with_initial_len(old.head.crc(format::DATA), len as u64);
         crc.update(&added);
         let data = (total, crc.finalize());
-        let front = format::front(&self.release, &heads, memo, listings, data);
-        self.replace(&mut |file| {
-            format::Destination::expect(file, front.len() + total);
-            file.write_all(&front)?;
-            copy_range(&old.file, start as u64, len, file)?;
-            file.write_all(&added)
-        });
+        let index = format::front(
+            &self.release,
+            &heads,
+            memo,
+            listings,
+            data,
+            old.head.data_id,
+        );
+        self.put_index(&index);
         true
+    }
+
+    /// Appends `added` to `old`'s data file, if it still ends where the
+    /// data section `old` names ends, and its bytes land right there.
+    fn append(&self, old: &Loaded, added: &[u8]) -> bool {
+        use std::io::Seek;
+        let Ok(mut file) = OpenOptions::new()
+            .append(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(self.data_file(old.head.data_id))
+        else {
+            return false;
+        };
+        let (start, len) = old.head.sections[format::DATA];
+        let end = (start + len) as u64;
+        let same = file
+            .metadata()
+            .is_ok_and(|m| (m.dev(), m.ino()) == old.data_identity && m.len() == end);
+        // An O_APPEND write lands at the end whatever another writer did
+        // meanwhile; where this one's ended tells whether that was `end`.
+        same && file.write_all(added).is_ok()
+            && file
+                .stream_position()
+                .is_ok_and(|at| at == end + added.len() as u64)
     }
 
     /// Whether a new cache keeping `kept` bytes of `old`'s data section
@@ -238,21 +297,83 @@ impl Place {
         len.saturating_sub(kept) <= len / 4
     }
 
-    /// Writes a new cache file with `fill` and puts it in place; any
-    /// failure leaves the old one.
-    fn replace(&self, fill: &mut dyn FnMut(&mut File) -> std::io::Result<()>) {
-        let _ = fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(&self.dir);
+    /// Puts a new index file in place; `false` if it could not be.
+    fn put_index(&self, index: &[u8]) -> bool {
+        self.put(&self.file, &mut |file| {
+            preallocate(file, index.len());
+            file.write_all(index)
+        })
+    }
+
+    /// Writes a new file with `fill` and renames it to `target`; any
+    /// failure leaves `target` as it was.
+    fn put(&self, target: &Path, fill: Fill<'_>) -> bool {
         let Some(tmp) = write_unnamed(&self.dir, fill).or_else(|| write_named(&self.dir, fill))
         else {
+            return false;
+        };
+        if fs::rename(&tmp, target).is_err() {
+            let _ = fs::remove_file(&tmp);
+            return false;
+        }
+        true
+    }
+
+    /// Removes this release's data files other than `id`'s: the one the
+    /// index named before a full write, and any a killed run left.
+    fn remove_data_files_but(&self, id: u64) {
+        let Ok(dir) = fs::read_dir(&self.dir) else {
             return;
         };
-        if fs::rename(&tmp, &self.file).is_err() {
-            let _ = fs::remove_file(&tmp);
+        let keep = self.data_file(id);
+        let mut prefix = self.release.clone();
+        prefix.extend_from_slice(b".depmod.");
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let is_data = name
+                .as_bytes()
+                .strip_prefix(&prefix[..])
+                .is_some_and(|id| id.len() == 16 && id.iter().all(u8::is_ascii_hexdigit));
+            if is_data && entry.path() != keep {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
+}
+
+/// Data file `id` of `release` in `dir`.
+fn data_file_in(dir: &Path, release: &[u8], id: u64) -> PathBuf {
+    let mut name = release.to_vec();
+    name.extend_from_slice(format!(".depmod.{id:016x}").as_bytes());
+    dir.join(std::ffi::OsStr::from_bytes(&name))
+}
+
+/// An id no other data file of the release is likely to have: the clock
+/// and the process, mixed.
+fn new_id() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut d = Digester::default();
+    d.update(&now.as_nanos().to_le_bytes());
+    d.update(&std::process::id().to_le_bytes());
+    d.finish().mix
+}
+
+/// Opens a cache file to read, if it is one this run may trust.
+fn open_trusted(path: &Path) -> Option<(File, fs::Metadata)> {
+    // Not a FIFO someone put there (opening would wait for a writer),
+    // not a link to somewhere else.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE || !trusted_owner(&meta) {
+        return None;
+    }
+    Some((file, meta))
 }
 
 /// Where a module's record in a new cache comes from.
@@ -263,36 +384,18 @@ pub(crate) enum Source<'a> {
     New(&'a Parsed),
 }
 
-/// A new cache file's blocks are allocated before it is written. ext4
+/// A new index file's blocks are allocated before it is written. ext4
 /// starts writing out a file whose blocks are still to be allocated when
 /// it is renamed over another (so that a crash cannot leave an empty file
-/// where the old one was), and a run waited milliseconds for that, and for
-/// the old file's pages still being written out when the next run
-/// replaced it. After a crash, blocks not yet written read as zeros: the
-/// cache's checksums then fail and it is ignored, as any damaged cache is.
-impl format::Destination for File {
-    fn expect(&mut self, len: usize) {
-        let fd = std::os::fd::AsRawFd::as_raw_fd(self);
-        let len = libc::off_t::try_from(len).unwrap_or(0);
-        // SAFETY: a plain system call on a descriptor this File owns. Its
-        // failure (a file system without it) leaves the file as it was.
-        unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, 0, len) };
-    }
-}
-
-/// Copies `len` bytes at `offset` of `from` to the end of `to`, in the
-/// kernel where it can.
-fn copy_range(from: &File, offset: u64, len: usize, to: &mut File) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut from = from;
-    from.seek(SeekFrom::Start(offset))?;
-    // std copies File to File with copy_file_range(2) when it can.
-    let copied = std::io::copy(&mut from.take(len as u64), to)?;
-    if copied == len as u64 {
-        Ok(())
-    } else {
-        Err(std::io::ErrorKind::UnexpectedEof.into())
-    }
+/// where the old one was), and a run waited for that. After a crash,
+/// blocks not yet written read as zeros: the cache's checksums then fail
+/// and it is ignored, as any damaged cache is.
+fn preallocate(file: &File, len: usize) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    let len = libc::off_t::try_from(len).unwrap_or(0);
+    // SAFETY: a plain system call on a descriptor the File owns. Its
+    // failure (a file system without it) leaves the file as it was.
+    unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, 0, len) };
 }
 
 /// Only a file its reader or root owns, that nobody else may write, is
@@ -366,8 +469,11 @@ fn write_named(dir: &Path, fill: Fill<'_>) -> Option<PathBuf> {
 /// A cache file as read: its entries and memo checked and decoded; its
 /// data section read on first use.
 pub(crate) struct Loaded {
-    file: File,
-    /// When the cache file was written (its mtime, seconds and ns).
+    /// The data file.
+    data: File,
+    /// The data file's device and inode.
+    data_identity: (u64, u64),
+    /// When the index was written (its mtime, seconds and ns).
     pub written: (i64, u32),
     head: format::Head,
     pub entries: Vec<Entry>,
@@ -395,7 +501,7 @@ impl Loaded {
             return None;
         }
         let mut bytes = vec![0; at.1 as usize];
-        self.file
+        self.data
             .read_exact_at(&mut bytes, (start + at.0 as usize) as u64)
             .ok()?;
         format::decode_module_in(&Arc::new(format::Data::Read(bytes)), 0..at.1 as usize).ok()
@@ -409,7 +515,7 @@ impl Loaded {
     pub fn data(&self, stop: &AtomicBool) -> Option<format::Data> {
         const CHUNK: usize = 1 << 20;
         let (start, len) = self.head.sections[format::DATA];
-        let file = &self.file;
+        let file = &self.data;
         // SAFETY: cache files are replaced by renames, never changed in
         // place; one truncated under this process by someone else can at
         // worst fault it, as with every mapped file the tools read.
@@ -555,29 +661,39 @@ pub enum CacheError {
 }
 
 impl CacheFile {
-    /// Reads and checks the cache file at `path` (a host path), as
-    /// [`CacheFile::from_bytes`]; no checks of owner or mode.
+    /// Reads and checks the cache whose index file is at `path` (a host
+    /// path) and the data file it names, as [`CacheFile::from_bytes`]; no
+    /// checks of owner or mode.
     pub fn open(path: &Path) -> Result<CacheFile, CacheError> {
-        let bytes = fs::read(path).map_err(|source| CacheError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        CacheFile::from_bytes(&bytes).map_err(|source| CacheError::Format {
+        let image = read_image(path)?;
+        CacheFile::from_bytes(&image).map_err(|source| CacheError::Format {
             path: path.to_path_buf(),
             source,
         })
     }
 
-    /// Decodes and checks a whole cache file, every record included.
+    /// Decodes and checks a whole cache, every record included: its
+    /// image, the index file followed by the data file (see
+    /// [`split_image`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<CacheFile, FormatError> {
-        let head = format::Head::decode(bytes, bytes.len())?;
-        let section = |i: usize| {
+        let head = format::Head::parse(bytes)?;
+        let index_len = head.index_len();
+        let index = bytes.get(..index_len).ok_or(FormatError::Truncated)?;
+        let data_file = &bytes[index_len..];
+        head.check_data_file(data_file, data_file.len() as u64)?;
+        fn section<'b>(
+            head: &format::Head,
+            i: usize,
+            file: &'b [u8],
+        ) -> Result<&'b [u8], FormatError> {
             let (start, len) = head.sections[i];
-            let s = &bytes[start..start + len];
+            let s = file.get(start..start + len).ok_or(FormatError::Truncated)?;
             head.verify(i, s).map(|()| s)
-        };
-        let (entries, memo) = (section(format::ENTRIES)?, section(format::MEMO)?);
-        let (listings, data) = (section(format::LISTINGS)?, section(format::DATA)?);
+        }
+        let entries = section(&head, format::ENTRIES, index)?;
+        let memo = section(&head, format::MEMO, index)?;
+        let listings = section(&head, format::LISTINGS, index)?;
+        let data = section(&head, format::DATA, data_file)?;
         let mut modules = Vec::new();
         for e in format::decode_entries(entries)? {
             let (start, len) = (e.data.0 as usize, e.data.1 as usize);
@@ -611,7 +727,7 @@ impl CacheFile {
         })
     }
 
-    /// The file's bytes, as depmod writes them.
+    /// The cache's image (see [`split_image`]), as depmod writes its files.
     pub fn to_bytes(&self) -> Vec<u8> {
         let parsed: Vec<Parsed> = self
             .modules
@@ -638,4 +754,40 @@ impl CacheFile {
         let listings = listings::encode(&listings);
         format::encode(&self.release, &entries, self.memo.as_ref(), &listings)
     }
+}
+
+/// A cache's two files as one buffer, its image: the index file, then the
+/// data file it names. Gives the index file's bytes, the data file's
+/// bytes and the data file's name (`<release>.depmod.<id>`), or the whole
+/// image as the index when its head cannot be read.
+pub fn split_image(image: &[u8]) -> (&[u8], &[u8], Option<String>) {
+    let Ok(head) = format::Head::parse(image) else {
+        return (image, &[], None);
+    };
+    let at = head.index_len().min(image.len());
+    let name = format!(
+        "{}.depmod.{:016x}",
+        String::from_utf8_lossy(&head.release),
+        head.data_id
+    );
+    (&image[..at], &image[at..], Some(name))
+}
+
+/// The image (see [`split_image`]) of the cache whose index file is at
+/// `path`: that file and the data file it names, in the same directory.
+pub fn read_image(path: &Path) -> Result<Vec<u8>, CacheError> {
+    let io = |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut image = fs::read(path).map_err(io)?;
+    let head = format::Head::parse(&image).map_err(|source| CacheError::Format {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let data = data_file_in(dir, &head.release, head.data_id);
+    let bytes = fs::read(&data).map_err(|source| CacheError::Io { path: data, source })?;
+    image.extend_from_slice(&bytes);
+    Ok(image)
 }

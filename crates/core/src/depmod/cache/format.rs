@@ -1,30 +1,37 @@
-//! The cache file's bytes. Integers are little-endian.
+//! The cache's bytes. Integers are little-endian. A cache is two files:
+//! the index (`<release>.depmod`: head, entries, memo, listings), replaced
+//! whole by every run that writes the cache, and the data file
+//! (`<release>.depmod.<id>`: the records), which runs only ever append to.
 //!
 //! ```text
 //! head     magic "\x7fMODDEPC", format version u32, tool version (u8
 //!          length + bytes), kernel release (u16 length + bytes), then
 //!          the length u32 and CRC-32 u32 of each section (entries, memo,
-//!          listings, data), then the CRC-32 of everything before it
+//!          listings, data), the data file's id u64, then the CRC-32 of
+//!          everything before it
 //! entries  count u32, then per module: path (u16 length + bytes), dev,
 //!          ino, size u64, mtime s i64 + ns u32, ctime s i64 + ns u32,
 //!          offset u32 and length u32 of its record in the data section
 //! memo     empty, or: inputs digest, count u8 + output digests, count u32
 //!          + events (kind u8, level u8, u32 length + bytes)
 //! listings the module directories' entries (see `listings.rs`)
-//! data     per module: strings (u32 length + bytes), then exports,
+//!
+//! data file: magic "\x7fMODDEPD", format version u32, id u64, then the
+//! data section: per module, strings (u32 length + bytes), then exports,
 //!          imports, aliases, softdeps and weakdeps, each a count u32 and
 //!          its items (string start u32 + length u32; CRC u64 for symbols,
 //!          a weak flag u8 for imports)
 //! ```
 //!
-//! Records may lie in the data section in any order, and bytes no entry
-//! points at (records of modules gone, left by an appending write) are
+//! The data section is the first `length` bytes after the data file's
+//! head; the file may go on past them (records a later run appended, or
+//! one that was killed while appending). Records may lie in the section in
+//! any order, and bytes no entry points at (records of modules gone) are
 //! allowed: only the records entries point at are decoded.
 //!
-//! The sections follow the head in that order; the data section comes last
-//! so that a run with nothing to read from it never reads it. Every length,
-//! count and offset is checked against the bytes there are before anything
-//! is allocated for it, so a hostile file costs at most its own size.
+//! Every length, count and offset is checked against the bytes there are
+//! before anything is allocated for it, so a hostile file costs at most its
+//! own size.
 
 use std::sync::Arc;
 
@@ -34,9 +41,15 @@ use super::super::report::Level;
 /// The first bytes of every cache file.
 pub const MAGIC: [u8; 8] = *b"\x7fMODDEPC";
 
+/// The first bytes of every data file.
+pub const DATA_MAGIC: [u8; 8] = *b"\x7fMODDEPD";
+
+/// The data file's head: magic, format version, id.
+pub const DATA_HEAD_LEN: usize = 8 + 4 + 8;
+
 /// Bumped whenever the layout, or what depmod extracts from a module
 /// (`depmod::parse`), changes: a cache of another version is ignored.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The tool version written into every cache; a cache written by another
 /// build version is ignored too.
@@ -271,9 +284,12 @@ pub struct Memo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
     pub release: Vec<u8>,
-    /// Offset and length of the entries, memo, listings and data sections.
+    /// Offset and length of the entries, memo and listings sections in the
+    /// index file, and of the data section in the data file.
     pub sections: [(usize, usize); SECTIONS],
     crcs: [u32; SECTIONS],
+    /// Which data file holds the data section.
+    pub data_id: u64,
 }
 
 const SECTIONS: usize = 4;
@@ -286,11 +302,22 @@ pub(crate) const DATA: usize = 3;
 
 impl Head {
     /// The most bytes a head can take: read this much first.
-    pub const MAX_LEN: usize = 8 + 4 + 1 + 255 + 2 + 65535 + SECTIONS * 8 + 4;
+    pub const MAX_LEN: usize = 8 + 4 + 1 + 255 + 2 + 65535 + SECTIONS * 8 + 8 + 4;
 
     /// Decodes the head at the start of `bytes`, which may hold more of
-    /// the file or less; `file_len` is the whole file's length.
+    /// the index file or less; `file_len` is the index file's length.
     pub fn decode(bytes: &[u8], file_len: usize) -> Result<Head, FormatError> {
+        let head = Head::parse(bytes)?;
+        match head.index_len().cmp(&file_len) {
+            std::cmp::Ordering::Greater => Err(FormatError::Truncated),
+            std::cmp::Ordering::Less => Err(FormatError::Malformed("file length")),
+            std::cmp::Ordering::Equal => Ok(head),
+        }
+    }
+
+    /// Decodes the head at the start of `bytes`, whatever the length of
+    /// the file it heads.
+    pub fn parse(bytes: &[u8]) -> Result<Head, FormatError> {
         let mut r = Reader::new(bytes);
         let magic = r.take(MAGIC.len()).map_err(|_| FormatError::Magic)?;
         if magic != MAGIC {
@@ -311,25 +338,50 @@ impl Head {
             lens[i] = r.u32()? as usize;
             crcs[i] = r.u32()?;
         }
+        let data_id = r.u64()?;
         let end = r.pos;
         if crc32fast::hash(&bytes[..end]) != r.u32()? {
             return Err(FormatError::Checksum);
         }
         let mut at = r.pos;
-        let mut sections = [(0, 0); SECTIONS];
-        for i in 0..SECTIONS {
+        let mut sections = [(0usize, 0usize); SECTIONS];
+        for i in [ENTRIES, MEMO, LISTINGS] {
             sections[i] = (at, lens[i]);
-            at += lens[i];
+            at = at.saturating_add(lens[i]);
         }
-        match at.cmp(&file_len) {
-            std::cmp::Ordering::Greater => Err(FormatError::Truncated),
-            std::cmp::Ordering::Less => Err(FormatError::Malformed("file length")),
-            std::cmp::Ordering::Equal => Ok(Head {
-                release,
-                sections,
-                crcs,
-            }),
+        sections[DATA] = (DATA_HEAD_LEN, lens[DATA]);
+        Ok(Head {
+            release,
+            sections,
+            crcs,
+            data_id,
+        })
+    }
+
+    /// The index file's length: its head and three sections.
+    pub fn index_len(&self) -> usize {
+        let (start, len) = self.sections[LISTINGS];
+        start + len
+    }
+
+    /// Checks the head of the data file this head names, given its first
+    /// bytes and its length.
+    pub fn check_data_file(&self, head: &[u8], file_len: u64) -> Result<(), FormatError> {
+        let mut r = Reader::new(head);
+        if r.take(DATA_MAGIC.len()).map_err(|_| FormatError::Magic)? != DATA_MAGIC {
+            return Err(FormatError::Magic);
         }
+        if r.u32()? != FORMAT_VERSION {
+            return Err(FormatError::Version);
+        }
+        if r.u64()? != self.data_id {
+            return Err(FormatError::Malformed("data file id"));
+        }
+        let (start, len) = self.sections[DATA];
+        if file_len < (start + len) as u64 {
+            return Err(FormatError::Truncated);
+        }
+        Ok(())
     }
 
     /// The CRC-32 the head gives for section `i`.
@@ -372,70 +424,80 @@ impl std::ops::Deref for Data {
     }
 }
 
-/// Where a cache file's bytes go, told how many there will be first.
-pub(crate) trait Destination: std::io::Write {
-    fn expect(&mut self, len: usize);
+/// The head of data file `id`.
+pub(crate) fn data_head(id: u64) -> [u8; DATA_HEAD_LEN] {
+    let mut out = [0; DATA_HEAD_LEN];
+    out[..8].copy_from_slice(&DATA_MAGIC);
+    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[12..].copy_from_slice(&id.to_le_bytes());
+    out
 }
 
-impl Destination for Vec<u8> {
-    fn expect(&mut self, len: usize) {
-        self.reserve(len);
-    }
-}
-
-/// Builds a whole cache file (see [`write`]).
+/// A whole cache as one buffer, the index file followed by its data file
+/// (see [`write_data`]); the data file's id is derived from its contents.
 pub(crate) fn encode(
     release: &[u8],
     entries: &[(&[u8], FileStat, &Parsed)],
     memo: Option<&Memo>,
     listings: &[u8],
 ) -> Vec<u8> {
-    let mut out = Vec::new();
+    let mut records = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write(&mut out, release, entries, memo, listings);
+    let Ok((heads, (len, crc))) = write_records(&mut records, entries) else {
+        return Vec::new();
+    };
+    let id = u64::from(crc) << 32 | len as u64;
+    let mut out = front(release, &heads, memo, listings, (len, crc), id);
+    out.extend_from_slice(&data_head(id));
+    out.extend_from_slice(&records);
     out
 }
 
-/// Writes a whole cache file. Paths of 64 KiB or more cannot be stored:
-/// their modules are left out (and read from their files every time); a
-/// release that long is cut. Records are made twice, once for the head's
-/// lengths and checksum and once to be written, so that no copy of the
-/// data section (megabytes) is ever held.
-pub(crate) fn write(
-    out: &mut impl Destination,
-    release: &[u8],
+/// Writes data file `id`: its head, then every module's record. Gives
+/// the entries section that places them, and the data section's length
+/// and CRC-32. Paths of 64 KiB or more cannot be stored: their modules
+/// are left out (and read from their files every time).
+pub(crate) fn write_data(
+    out: &mut impl std::io::Write,
+    id: u64,
     entries: &[(&[u8], FileStat, &Parsed)],
-    memo: Option<&Memo>,
-    listings: &[u8],
-) -> std::io::Result<()> {
-    let kept = || {
-        entries
-            .iter()
-            .filter(|e| e.0.len() <= usize::from(u16::MAX))
-    };
+) -> std::io::Result<(Entries, (usize, u32))> {
+    out.write_all(&data_head(id))?;
+    write_records(out, entries)
+}
+
+fn write_records(
+    out: &mut impl std::io::Write,
+    entries: &[(&[u8], FileStat, &Parsed)],
+) -> std::io::Result<(Entries, (usize, u32))> {
     let mut heads = Entries::default();
     let mut crc = crc32fast::Hasher::new();
-    let mut record = Vec::new();
-    let mut at = 0usize;
-    for (path, stat, parsed) in kept() {
-        record.clear();
-        encode_module(parsed, &mut record);
-        crc.update(&record);
-        heads.push(path, *stat, (at as u32, record.len() as u32));
-        at += record.len();
-    }
-    let front = front(release, &heads, memo, listings, (at, crc.finalize()));
-    out.expect(front.len() + at);
-    out.write_all(&front)?;
     let mut data = Vec::with_capacity(64 * 1024);
-    for (_, _, parsed) in kept() {
+    let mut at = 0usize;
+    for (path, stat, parsed) in entries {
+        if path.len() > usize::from(u16::MAX) {
+            continue;
+        }
+        let from = data.len();
         encode_module(parsed, &mut data);
+        let len = data.len() - from;
+        let (Ok(start), Ok(n)) = (u32::try_from(at), u32::try_from(len)) else {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        };
+        heads.push(path, *stat, (start, n));
+        at += len;
         if data.len() >= 60 * 1024 {
+            crc.update(&data);
             out.write_all(&data)?;
             data.clear();
         }
     }
-    out.write_all(&data)
+    crc.update(&data);
+    out.write_all(&data)?;
+    if u32::try_from(at).is_err() {
+        return Err(std::io::ErrorKind::FileTooLarge.into());
+    }
+    Ok((heads, (at, crc.finalize())))
 }
 
 /// An entries section being built.
@@ -461,15 +523,15 @@ impl Entries {
     }
 }
 
-/// Everything of a cache file before its data section, for a data
-/// section of `data.0` bytes with CRC-32 `data.1`. `listings` is the
-/// listings section.
+/// The index file, for a data section of `data.0` bytes with CRC-32
+/// `data.1` in data file `id`. `listings` is the listings section.
 pub(crate) fn front(
     release: &[u8],
     entries: &Entries,
     memo: Option<&Memo>,
     listings: &[u8],
     data: (usize, u32),
+    id: u64,
 ) -> Vec<u8> {
     let release = &release[..release.len().min(usize::from(u16::MAX))];
     let mut heads = Vec::with_capacity(4 + entries.bytes.len());
@@ -492,6 +554,7 @@ pub(crate) fn front(
         put_u32(&mut out, len as u32);
         put_u32(&mut out, crc);
     }
+    out.extend_from_slice(&id.to_le_bytes());
     let crc = crc32fast::hash(&out);
     put_u32(&mut out, crc);
     out.extend_from_slice(&heads);
