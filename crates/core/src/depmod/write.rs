@@ -10,11 +10,12 @@
 //! one-by-one run leaves.
 
 use std::ffi::OsStr;
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::mpsc::Sender;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::cache::{Digest, Digester, Event};
@@ -73,6 +74,18 @@ impl Made {
         }
         self.output
     }
+}
+
+/// Starts writing `file` out to disk, without waiting. ext4 does it when
+/// the file is renamed over an older one (so that a crash cannot leave an
+/// empty file in its place), and the renames are one after another;
+/// started here, on the thread that made the file, the rename finds it
+/// done.
+fn start_writeback(file: &File) {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    // SAFETY: a plain system call on a descriptor the File owns; it only
+    // starts writeback, and its failure changes nothing.
+    unsafe { libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
 }
 
 /// The output directory, created on first use.
@@ -166,7 +179,10 @@ impl<'a> OutDir<'a> {
         };
         let digest = digest.then(|| Digester::of(&bytes));
         let state = match file.write_all(&bytes) {
-            Ok(()) => State::Written(pending),
+            Ok(()) => {
+                start_writeback(&file);
+                State::Written(pending)
+            }
             Err(e) => {
                 drop(file);
                 let _ = fs::remove_file(&pending.tmp);
@@ -199,16 +215,34 @@ impl<'a> OutDir<'a> {
         model: &Model<'_>,
         rep: &mut dyn Reporter,
     ) -> Result<(), Error> {
+        std::thread::scope(|scope| {
+            let (replaced, closing) = std::sync::mpsc::channel::<File>();
+            // Without a thread, the files replaced are closed as they come.
+            let closer = std::thread::Builder::new()
+                .spawn_scoped(scope, move || closing.into_iter().for_each(drop))
+                .is_ok();
+            let replaced = closer.then_some(replaced);
+            self.put_all_in_place(made, model, replaced.as_ref(), rep)
+        })
+    }
+
+    fn put_all_in_place(
+        &self,
+        made: Vec<Made>,
+        model: &Model<'_>,
+        replaced: Option<&Sender<File>>,
+        rep: &mut dyn Reporter,
+    ) -> Result<(), Error> {
         let mut made = made.into_iter();
         while let Some(m) = made.next() {
             if !m.is_written() {
                 let rest: Vec<Output> = std::iter::once(m).chain(made).map(Made::discard).collect();
                 for o in rest {
-                    self.settle(self.make(o, model, false), rep)?;
+                    self.settle(self.make(o, model, false), replaced, rep)?;
                 }
                 return Ok(());
             }
-            if let Err(e) = self.settle(m, rep) {
+            if let Err(e) = self.settle(m, replaced, rep) {
                 made.for_each(|m| {
                     m.discard();
                 });
@@ -220,7 +254,12 @@ impl<'a> OutDir<'a> {
 
     /// One output's messages, then the output put in place, as far as it
     /// got: an error ends the run.
-    fn settle(&self, m: Made, rep: &mut dyn Reporter) -> Result<(), Error> {
+    fn settle(
+        &self,
+        m: Made,
+        replaced: Option<&Sender<File>>,
+        rep: &mut dyn Reporter,
+    ) -> Result<(), Error> {
         match m.state {
             State::NotOpened(msg) => {
                 rep.log(Level::Err, &msg);
@@ -228,7 +267,7 @@ impl<'a> OutDir<'a> {
             }
             State::Written(pending) => {
                 m.log.replay(rep);
-                self.rename(pending)
+                self.rename(pending, replaced)
             }
             State::Failed(pending, msg) => {
                 m.log.replay(rep);
@@ -243,13 +282,30 @@ impl<'a> OutDir<'a> {
         }
     }
 
-    fn rename(&self, pending: Pending) -> Result<(), Error> {
+    /// Renames an output into place. The file it replaces is held open
+    /// across the rename and handed to `replaced`, whose thread closes it:
+    /// dropping the last reference to a file of megabytes frees its pages
+    /// and blocks, which took longer than the rename itself, and the
+    /// renames are one after another.
+    fn rename(&self, pending: Pending, replaced: Option<&Sender<File>>) -> Result<(), Error> {
         let Pending {
             name,
             tmp_name,
             tmp,
         } = pending;
-        if let Err(e) = fs::rename(&tmp, self.host.join(name)) {
+        let target = self.host.join(name);
+        let old = replaced.and_then(|_| {
+            OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+                .open(&target)
+                .ok()
+        });
+        let renamed = fs::rename(&tmp, &target);
+        if let (Some(old), Some(replaced)) = (old, replaced) {
+            let _ = replaced.send(old);
+        }
+        if let Err(e) = renamed {
             let _ = fs::remove_file(&tmp);
             let msg = text!(
                 b"renameat(",
