@@ -237,15 +237,29 @@ impl Depmod {
     ) -> Result<(), Error> {
         let prefix = self.options.symbol_prefix;
         let symbols = resolve::Symbols::build(kernel, parsed, prefix);
-        let deps = resolve::dependencies(
-            &symbols,
-            parsed,
-            paths,
-            kernel,
-            prefix,
-            self.options.verbose,
-            rep,
-        );
+        // The symbols' table order needs nothing else: worked out on a
+        // thread of its own while the dependencies are.
+        let (deps, table) = std::thread::scope(|scope| {
+            let symbols = &symbols;
+            let table = std::thread::Builder::new()
+                .spawn_scoped(scope, move || symbols.owned_in_table_order());
+            let deps = resolve::dependencies(
+                symbols,
+                parsed,
+                paths,
+                kernel,
+                prefix,
+                self.options.verbose,
+                rep,
+            );
+            let table = match table {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => symbols.owned_in_table_order(),
+            };
+            (deps, table)
+        });
         let sort_idx = match resolve::dependency_order(&deps) {
             Ok(idx) => idx,
             Err(users) => {
@@ -265,7 +279,7 @@ impl Depmod {
             shown,
             parsed,
             closures: resolve::closures(&deps, &sort_idx),
-            symbols: symbols.owned_in_table_order(),
+            symbols: table,
             builtin,
             builtin_modinfo,
             dirname: &self.dirname,

@@ -86,12 +86,37 @@ pub(crate) fn table_order<T>(items: &[T], buckets: u32, key: impl Fn(&T) -> &[u8
     keyed.into_iter().map(|(.., i)| i).collect()
 }
 
-/// `items` in the order of `order`, a permutation of their indexes. The
-/// items are moved once: sorting indexes instead of the items themselves
-/// (a module's entry is over a hundred bytes) saves copying them around.
-pub(crate) fn permuted<T>(items: Vec<T>, order: impl Iterator<Item = usize>) -> Vec<T> {
-    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order.filter_map(|i| slots.get_mut(i)?.take()).collect()
+/// `items` in the order of `order`, a permutation of their indexes (an
+/// index out of range or seen before is skipped, and items it leaves out
+/// are dropped). Sorting indexes instead of the items themselves (a
+/// module's entry is over a hundred bytes) saves copying them around, and
+/// the items are put in place by swaps, one cycle of the permutation at a
+/// time: moving them into a new vector made hundreds of kilobytes of
+/// fresh pages to fault in.
+pub(crate) fn permuted<T>(mut items: Vec<T>, order: impl Iterator<Item = usize>) -> Vec<T> {
+    // `from[k]`: the index of the item that goes to place k.
+    let mut taken = vec![false; items.len()];
+    let mut from: Vec<usize> = order
+        .filter(|&i| i < taken.len() && !std::mem::replace(&mut taken[i], true))
+        .collect();
+    let kept = from.len();
+    // Places past `kept` take the items the order left out, to be cut off.
+    from.extend((0..items.len()).filter(|&i| !taken[i]));
+    // Following each cycle from its smallest place: place k takes the item
+    // now at from[k], which is the one that started there, since every
+    // place of the cycle before it still holds its own.
+    for start in 0..from.len() {
+        let mut k = start;
+        while from[k] != start {
+            let next = from[k];
+            items.swap(k, next);
+            from[k] = k;
+            k = next;
+        }
+        from[k] = k;
+    }
+    items.truncate(kept);
+    items
 }
 
 #[cfg(test)]
@@ -112,6 +137,27 @@ mod tests {
             for b in &hs[i + 1..] {
                 assert_ne!(a, b);
             }
+        }
+    }
+
+    #[test]
+    fn permuted_follows_the_order_and_drops_what_it_leaves_out() {
+        let items: Vec<String> = (0..7).map(|i| i.to_string()).collect();
+        for order in [
+            vec![3, 0, 6, 1, 5, 2, 4],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![1, 2, 0, 4, 3, 6, 5],
+            vec![0, 1, 2, 3, 4, 5, 6],
+            vec![5, 2, 2, 9, 0],
+            vec![],
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            let want: Vec<String> = order
+                .iter()
+                .filter(|&&i| i < items.len() && seen.insert(i))
+                .map(|i| i.to_string())
+                .collect();
+            assert_eq!(permuted(items.clone(), order.into_iter()), want);
         }
     }
 
