@@ -17,7 +17,8 @@
 # of alternating runs (benches/compare.py). TREES="612 61" picks trees,
 # CASES="nothing replace add remove cold" cases (all by default);
 # BASELINE=path/to/depmod also compares a cold run with that build (the
-# depmod before the cache). Prints the cache's size.
+# depmod before the cache). Prints the cache's size (its index and data
+# files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(tests/setup.sh)"
@@ -98,7 +99,8 @@ for t in ${TREES:-61 612}; do
             --kmod "$BASELINE -b $work/plain $rel" --ours "$o" \
             --setup "$work/step.sh {who} cold"
     fi
-    size=$(stat -c %s "$work/ours/var/cache/modutils/$rel.depmod")
+    # The index and the data file it names.
+    size=$(cat "$work/ours/var/cache/modutils/$rel".depmod* | wc -c)
     awk -v s="$size" -v n="$n" -v r="$rel" \
         'BEGIN { printf "cache for %s: %.1f MiB (%.0f bytes per module)\n", r, s / 1048576, s / n }'
 done

@@ -237,29 +237,16 @@ impl Depmod {
     ) -> Result<(), Error> {
         let prefix = self.options.symbol_prefix;
         let symbols = resolve::Symbols::build(kernel, parsed, prefix);
-        // The symbols' table order needs nothing else: worked out on a
-        // thread of its own while the dependencies are.
-        let (deps, table) = std::thread::scope(|scope| {
-            let symbols = &symbols;
-            let table = std::thread::Builder::new()
-                .spawn_scoped(scope, move || symbols.owned_in_table_order());
-            let deps = resolve::dependencies(
-                symbols,
-                parsed,
-                paths,
-                kernel,
-                prefix,
-                self.options.verbose,
-                rep,
-            );
-            let table = match table {
-                Ok(thread) => thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => symbols.owned_in_table_order(),
-            };
-            (deps, table)
-        });
+        // The symbols' table order needs nothing else: worked out while
+        // the dependencies are, on the same threads.
+        let (resolved, table) = rayon::join(
+            || {
+                let verbose = self.options.verbose;
+                resolve::dependencies(&symbols, parsed, paths, kernel, prefix, verbose)
+            },
+            || symbols.owned_in_table_order(),
+        );
+        let deps = resolved.report(rep);
         let sort_idx = match resolve::dependency_order(&deps) {
             Ok(idx) => idx,
             Err(users) => {

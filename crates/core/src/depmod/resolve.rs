@@ -82,8 +82,31 @@ enum Event {
     Show(Vec<u8>),
 }
 
-/// Direct dependencies of every module, in first-use order, with kmod's
-/// `-e` warnings and `-v` lines reported along the way.
+/// Every module's direct dependencies, in first-use order, and the kmod
+/// `-e` warnings and `-v` lines they give, yet to be reported
+/// ([`Resolved::report`]).
+pub(crate) struct Resolved(Vec<(Vec<u32>, Vec<Event>)>);
+
+impl Resolved {
+    /// Reports each module's messages, in module order, and gives the
+    /// dependencies.
+    pub fn report(self, rep: &mut dyn Reporter) -> Vec<Vec<u32>> {
+        self.0
+            .into_iter()
+            .map(|(deps, events)| {
+                for e in events {
+                    match e {
+                        Event::Log(level, msg) => rep.log(level, &msg),
+                        Event::Show(line) => rep.stdout(&line),
+                    }
+                }
+                deps
+            })
+            .collect()
+    }
+}
+
+/// Resolves every module's needed symbols, on all threads.
 pub(crate) fn dependencies(
     symbols: &Symbols<'_>,
     parsed: &[Parsed],
@@ -91,64 +114,56 @@ pub(crate) fn dependencies(
     kernel: &KernelSymbols,
     prefix: Option<u8>,
     verbose: bool,
-    rep: &mut dyn Reporter,
-) -> Vec<Vec<u32>> {
-    let per_module: Vec<(Vec<u32>, Vec<Event>)> = parsed
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut deps: Vec<u32> = Vec::new();
-            let mut events = Vec::new();
-            for imp in p.imports() {
-                let name = p.str(imp.name);
-                let Some((stored, provider)) = symbols.find(name, prefix) else {
-                    if kernel.print_unknown && !imp.weak {
-                        events.push(Event::Log(
-                            Level::Warning,
-                            text!(paths[i], b" needs unknown symbol ", name),
-                        ));
+) -> Resolved {
+    Resolved(
+        parsed
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut deps: Vec<u32> = Vec::new();
+                let mut events = Vec::new();
+                for imp in p.imports() {
+                    let name = p.str(imp.name);
+                    let Some((stored, provider)) = symbols.find(name, prefix) else {
+                        if kernel.print_unknown && !imp.weak {
+                            events.push(Event::Log(
+                                Level::Warning,
+                                text!(paths[i], b" needs unknown symbol ", name),
+                            ));
+                        }
+                        continue;
+                    };
+                    if kernel.check_crcs
+                        && provider.crc != imp.crc
+                        && !imp.weak
+                        && kernel.print_unknown
+                    {
+                        let msg = text!(paths[i], b" disagrees about version of symbol ", name);
+                        events.push(Event::Log(Level::Warning, msg));
                     }
-                    continue;
-                };
-                if kernel.check_crcs && provider.crc != imp.crc && !imp.weak && kernel.print_unknown
-                {
-                    let msg = text!(paths[i], b" disagrees about version of symbol ", name);
-                    events.push(Event::Log(Level::Warning, msg));
+                    let Some(owner) = provider.owner else {
+                        continue;
+                    };
+                    if deps.contains(&owner) {
+                        continue;
+                    }
+                    deps.push(owner);
+                    if verbose {
+                        let line = text!(
+                            paths[i],
+                            b" needs \"",
+                            stored,
+                            b"\": ",
+                            paths[owner as usize],
+                            b"\n"
+                        );
+                        events.push(Event::Show(line));
+                    }
                 }
-                let Some(owner) = provider.owner else {
-                    continue;
-                };
-                if deps.contains(&owner) {
-                    continue;
-                }
-                deps.push(owner);
-                if verbose {
-                    let line = text!(
-                        paths[i],
-                        b" needs \"",
-                        stored,
-                        b"\": ",
-                        paths[owner as usize],
-                        b"\n"
-                    );
-                    events.push(Event::Show(line));
-                }
-            }
-            (deps, events)
-        })
-        .collect();
-    per_module
-        .into_iter()
-        .map(|(deps, events)| {
-            for e in events {
-                match e {
-                    Event::Log(level, msg) => rep.log(level, &msg),
-                    Event::Show(line) => rep.stdout(&line),
-                }
-            }
-            deps
-        })
-        .collect()
+                (deps, events)
+            })
+            .collect(),
+    )
 }
 
 /// kmod's topological numbering: modules nobody depends on are roots,
