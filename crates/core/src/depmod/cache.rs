@@ -121,9 +121,9 @@ impl Place {
         let (start, entries_len) = head.sections[format::ENTRIES];
         let memo_len = head.sections[format::MEMO].1;
         let listings_len = head.sections[format::LISTINGS].1;
-        let mut front = vec![0; entries_len + memo_len + listings_len];
-        file.read_exact_at(&mut front, start as u64).ok()?;
-        let (entries, rest) = front.split_at(entries_len);
+        let mut sections = vec![0; entries_len + memo_len + listings_len];
+        file.read_exact_at(&mut sections, start as u64).ok()?;
+        let (entries, rest) = sections.split_at(entries_len);
         let (memo, listings) = rest.split_at(memo_len);
         head.verify(format::ENTRIES, entries).ok()?;
         head.verify(format::MEMO, memo).ok()?;
@@ -179,7 +179,7 @@ impl Place {
         let (true, Some((heads, section))) = (made, written) else {
             return;
         };
-        let index = format::front(&self.release, &heads, memo, listings, section, id);
+        let index = format::index_file(&self.release, &heads, memo, listings, section, id);
         if self.put_index(&index) {
             self.remove_data_files_but(id);
         } else {
@@ -195,7 +195,7 @@ impl Place {
             entries.push(&e.path, *stat, e.data);
         }
         let len = old.head.sections[format::DATA].1;
-        let index = format::front(
+        let index = format::index_file(
             &self.release,
             &entries,
             old.memo.as_ref(),
@@ -252,7 +252,7 @@ impl Place {
             crc32fast::Hasher::new_with_initial_len(old.head.crc(format::DATA), len as u64);
         crc.update(&added);
         let data = (total, crc.finalize());
-        let index = format::front(
+        let index = format::index_file(
             &self.release,
             &heads,
             memo,

@@ -447,7 +447,7 @@ pub(crate) fn encode(
         return Vec::new();
     };
     let id = u64::from(crc) << 32 | len as u64;
-    let mut out = front(release, &heads, memo, listings, (len, crc), id);
+    let mut out = index_file(release, &heads, memo, listings, (len, crc), id);
     out.extend_from_slice(&data_head(id));
     out.extend_from_slice(&records);
     out
@@ -525,7 +525,7 @@ impl Entries {
 
 /// The index file, for a data section of `data.0` bytes with CRC-32
 /// `data.1` in data file `id`. `listings` is the listings section.
-pub(crate) fn front(
+pub(crate) fn index_file(
     release: &[u8],
     entries: &Entries,
     memo: Option<&Memo>,
