@@ -18,8 +18,10 @@
 //! that read only a few modules appends their records to the data file
 //! rather than writing megabytes of records again; a full write makes a
 //! new data file under a new id, names it in the new index, and only then
-//! removes the old one. The cache is never trusted: anything unexpected in it — another format or
-//! build version, another release, a short or corrupt section, a record
+//! removes the old one.
+//!
+//! The cache is never trusted: anything unexpected in it — another format
+//! or build version, another release, a short or corrupt section, a record
 //! that does not add up, a file someone else could have written — and it is
 //! ignored and the run reads every module, exactly as without a cache.
 //!
@@ -143,7 +145,6 @@ impl Place {
                 data: e.data,
             })
             .collect();
-        drop(file);
         Some(Loaded {
             data,
             data_identity: (data_meta.dev(), data_meta.ino()),

@@ -94,8 +94,8 @@ pub(crate) fn table_order<T>(items: &[T], buckets: u32, key: impl Fn(&T) -> &[u8
 /// time: moving them into a new vector made hundreds of kilobytes of
 /// fresh pages to fault in.
 pub(crate) fn permuted<T>(mut items: Vec<T>, order: impl Iterator<Item = usize>) -> Vec<T> {
-    // `from[k]`: the index of the item that goes to place k.
     let mut taken = vec![false; items.len()];
+    // `from[k]`: the index of the item that goes to place k.
     let mut from: Vec<usize> = order
         .filter(|&i| i < taken.len() && !std::mem::replace(&mut taken[i], true))
         .collect();

@@ -442,7 +442,7 @@ pub(crate) fn encode(
     listings: &[u8],
 ) -> Vec<u8> {
     let mut records = Vec::new();
-    // Writing to a Vec cannot fail.
+    // Writing to a Vec fails only past the format's 4 GiB of records.
     let Ok((heads, (len, crc))) = write_records(&mut records, entries) else {
         return Vec::new();
     };
