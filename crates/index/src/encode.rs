@@ -98,6 +98,13 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
         check_text(r.key)?;
         check_text(r.value)?;
     }
+    // Each entry takes at least a priority and a NUL: this many could not
+    // fit, and fewer can be counted in 32 bits.
+    if records.len() > OFFSET_MASK as usize / 5 {
+        return Err(BuildError::TooLarge {
+            size: HEADER_LEN + 5 * records.len(),
+        });
+    }
     let sorted = Sorted::new(records);
     let nodes = make_nodes(&sorted);
     let children = Children::of(&nodes);
@@ -131,14 +138,22 @@ pub fn build(records: &[Record<'_>], layout: Layout) -> Result<Vec<u8>, BuildErr
         offset += sizes[id];
     }
 
-    let mut out = Vec::with_capacity(total);
+    // Zeroed first: the absent children's words are then already written.
+    let mut out = vec![0u8; total];
+    let mut header = Writer {
+        out: &mut out,
+        at: 0,
+    };
     for word in [MAGIC, VERSION, words.first().copied().unwrap_or(0)] {
-        out.extend_from_slice(&word.to_be_bytes());
+        header.put(&word.to_be_bytes());
     }
     for &id in &sequence {
-        write_node(&sorted, &nodes, &children, &words, id as usize, &mut out);
+        let id = id as usize;
+        let at = (words[id] & OFFSET_MASK) as usize;
+        let mut node = Writer { out: &mut out, at };
+        write_node(&sorted, &nodes, &children, &words, id, &mut node);
+        debug_assert_eq!(node.at, at + sizes[id]);
     }
-    debug_assert_eq!(out.len(), total);
     Ok(out)
 }
 
@@ -167,11 +182,11 @@ pub(super) fn check_text(text: &[u8]) -> Result<(), BuildError> {
 /// many leading bytes each key shares with the one before it.
 struct Sorted<'r, 'a> {
     records: &'r [Record<'a>],
-    /// (key's first 16 bytes, big-endian and zero-padded; key; priority;
-    /// insertion index counted down from the top). The padded head orders
-    /// like the key itself, since keys hold no NUL, and settles most
-    /// comparisons without reading the key.
-    order: Vec<(u128, &'a [u8], u32, usize)>,
+    /// Indexes into `records`, in sorted order.
+    order: Vec<u32>,
+    /// The keys in sorted order: the trie is read off them, and going
+    /// through `order` each time was a cache miss each.
+    keys: Vec<&'a [u8]>,
     /// For each sorted key, the bytes it shares with the one before it (0
     /// for the first). The common prefix of any run of sorted keys is the
     /// least of these inside the run, so the trie's shape is read off this
@@ -180,39 +195,79 @@ struct Sorted<'r, 'a> {
 }
 
 impl<'r, 'a> Sorted<'r, 'a> {
+    /// `records` must be fewer than 2^32.
     fn new(records: &'r [Record<'a>]) -> Sorted<'r, 'a> {
-        let mut order: Vec<(u128, &[u8], u32, usize)> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (head(r.key), r.key, r.priority, usize::MAX - i))
+        // Sorted 16 key bytes at a time: each pass orders by one 16-byte
+        // slice of the keys taken as a number (zero-padded, which orders
+        // like the key itself, since keys hold no NUL), and only runs
+        // that tie go on to the next slice. Keys that share a long start
+        // (thousands of aliases begin "pci:v00008086d00") are then
+        // compared as integers, never byte by byte from the start.
+        let key = |i: u32| records[i as usize].key;
+        let mut items: Vec<(u128, u32)> = (0..records.len() as u32)
+            .map(|i| (head(key(i)), i))
             .collect();
-        order.sort_unstable();
+        items.sort_unstable_by_key(|item| item.0);
+        let mut ties: Vec<(usize, usize, usize)> = Vec::new();
+        push_ties(&items, 0..records.len(), 0, &mut ties);
+        while let Some((lo, hi, from)) = ties.pop() {
+            let run = &mut items[lo..hi];
+            // Equal heads: equal keys if the first ends within them.
+            if key(run[0].1).len() < from + 16 {
+                run.sort_unstable_by(|a, b| {
+                    let (x, y) = (&records[a.1 as usize], &records[b.1 as usize]);
+                    x.priority.cmp(&y.priority).then(b.1.cmp(&a.1))
+                });
+                continue;
+            }
+            let from = from + 16;
+            for item in run.iter_mut() {
+                item.0 = head(&key(item.1)[from..]);
+            }
+            run.sort_unstable_by_key(|item| item.0);
+            push_ties(&items, lo..hi, from, &mut ties);
+        }
+        let order: Vec<u32> = items.into_iter().map(|item| item.1).collect();
+        let keys: Vec<&[u8]> = order.iter().map(|&i| key(i)).collect();
         let mut shared = Vec::with_capacity(order.len());
         shared.push(0);
-        for pair in order.windows(2) {
-            let (a, b) = ((pair[0].0, pair[0].1), (pair[1].0, pair[1].1));
-            // The heads share all their leading equal bits' whole bytes.
-            let n = if a.0 != b.0 {
-                ((a.0 ^ b.0).leading_zeros() / 8) as usize
-            } else {
-                common_prefix(a.1, b.1, a.1.len().min(b.1.len()).min(16))
-            };
+        for pair in keys.windows(2) {
             // Keys are shorter than the file's 28-bit offsets allow.
-            shared.push(n as u32);
+            shared.push(common_prefix(pair[0], pair[1], 0) as u32);
         }
         Sorted {
             records,
             order,
+            keys,
             shared,
         }
     }
 
     fn key(&self, i: usize) -> &'a [u8] {
-        self.order[i].1
+        self.keys[i]
     }
 
     fn record(&self, i: usize) -> &'r Record<'a> {
-        &self.records[usize::MAX - self.order[i].3]
+        &self.records[self.order[i] as usize]
+    }
+}
+
+/// Adds to `ties` every run of two or more equal heads within `range` of
+/// `items`, as (start, end, the key offset the heads were taken from).
+fn push_ties(
+    items: &[(u128, u32)],
+    range: std::ops::Range<usize>,
+    from: usize,
+    ties: &mut Vec<(usize, usize, usize)>,
+) {
+    let mut start = range.start;
+    for i in range.start + 1..=range.end {
+        if i == range.end || items[i].0 != items[start].0 {
+            if i - start > 1 {
+                ties.push((start, i, from));
+            }
+            start = i;
+        }
     }
 }
 
@@ -328,6 +383,23 @@ fn post_order(children: &Children, count: usize) -> Vec<u32> {
     order
 }
 
+/// Bytes written in place into an index whose size is known.
+struct Writer<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        // Every node's size was counted from the same entries, so the
+        // bytes always fit; if they did not, the file is short, not torn.
+        if let Some(to) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            to.copy_from_slice(bytes);
+        }
+        self.at += bytes.len();
+    }
+}
+
 /// A node's bytes: prefix, child table, values.
 fn write_node(
     sorted: &Sorted<'_, '_>,
@@ -335,33 +407,30 @@ fn write_node(
     children: &Children,
     words: &[u32],
     id: usize,
-    out: &mut Vec<u8>,
+    out: &mut Writer<'_>,
 ) {
     let n = &nodes[id];
     if n.has_prefix() {
-        out.extend_from_slice(&sorted.key(n.lo as usize)[n.depth as usize..n.end as usize]);
-        out.push(0);
+        out.put(&sorted.key(n.lo as usize)[n.depth as usize..n.end as usize]);
+        out.put(&[0]);
     }
     let kids = children.of_node(id);
     if let (Some(first), Some(last)) = (kids.first(), kids.last()) {
-        out.push(first.0);
-        out.push(last.0);
-        let mut kids = kids.iter().peekable();
-        for byte in first.0..=last.0 {
-            let word = match kids.next_if(|&&(b, _)| b == byte) {
-                Some(&(_, child)) => words[child as usize],
-                None => 0,
-            };
-            out.extend_from_slice(&word.to_be_bytes());
+        out.put(&[first.0, last.0]);
+        let table = out.at;
+        for &(byte, child) in kids {
+            out.at = table + 4 * usize::from(byte - first.0);
+            out.put(&words[child as usize].to_be_bytes());
         }
+        out.at = table + 4 * (usize::from(last.0 - first.0) + 1);
     }
     if n.has_values() {
-        out.extend_from_slice(&(n.at - n.lo).to_be_bytes());
+        out.put(&(n.at - n.lo).to_be_bytes());
         for i in n.lo..n.at {
             let e = sorted.record(i as usize);
-            out.extend_from_slice(&e.priority.to_be_bytes());
-            out.extend_from_slice(e.value);
-            out.push(0);
+            out.put(&e.priority.to_be_bytes());
+            out.put(e.value);
+            out.put(&[0]);
         }
     }
 }

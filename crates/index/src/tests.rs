@@ -746,9 +746,19 @@ fn batch_build_matches_incremental_model() {
     for round in 0..300 {
         let mut entries = Vec::new();
         // Small alphabets and short keys make shared prefixes, keys that
-        // are prefixes of others, splits and repeated keys common.
+        // are prefixes of others, splits and repeated keys common. Every
+        // third round the keys start with one of a few long stems, of
+        // lengths around 16 and 32: the sort compares keys 16 bytes at a
+        // time, so ties and splits right at those lengths matter.
+        let stems: Vec<String> = (0..3)
+            .map(|_| "s".repeat(12 + rng.below(24)) + &rng.text(b"ab", 4))
+            .collect();
         for _ in 0..rng.below(if round % 10 == 0 { 400 } else { 50 }) {
-            let key = rng.text(b"ab_:", 7);
+            let stem = match round % 3 {
+                0 => stems[rng.below(stems.len())].as_str(),
+                _ => "",
+            };
+            let key = stem.to_owned() + &rng.text(b"ab_:", 7);
             let value = rng.text(b"xy", 3);
             entries.push((key, value, rng.below(3) as u32));
         }
