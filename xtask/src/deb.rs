@@ -44,9 +44,10 @@ usage: cargo xtask deb [--out DIR] [--binary FILE --library FILE]
   --binary FILE   package FILE as kmod instead of building it
   --library FILE  package FILE as libkmod.so.2 (goes with --binary)
 
-Without them, builds kmod and libkmod.so.2 with the `deb` profile: the
-system's liblzma, libzstd and zlib, opened when a module needs them,
-the unwinder linked in, stripped.
+Without them, builds kmod with the `deb` profile and libkmod.so.2 with
+`deb-lib`: the system's liblzma, libzstd and zlib, opened when a module
+needs them, the unwinder linked in, stripped; kmod aborts on a panic, the
+library unwinds to catch it.
 ";
 
 /// What goes into the package.
@@ -139,21 +140,27 @@ fn build(ws: &Path, target: &Path) -> Result<Inputs, String> {
     flags.push("-L".into());
     flags.push(format!("native={}", link_dir.display()));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(ws)
-        .env_remove("RUSTFLAGS")
-        .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
-        .args(["build", "--profile", "deb", "--locked"])
-        .args(["--features", "modutils-core/system-libs"])
-        .args(["-p", "modutils", "--bin", "kmod"])
-        .args(["-p", LIBRARY_PACKAGE, "--lib"]);
-    let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
-    if !status.success() {
-        return Err("cargo build --profile deb failed".into());
+    // Two builds: a panic strategy holds for everything linked together.
+    let builds: [(&str, &[&str]); 2] = [
+        ("deb", &["-p", "modutils", "--bin", "kmod"]),
+        ("deb-lib", &["-p", LIBRARY_PACKAGE, "--lib"]),
+    ];
+    for (profile, what) in builds {
+        let status = Command::new(&cargo)
+            .current_dir(ws)
+            .env_remove("RUSTFLAGS")
+            .env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"))
+            .args(["build", "--profile", profile, "--locked"])
+            .args(["--features", "modutils-core/system-libs"])
+            .args(what)
+            .status()
+            .map_err(|e| format!("running cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("cargo build --profile {profile} failed"));
+        }
     }
-    let dir = target.join("deb");
-    let kmod = dir.join("kmod");
-    let library = dir.join("libkmod.so");
+    let kmod = target.join("deb").join("kmod");
+    let library = target.join("deb-lib").join("libkmod.so");
     check_needed(&kmod)?;
     check_needed(&library)?;
     Ok(Inputs { kmod, library })
