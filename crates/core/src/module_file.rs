@@ -203,7 +203,8 @@ impl fmt::Debug for ModuleFile {
 struct Opened {
     path: PathBuf,
     file: File,
-    len: u64,
+    /// Its metadata, taken when it was opened.
+    meta: std::fs::Metadata,
     compression: Compression,
 }
 
@@ -225,7 +226,7 @@ impl Opened {
         Ok(Opened {
             path,
             file,
-            len,
+            meta,
             compression: Compression::detect(&magic),
         })
     }
@@ -233,7 +234,7 @@ impl Opened {
     /// The compressed file's contents, in `raw`.
     fn read_into(&mut self, raw: &mut Vec<u8>) -> Result<(), Error> {
         raw.clear();
-        raw.reserve(usize::try_from(self.len.min(MAX_MODULE_SIZE)).unwrap_or(0));
+        raw.reserve(usize::try_from(self.meta.len().min(MAX_MODULE_SIZE)).unwrap_or(0));
         match self.file.read_to_end(raw) {
             Ok(_) => Ok(()),
             Err(source) => Err(io_error(&self.path, source)),
@@ -384,14 +385,24 @@ pub fn with_elf<T>(
     buffers: &mut Buffers,
     f: impl FnOnce(&Elf<'_>) -> T,
 ) -> Result<T, Error> {
+    with_elf_and_metadata(host_path, buffers, |elf, _| f(elf))
+}
+
+/// [`with_elf`], with the metadata of the file as opened (taken before it
+/// is read) for `f` too.
+pub fn with_elf_and_metadata<T>(
+    host_path: impl AsRef<Path>,
+    buffers: &mut Buffers,
+    f: impl FnOnce(&Elf<'_>, &std::fs::Metadata) -> T,
+) -> Result<T, Error> {
     let mut opened = Opened::new(host_path.as_ref().to_path_buf())?;
     let elf_error = |source| Error::Elf {
         path: host_path.as_ref().to_path_buf(),
         source,
     };
     if opened.compression == Compression::None {
-        let elf = Elf::from_file(&opened.file, opened.len).map_err(elf_error)?;
-        return Ok(f(&elf));
+        let elf = Elf::from_file(&opened.file, opened.meta.len()).map_err(elf_error)?;
+        return Ok(f(&elf, &opened.meta));
     }
     // Both buffers go back to `buffers` whatever happens.
     let mut raw = std::mem::take(&mut buffers.raw);
@@ -405,7 +416,7 @@ pub fn with_elf<T>(
             &mut buffers.zstd,
         )?;
         let elf = Elf::parse(&image).map_err(elf_error)?;
-        Ok(f(&elf))
+        Ok(f(&elf, &opened.meta))
     });
     buffers.raw = raw;
     buffers.image = image;

@@ -503,6 +503,33 @@ fn wait_until_settled(dir: &Path) {
     modutils_test_support::clock::wait_until_older_than(newest, SETTLE);
 }
 
+/// A run without a cache takes each file's identity from the file as it
+/// reads it (its walk takes none): those are the identities the next
+/// run's walk finds, so that run reads nothing and writes nothing.
+#[test]
+fn a_cache_written_by_a_run_without_one_serves_the_next_run() {
+    let s = stacked();
+    wait_until_settled(&s.dir());
+    let first = run(&s);
+    let cache = CacheFile::open(&cache_path(&s)).unwrap();
+    let mut rels = Vec::new();
+    modules_under(&s.dir(), "", &mut rels);
+    assert_eq!(cache.modules.len(), rels.len());
+    for m in &cache.modules {
+        let path = s.dir().join(lossy(&m.path));
+        assert_eq!(
+            m.stat,
+            FileStat::of(&fs::metadata(&path).unwrap()),
+            "{path:?}"
+        );
+    }
+    assert!(cache.memo.is_some());
+    let inode = || fs::metadata(s.dir().join("modules.dep")).unwrap().ino();
+    let before = inode();
+    assert_eq!(run(&s), first);
+    assert_eq!(inode(), before, "modules.dep was rewritten");
+}
+
 /// The one way a file can change behind the cache's back: rewritten in
 /// place, same size, its mtime put back. Only its ctime tells; a file
 /// changed so recently that a second change could hide in the same

@@ -165,26 +165,52 @@ impl Place {
         memo: Option<&Memo>,
         listings: &[u8],
     ) {
+        if let Some(data) = self.write_data(entries) {
+            self.name_data(data, memo, listings);
+        }
+    }
+
+    /// The first half of [`Place::store`]: a new data file with the
+    /// records of these modules, which no index names yet. A run that
+    /// writes its cache whole writes this while it makes its outputs.
+    pub fn write_data(&self, entries: &[(&[u8], FileStat, &Parsed)]) -> Option<DataFile> {
         let _ = fs::DirBuilder::new()
             .recursive(true)
             .mode(0o755)
             .create(&self.dir);
         let id = new_id();
-        let data = self.data_file(id);
+        let path = self.data_file(id);
         let mut written = None;
-        let made = self.put(&data, &mut |file| {
+        let made = self.put(&path, &mut |file| {
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
             written = Some(format::write_data(&mut out, id, entries)?);
             out.flush()
         });
         let (true, Some((heads, section))) = (made, written) else {
-            return;
+            return None;
         };
-        let index = format::index_file(&self.release, &heads, memo, listings, section, id);
+        Some(DataFile {
+            id,
+            path: Some(path),
+            heads,
+            section,
+        })
+    }
+
+    /// The second half of [`Place::store`]: the index that names `data`,
+    /// then the release's other data files removed.
+    pub fn name_data(&self, mut data: DataFile, memo: Option<&Memo>, listings: &[u8]) {
+        let index = format::index_file(
+            &self.release,
+            &data.heads,
+            memo,
+            listings,
+            data.section,
+            data.id,
+        );
         if self.put_index(&index) {
-            self.remove_data_files_but(id);
-        } else {
-            let _ = fs::remove_file(&data);
+            data.path = None;
+            self.remove_data_files_but(data.id);
         }
     }
 
@@ -338,6 +364,24 @@ impl Place {
             if is_data && entry.path() != keep {
                 let _ = fs::remove_file(entry.path());
             }
+        }
+    }
+}
+
+/// A data file written by [`Place::write_data`]: removed again unless an
+/// index comes to name it ([`Place::name_data`]).
+pub(crate) struct DataFile {
+    id: u64,
+    /// Where it is, until an index names it.
+    path: Option<PathBuf>,
+    heads: format::Entries,
+    section: (usize, u32),
+}
+
+impl Drop for DataFile {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
         }
     }
 }

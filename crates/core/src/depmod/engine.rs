@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use super::cache::listings::{Listing, Listings};
 use super::cache::{self, Digest, Memo};
-use super::incremental::{store_cache, Inputs, Known, Side};
+use super::incremental::{Inputs, Known, Leaving, Side};
 use super::output::{self, Output};
 use super::report::{text, Deferred};
 use super::walk::{Remembered, Watch};
@@ -85,7 +85,7 @@ impl Depmod {
                 changed: go,
             });
             let remembered = remembered.as_ref();
-            self.find_modules(config, place.is_some(), watch.as_ref(), remembered, rep)?
+            self.find_modules(config, loaded.is_some(), watch.as_ref(), remembered, rep)?
         };
         let listings_unchanged = remembered.as_ref().is_some_and(Remembered::unchanged);
         let listings = remembered.map(|r| r.take()).unwrap_or_default();
@@ -144,7 +144,14 @@ impl Depmod {
             .filter(|_| known.any_hit())
             .zip(loaded)
             .and_then(|(side, loaded)| side.records(loaded));
-        let parsed = known.parsed(&paths, &self.options.root, read, records);
+        let (parsed, read_stats) = known.parsed(&paths, &self.options.root, read, records);
+        // The walk takes each file's identity only to compare it with a
+        // cache's: a run without one has it from each file as it reads it.
+        let stats: Vec<Option<cache::FileStat>> = modules
+            .iter()
+            .zip(read_stats)
+            .map(|(m, read)| m.stat.or(read))
+            .collect();
         for (m, p) in modules.iter().zip(&parsed) {
             if let Some(errno) = p.error {
                 rep.log(
@@ -162,37 +169,47 @@ impl Depmod {
         let mut recorder = cache::Recorder::new(rep);
         let names: Vec<&[u8]> = modules.iter().map(|m| m.name.as_slice()).collect();
         let keep = place.as_ref().filter(|_| !dry_run && self.scans_all());
-        let mut store: Option<Store<'_>> = keep.map(|place| {
-            let (shown, modules, parsed, known) = (&shown, &modules, &parsed, &known);
-            Box::new(move |complete: Option<(Vec<Digest>, Vec<cache::Event>)>| {
-                let memo = complete.map(|(outputs, events)| Memo {
-                    inputs,
-                    outputs,
-                    events,
-                });
-                let listings = cache::listings::encode(listings);
-                store_cache(
-                    place, shown, modules, parsed, known, started, memo, &listings,
-                );
-            }) as Store<'_>
+        let leaving = Leaving {
+            keys: &shown,
+            stats: &stats,
+            parsed: &parsed,
+            known: &known,
+            started,
+        };
+        let written = std::thread::scope(|scope| {
+            let leaving = &leaving;
+            let whole = keep.filter(|_| !known.any_hit());
+            let ahead = whole.map(|place| scope.spawn(move || leaving.write_ahead(place)));
+            let mut store: Option<Store<'_>> = keep.map(|place| {
+                Box::new(move |complete: Option<(Vec<Digest>, Vec<cache::Event>)>| {
+                    let memo = complete.map(|(outputs, events)| Memo {
+                        inputs,
+                        outputs,
+                        events,
+                    });
+                    let listings = cache::listings::encode(listings);
+                    let ahead = ahead.and_then(|h| h.join().ok().flatten());
+                    leaving.store(place, memo, &listings, ahead);
+                }) as Store<'_>
+            });
+            let written = self.resolve_and_emit(
+                kernel,
+                &parsed,
+                &paths,
+                names,
+                shown.clone(),
+                builtin,
+                builtin_modinfo,
+                &mut store,
+                &mut recorder,
+            );
+            // A run that ended before its outputs were made still keeps
+            // what it read.
+            if let Some(store) = store.take() {
+                store(None);
+            }
+            written
         });
-        let written = self.resolve_and_emit(
-            kernel,
-            &parsed,
-            &paths,
-            names,
-            shown.clone(),
-            builtin,
-            builtin_modinfo,
-            &mut store,
-            &mut recorder,
-        );
-        // A run that ended before its outputs were made still keeps what
-        // it read.
-        if let Some(store) = store.take() {
-            store(None);
-        }
-        drop(store);
         let count = modules.len();
         free_aside((parsed, modules));
         written.map(|()| Summary {

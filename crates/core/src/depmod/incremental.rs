@@ -101,7 +101,11 @@ impl<'c> Known<'c> {
         let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
         let read: Vec<(usize, Parsed)> = missing
             .into_iter()
-            .zip(parse::parse_all(&miss_paths, root))
+            .zip(
+                parse::parse_all(&miss_paths, root)
+                    .into_iter()
+                    .map(|(p, _)| p),
+            )
             .collect();
         for (i, parsed) in &read {
             // Records differ in where they keep their strings, not in what
@@ -131,13 +135,14 @@ impl<'c> Known<'c> {
     /// else read from its file. Every record of the cache must have
     /// decoded (`records` is `None` if not), or the run reads every file as
     /// without a cache. `read` holds modules already read from their files.
+    /// Also gives the identity of each file read here, as it was opened.
     pub fn parsed(
         &mut self,
         paths: &[&[u8]],
         root: &Root,
         read: Vec<(usize, Parsed)>,
         records: Option<Records>,
-    ) -> Vec<Parsed> {
+    ) -> (Vec<Parsed>, Vec<Option<cache::FileStat>>) {
         let records = records.filter(|_| self.loaded.is_some() && self.any_hit());
         let mut out: Vec<Option<Parsed>> = match records {
             Some(mut records) => self
@@ -155,10 +160,12 @@ impl<'c> Known<'c> {
         }
         let missing: Vec<usize> = (0..paths.len()).filter(|&i| out[i].is_none()).collect();
         let miss_paths: Vec<&[u8]> = missing.iter().map(|&i| paths[i]).collect();
-        for (i, p) in missing.into_iter().zip(parse::parse_all(&miss_paths, root)) {
+        let mut stats = vec![None; paths.len()];
+        for (i, (p, stat)) in missing.into_iter().zip(parse::parse_all(&miss_paths, root)) {
             out[i] = Some(p);
+            stats[i] = stat;
         }
-        out.into_iter().flatten().collect()
+        (out.into_iter().flatten().collect(), stats)
     }
 }
 
@@ -417,54 +424,93 @@ fn kept_stat(stat: cache::FileStat, started: SystemTime) -> cache::FileStat {
 
 /// What a run leaves in the cache: every module that was read without
 /// error (one changed too recently under an identity no file has), and the
-/// memo when that is every module and `memo` is given. Records the old
-/// cache holds are copied from it when that is worth it.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn store_cache(
-    place: &cache::Place,
-    keys: &[&[u8]],
-    modules: &[Found],
-    parsed: &[Parsed],
-    known: &Known<'_>,
-    started: SystemTime,
-    memo: Option<Memo>,
-    listings: &[u8],
-) {
-    let kept = |i: usize| Some(known.loaded?.entries[known.hits[i]?].data);
-    let stored: Vec<(&[u8], cache::FileStat, usize)> = (0..modules.len())
-        .filter_map(|i| {
-            let stat = modules[i].stat?;
-            let stat = if known.is_hit(i) {
-                stat
-            } else {
-                kept_stat(stat, started)
-            };
-            parsed[i].error.is_none().then_some((keys[i], stat, i))
-        })
-        .collect();
-    let memo = memo.filter(|_| stored.len() == modules.len());
-    if let Some(old) = known.loaded.filter(|_| known.any_hit()) {
-        let kept_bytes = stored
-            .iter()
-            .filter_map(|&(_, _, i)| kept(i))
-            .map(|(_, len)| len as usize)
-            .sum();
-        let entries: Vec<_> = stored
-            .iter()
-            .map(|&(key, stat, i)| {
-                let source = kept(i).map_or(cache::Source::New(&parsed[i]), cache::Source::Kept);
-                (key, stat, source)
+/// memo when that is every module and one is given. Records the old cache
+/// holds are copied from it when that is worth it.
+pub(super) struct Leaving<'a> {
+    /// The modules' cache keys, identities (where known) and data.
+    pub keys: &'a [&'a [u8]],
+    pub stats: &'a [Option<cache::FileStat>],
+    pub parsed: &'a [Parsed],
+    pub known: &'a Known<'a>,
+    pub started: SystemTime,
+}
+
+impl Leaving<'_> {
+    /// (key, identity, module) of each module the cache is to hold.
+    fn stored(&self) -> Vec<(&[u8], cache::FileStat, usize)> {
+        (0..self.stats.len())
+            .filter_map(|i| {
+                let stat = self.stats[i]?;
+                let stat = if self.known.is_hit(i) {
+                    stat
+                } else {
+                    kept_stat(stat, self.started)
+                };
+                self.parsed[i]
+                    .error
+                    .is_none()
+                    .then_some((self.keys[i], stat, i))
             })
+            .collect()
+    }
+
+    /// The data file of a cache that is written whole whatever the run
+    /// makes (it knew no module from the old one), written now: the rest
+    /// of the run goes on meanwhile, and writing megabytes of records took
+    /// longer than the outputs' renames it used to run beside.
+    pub fn write_ahead(&self, place: &cache::Place) -> Option<cache::DataFile> {
+        if self.known.any_hit() {
+            return None;
+        }
+        let entries: Vec<_> = self
+            .stored()
+            .into_iter()
+            .map(|(key, stat, i)| (key, stat, &self.parsed[i]))
             .collect();
-        if cache::Place::worth_appending(old, kept_bytes)
-            && place.store_appended(old, &entries, memo.as_ref(), listings)
-        {
+        place.write_data(&entries)
+    }
+
+    /// Writes the cache: the index naming `ahead` when the data file was
+    /// written ahead, else both.
+    pub fn store(
+        &self,
+        place: &cache::Place,
+        memo: Option<Memo>,
+        listings: &[u8],
+        ahead: Option<cache::DataFile>,
+    ) {
+        let known = self.known;
+        let kept = |i: usize| Some(known.loaded?.entries[known.hits[i]?].data);
+        let stored = self.stored();
+        let memo = memo.filter(|_| stored.len() == self.stats.len());
+        if let Some(data) = ahead {
+            place.name_data(data, memo.as_ref(), listings);
             return;
         }
+        if let Some(old) = known.loaded.filter(|_| known.any_hit()) {
+            let kept_bytes = stored
+                .iter()
+                .filter_map(|&(_, _, i)| kept(i))
+                .map(|(_, len)| len as usize)
+                .sum();
+            let entries: Vec<_> = stored
+                .iter()
+                .map(|&(key, stat, i)| {
+                    let parsed = &self.parsed[i];
+                    let source = kept(i).map_or(cache::Source::New(parsed), cache::Source::Kept);
+                    (key, stat, source)
+                })
+                .collect();
+            if cache::Place::worth_appending(old, kept_bytes)
+                && place.store_appended(old, &entries, memo.as_ref(), listings)
+            {
+                return;
+            }
+        }
+        let entries: Vec<_> = stored
+            .into_iter()
+            .map(|(key, stat, i)| (key, stat, &self.parsed[i]))
+            .collect();
+        place.store(&entries, memo.as_ref(), listings);
     }
-    let entries: Vec<_> = stored
-        .into_iter()
-        .map(|(key, stat, i)| (key, stat, &parsed[i]))
-        .collect();
-    place.store(&entries, memo.as_ref(), listings);
 }

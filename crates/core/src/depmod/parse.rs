@@ -249,14 +249,18 @@ impl Parsed {
     }
 }
 
-/// Parses every module (target paths), in parallel, results in input order.
-pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
+/// A module file as read: what depmod takes from it, and the file's
+/// identity when it was opened (`None` if it could not be read).
+pub(crate) type Read = (Parsed, Option<format::FileStat>);
+
+/// Reads every module (target paths), in parallel, results in input order.
+pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Read> {
     let compressed = paths.iter().any(|p| !p.ends_with(b".ko"));
     if !compressed {
         return paths
             .par_iter()
             .with_max_len(4)
-            .map(|p| parse_one(&root.host_bytes(p)))
+            .map(|p| read_one(&root.host_bytes(p)))
             .collect();
     }
     // Decompression dominates and one large module (amdgpu: 19 MiB) takes a
@@ -272,12 +276,12 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Parsed> {
         })
         .collect();
     sized.sort_unstable_by(|a, b| b.cmp(a));
-    let done: Vec<(usize, Parsed)> = sized
+    let done: Vec<(usize, Read)> = sized
         .par_iter()
         .with_max_len(1)
-        .map(|&(_, i)| (i, parse_one(&root.host_bytes(paths[i]))))
+        .map(|&(_, i)| (i, read_one(&root.host_bytes(paths[i]))))
         .collect();
-    let mut out: Vec<Parsed> = std::iter::repeat_with(Parsed::default)
+    let mut out: Vec<Read> = std::iter::repeat_with(|| (Parsed::default(), None))
         .take(paths.len())
         .collect();
     for (i, p) in done {
@@ -296,12 +300,25 @@ thread_local! {
 /// magic, EINVAL for a file too short for a magic number, corrupt
 /// compressed data or unusable ELF headers).
 pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
-    BUFFERS.with(
-        |buffers| match module_file::with_elf(path, &mut buffers.borrow_mut(), extract) {
-            Ok(parsed) => parsed,
-            Err(e) => Parsed::failed(e.errno()),
-        },
-    )
+    read_one(path).0
+}
+
+/// [`parse_one`], with the file's identity: taken from the descriptor
+/// read, it costs no lookup of the path. A change to the file while it is
+/// read gives it a ctime too recent for the cache to trust.
+fn read_one(path: &std::path::Path) -> Read {
+    BUFFERS.with(|buffers| {
+        let read = |elf: &Elf<'_>, meta: &std::fs::Metadata| {
+            (
+                extract(elf),
+                meta.is_file().then(|| format::FileStat::of(meta)),
+            )
+        };
+        match module_file::with_elf_and_metadata(path, &mut buffers.borrow_mut(), read) {
+            Ok(read) => read,
+            Err(e) => (Parsed::failed(e.errno()), None),
+        }
+    })
 }
 
 /// Copies what depmod needs out of the image.

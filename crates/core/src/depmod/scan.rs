@@ -52,11 +52,11 @@ pub(crate) struct Scan<'r> {
     root: &'r Root,
     by_name: super::hash::FastMap<Vec<u8>, usize>,
     pub found: Vec<Option<Found>>,
-    /// Whether module files are stat'ed (for the cache).
+    /// Whether module files are stat'ed, to compare with a cache's entries.
     pub stat: bool,
     /// Told as soon as the walk sees the tree changed (with `stat`).
     pub watch: Option<&'r walk::Watch<'r>>,
-    /// Directory listings from the cache, and those to keep (with `stat`).
+    /// Directory listings from the cache, and those to keep.
     pub remembered: Option<&'r walk::Remembered<'r>>,
 }
 

@@ -135,7 +135,8 @@ struct Walker<'w, 'a> {
 
 /// Walks `dir` (open; `path` its target path ending in `/`, `id` its
 /// device and inode). `stat`: take each module file's identity (and tell
-/// `watch` of changes).
+/// `watch` of changes). `remembered`: the listings to walk unchanged
+/// directories from, and where to keep those read.
 pub(crate) fn walk<'a>(
     config: &'a DepmodConfig,
     stat: bool,
@@ -157,7 +158,7 @@ pub(crate) fn walk<'a>(
         config,
         stat,
         watch: watch.filter(|_| stat),
-        remembered: remembered.filter(|_| stat),
+        remembered,
         shared: &shared,
     };
     let helpers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) - 1;
