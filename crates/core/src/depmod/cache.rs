@@ -181,10 +181,10 @@ impl Place {
         let id = new_id();
         let path = self.data_file(id);
         let mut written = None;
+        // The records come in chunks of about 60 KiB: written as they are.
         let made = self.put(&path, &mut |file| {
-            let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
-            written = Some(format::write_data(&mut out, id, entries)?);
-            out.flush()
+            written = Some(format::write_data(file, id, entries)?);
+            Ok(())
         });
         let (true, Some((heads, section))) = (made, written) else {
             return None;
