@@ -251,10 +251,10 @@ impl Parsed {
 
 /// A module file as read: what depmod takes from it, and the file's
 /// identity when it was opened (`None` if it could not be read).
-pub(crate) type Read = (Parsed, Option<format::FileStat>);
+pub(crate) type FileRead = (Parsed, Option<format::FileStat>);
 
 /// Reads every module (target paths), in parallel, results in input order.
-pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Read> {
+pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<FileRead> {
     let compressed = paths.iter().any(|p| !p.ends_with(b".ko"));
     if !compressed {
         return paths
@@ -276,12 +276,12 @@ pub(crate) fn parse_all(paths: &[&[u8]], root: &Root) -> Vec<Read> {
         })
         .collect();
     sized.sort_unstable_by(|a, b| b.cmp(a));
-    let done: Vec<(usize, Read)> = sized
+    let done: Vec<(usize, FileRead)> = sized
         .par_iter()
         .with_max_len(1)
         .map(|&(_, i)| (i, read_one(&root.host_bytes(paths[i]))))
         .collect();
-    let mut out: Vec<Read> = std::iter::repeat_with(|| (Parsed::default(), None))
+    let mut out: Vec<FileRead> = std::iter::repeat_with(|| (Parsed::default(), None))
         .take(paths.len())
         .collect();
     for (i, p) in done {
@@ -306,7 +306,7 @@ pub(crate) fn parse_one(path: &std::path::Path) -> Parsed {
 /// [`parse_one`], with the file's identity: taken from the descriptor
 /// read, it costs no lookup of the path. A change to the file while it is
 /// read gives it a ctime too recent for the cache to trust.
-fn read_one(path: &std::path::Path) -> Read {
+fn read_one(path: &std::path::Path) -> FileRead {
     BUFFERS.with(|buffers| {
         let read = |elf: &Elf<'_>, meta: &std::fs::Metadata| {
             (
