@@ -462,12 +462,18 @@ impl Leaving<'_> {
         if self.known.any_hit() {
             return None;
         }
-        let entries: Vec<_> = self
-            .stored()
+        place.write_data(&self.with_data(self.stored()))
+    }
+
+    /// `stored` with each module's data, as a whole write takes them.
+    fn with_data<'s>(
+        &'s self,
+        stored: Vec<(&'s [u8], cache::FileStat, usize)>,
+    ) -> Vec<(&'s [u8], cache::FileStat, &'s Parsed)> {
+        stored
             .into_iter()
             .map(|(key, stat, i)| (key, stat, &self.parsed[i]))
-            .collect();
-        place.write_data(&entries)
+            .collect()
     }
 
     /// Writes the cache: the index naming `ahead` when the data file was
@@ -507,10 +513,6 @@ impl Leaving<'_> {
                 return;
             }
         }
-        let entries: Vec<_> = stored
-            .into_iter()
-            .map(|(key, stat, i)| (key, stat, &self.parsed[i]))
-            .collect();
-        place.store(&entries, memo.as_ref(), listings);
+        place.store(&self.with_data(stored), memo.as_ref(), listings);
     }
 }
