@@ -464,7 +464,6 @@ fn no_cache_neither_reads_nor_writes() {
 #[test]
 fn runs_on_named_files_read_the_cache_but_leave_it() {
     let s = stacked();
-    let path = cache_path(&s);
     put_cache(&s, &fabricated(&s).to_bytes());
     let before = image(&s).unwrap();
     let base = s.dir().join("kernel/base.ko");
@@ -776,18 +775,24 @@ fn data_file_of_run(s: &Scenario) -> (PathBuf, u64) {
     (path, len)
 }
 
+/// [`stacked`], run until its cache holds every module with its settled
+/// identity, and that cache's data file with its length.
+fn stacked_and_cached() -> (Scenario, PathBuf, u64) {
+    let s = stacked();
+    run(&s);
+    wait_until_settled(&s.dir());
+    assert_eq!(run(&s), reference(&s));
+    let (first, len) = data_file_of_run(&s);
+    (s, first, len)
+}
+
 /// A run appends its records to the data file only where the index it
 /// read says the data ends. Bytes after that (another depmod appended, or
 /// one was killed while appending) make it write the cache whole, under a
 /// new data file, and remove the old one.
 #[test]
 fn records_are_appended_only_where_the_data_ends() {
-    let s = stacked();
-    let dir = s.dir();
-    run(&s);
-    wait_until_settled(&dir);
-    assert_eq!(run(&s), reference(&s));
-    let (first, len) = data_file_of_run(&s);
+    let (s, first, len) = stacked_and_cached();
 
     s.module(
         "updates/one.ko",
@@ -811,4 +816,41 @@ fn records_are_appended_only_where_the_data_ends() {
     assert_ne!(new, first, "appended after bytes no index names");
     assert!(!first.exists(), "the old data file was left");
     assert_eq!(image(&s).unwrap().len(), cache_of_run(&s).to_bytes().len());
+}
+
+/// The records a run read are appended to the data file before its
+/// outputs are made, and the index naming them is written whatever
+/// becomes of the outputs: a run stopped by a dependency cycle still
+/// leaves a valid cache that knows the modules it read, in the same data
+/// file.
+#[test]
+fn a_run_stopped_by_a_cycle_keeps_the_records_it_appended() {
+    let (s, first, len) = stacked_and_cached();
+    let dir = s.dir();
+
+    s.module(
+        "updates/loop_a.ko",
+        FakeModule::bare().export("loop_a_fn").import("loop_b_fn"),
+    );
+    s.module(
+        "updates/loop_b.ko",
+        FakeModule::bare().export("loop_b_fn").import("loop_a_fn"),
+    );
+    let stopped = run(&s);
+    assert!(!stopped.ok, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("Cycle detected"),
+        "{}",
+        stopped.stderr
+    );
+    let (same, longer) = data_file_of_run(&s);
+    assert_eq!(same, first, "the records were not appended");
+    assert!(longer > len, "the records were not appended");
+    let cache = cache_of_run(&s);
+    for path in [&b"updates/loop_a.ko"[..], b"updates/loop_b.ko"] {
+        assert!(cache.modules.iter().any(|m| m.path == path));
+    }
+
+    fs::remove_file(dir.join("updates/loop_b.ko")).unwrap();
+    assert_eq!(run(&s), reference(&s));
 }

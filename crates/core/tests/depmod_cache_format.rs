@@ -6,7 +6,7 @@
 
 use modutils_core::depmod::cache::{
     split_image, CacheFile, CachedDirectory, CachedModule, Digest, Event, FileStat, FormatError,
-    Memo, DATA_MAGIC, FORMAT_VERSION, MAGIC, TOOL_VERSION,
+    Memo, FORMAT_VERSION, MAGIC, TOOL_VERSION,
 };
 use modutils_core::depmod::ModuleSymbols;
 

@@ -198,7 +198,8 @@ impl Place {
     }
 
     /// The second half of [`Place::store`]: the index that names `data`,
-    /// then the release's other data files removed.
+    /// then, when `data` is a new data file, the release's other ones
+    /// removed.
     pub fn name_data(&self, mut data: DataFile, memo: Option<&Memo>, listings: &[u8]) {
         let index = format::index_file(
             &self.release,
@@ -208,8 +209,7 @@ impl Place {
             data.section,
             data.id,
         );
-        if self.put_index(&index) {
-            data.path = None;
+        if self.put_index(&index) && data.path.take().is_some() {
             self.remove_data_files_but(data.id);
         }
     }
@@ -233,24 +233,23 @@ impl Place {
         self.put_index(&index);
     }
 
-    /// Replaces the index with one that keeps `old`'s data file, with the
-    /// records of the modules read this run appended to it: after a module
-    /// added or removed, writing thousands of records the data file
-    /// already holds took longer than every output. The records of modules
-    /// gone stay behind, unreferenced, until a full write (see
-    /// [`Place::worth_appending`]). `false` when the data file is no
-    /// longer as `old` found it (another run appended to it or replaced
-    /// it) or the offsets would not fit the format; the caller then writes
-    /// it whole.
-    pub fn store_appended(
+    /// The data file of an index that keeps `old`'s, with the records of
+    /// the modules read this run appended to it: after a module added or
+    /// removed, writing thousands of records the data file already holds
+    /// took longer than every output. The records of modules gone stay
+    /// behind, unreferenced, until a full write (see
+    /// [`Place::worth_appending`]). `None` when the data file is no longer
+    /// as `old` found it (another run appended to it or replaced it) or
+    /// the offsets would not fit the format; the caller then writes it
+    /// whole.
+    pub fn append_data(
         &self,
         old: &Loaded,
         entries: &[(&[u8], FileStat, Source<'_>)],
-        memo: Option<&Memo>,
-        listings: &[u8],
-    ) -> bool {
+    ) -> Option<DataFile> {
         let len = old.head.sections[format::DATA].1;
-        let mut heads = format::Entries::default();
+        let mut heads =
+            format::Entries::with_capacity(entries.len(), entries.iter().map(|e| e.0.len()).sum());
         let mut added = Vec::new();
         for (path, stat, source) in entries {
             let at = match source {
@@ -258,37 +257,26 @@ impl Place {
                 Source::New(parsed) => {
                     let from = added.len();
                     format::encode_module(parsed, &mut added);
-                    let (Ok(at), Ok(n)) =
-                        (u32::try_from(len + from), u32::try_from(added.len() - from))
-                    else {
-                        return false;
-                    };
-                    (at, n)
+                    let at = u32::try_from(len + from).ok()?;
+                    (at, u32::try_from(added.len() - from).ok()?)
                 }
             };
             heads.push(path, *stat, at);
         }
         let total = len + added.len();
-        if u32::try_from(total).is_err() {
-            return false;
-        }
+        u32::try_from(total).ok()?;
         if !added.is_empty() && !self.append(old, &added) {
-            return false;
+            return None;
         }
         let mut crc =
             crc32fast::Hasher::new_with_initial_len(old.head.crc(format::DATA), len as u64);
         crc.update(&added);
-        let data = (total, crc.finalize());
-        let index = format::index_file(
-            &self.release,
-            &heads,
-            memo,
-            listings,
-            data,
-            old.head.data_id,
-        );
-        self.put_index(&index);
-        true
+        Some(DataFile {
+            id: old.head.data_id,
+            path: None,
+            heads,
+            section: (total, crc.finalize()),
+        })
     }
 
     /// Appends `added` to `old`'s data file, if it still ends where the
@@ -316,7 +304,7 @@ impl Place {
     }
 
     /// Whether a new cache keeping `kept` bytes of `old`'s data section
-    /// should be written by [`Place::store_appended`]: not once a quarter
+    /// should be written by [`Place::append_data`]: not once a quarter
     /// of the section would be records no entry uses, which a full write
     /// leaves out.
     pub fn worth_appending(old: &Loaded, kept: usize) -> bool {
@@ -368,11 +356,13 @@ impl Place {
     }
 }
 
-/// A data file written by [`Place::write_data`]: removed again unless an
-/// index comes to name it ([`Place::name_data`]).
+/// The data file a new index is to name ([`Place::name_data`]), with that
+/// index's entries: one written whole by [`Place::write_data`], removed
+/// again unless an index comes to name it, or the old one with records
+/// appended by [`Place::append_data`].
 pub(crate) struct DataFile {
     id: u64,
-    /// Where it is, until an index names it.
+    /// Where a new one is, until an index names it.
     path: Option<PathBuf>,
     heads: format::Entries,
     section: (usize, u32),

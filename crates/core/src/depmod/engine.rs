@@ -178,8 +178,15 @@ impl Depmod {
         };
         let written = std::thread::scope(|scope| {
             let leaving = &leaving;
-            let whole = keep.filter(|_| !known.any_hit());
-            let ahead = whole.map(|place| scope.spawn(move || leaving.write_ahead(place)));
+            // All of the cache but its index is written while the run goes
+            // on, the listings encoded too: the index holds the memo, which
+            // waits for the outputs.
+            let ahead = keep.map(|place| {
+                scope.spawn(move || {
+                    let data = leaving.write_ahead(place);
+                    (data, cache::listings::encode(listings))
+                })
+            });
             let mut store: Option<Store<'_>> = keep.map(|place| {
                 Box::new(move |complete: Option<(Vec<Digest>, Vec<cache::Event>)>| {
                     let memo = complete.map(|(outputs, events)| Memo {
@@ -187,9 +194,11 @@ impl Depmod {
                         outputs,
                         events,
                     });
-                    let listings = cache::listings::encode(listings);
-                    let ahead = ahead.and_then(|h| h.join().ok().flatten());
-                    leaving.store(place, memo, &listings, ahead);
+                    let (data, listings) = match ahead.map(|h| h.join()) {
+                        Some(Ok(made)) => made,
+                        _ => (None, cache::listings::encode(listings)),
+                    };
+                    leaving.store(place, memo, &listings, data);
                 }) as Store<'_>
             });
             let written = self.resolve_and_emit(

@@ -454,15 +454,35 @@ impl Leaving<'_> {
             .collect()
     }
 
-    /// The data file of a cache that is written whole whatever the run
-    /// makes (it knew no module from the old one), written now: the rest
-    /// of the run goes on meanwhile, and writing megabytes of records took
-    /// longer than the outputs' renames it used to run beside.
+    /// The cache's data file, written while the rest of the run goes on:
+    /// whole when no module came from the old cache, else (when worth it)
+    /// the old one with this run's records appended. Only the index, which
+    /// holds the memo, waits for the outputs. `None` leaves the data to
+    /// [`Leaving::store`], which writes it whole.
     pub fn write_ahead(&self, place: &cache::Place) -> Option<cache::DataFile> {
-        if self.known.any_hit() {
+        let known = self.known;
+        let stored = self.stored();
+        let Some(old) = known.loaded.filter(|_| known.any_hit()) else {
+            return place.write_data(&self.with_data(stored));
+        };
+        let kept = |i: usize| Some(old.entries[known.hits[i]?].data);
+        let kept_bytes = stored
+            .iter()
+            .filter_map(|&(_, _, i)| kept(i))
+            .map(|(_, len)| len as usize)
+            .sum();
+        if !cache::Place::worth_appending(old, kept_bytes) {
             return None;
         }
-        place.write_data(&self.with_data(self.stored()))
+        let entries: Vec<_> = stored
+            .into_iter()
+            .map(|(key, stat, i)| {
+                let source =
+                    kept(i).map_or(cache::Source::New(&self.parsed[i]), cache::Source::Kept);
+                (key, stat, source)
+            })
+            .collect();
+        place.append_data(old, &entries)
     }
 
     /// `stored` with each module's data, as a whole write takes them.
@@ -477,7 +497,8 @@ impl Leaving<'_> {
     }
 
     /// Writes the cache: the index naming `ahead` when the data file was
-    /// written ahead, else both.
+    /// written ahead, else both. A memo is kept only when every module is
+    /// in the cache.
     pub fn store(
         &self,
         place: &cache::Place,
@@ -485,34 +506,12 @@ impl Leaving<'_> {
         listings: &[u8],
         ahead: Option<cache::DataFile>,
     ) {
-        let known = self.known;
-        let kept = |i: usize| Some(known.loaded?.entries[known.hits[i]?].data);
-        let stored = self.stored();
-        let memo = memo.filter(|_| stored.len() == self.stats.len());
-        if let Some(data) = ahead {
-            place.name_data(data, memo.as_ref(), listings);
-            return;
+        let all_stored = (0..self.stats.len())
+            .all(|i| self.stats[i].is_some() && self.parsed[i].error.is_none());
+        let memo = memo.filter(|_| all_stored);
+        match ahead {
+            Some(data) => place.name_data(data, memo.as_ref(), listings),
+            None => place.store(&self.with_data(self.stored()), memo.as_ref(), listings),
         }
-        if let Some(old) = known.loaded.filter(|_| known.any_hit()) {
-            let kept_bytes = stored
-                .iter()
-                .filter_map(|&(_, _, i)| kept(i))
-                .map(|(_, len)| len as usize)
-                .sum();
-            let entries: Vec<_> = stored
-                .iter()
-                .map(|&(key, stat, i)| {
-                    let parsed = &self.parsed[i];
-                    let source = kept(i).map_or(cache::Source::New(parsed), cache::Source::Kept);
-                    (key, stat, source)
-                })
-                .collect();
-            if cache::Place::worth_appending(old, kept_bytes)
-                && place.store_appended(old, &entries, memo.as_ref(), listings)
-            {
-                return;
-            }
-        }
-        place.store(&self.with_data(stored), memo.as_ref(), listings);
     }
 }

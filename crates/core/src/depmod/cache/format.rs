@@ -508,6 +508,14 @@ pub(crate) struct Entries {
 }
 
 impl Entries {
+    /// Room for `count` entries whose paths add up to `path_bytes`.
+    pub fn with_capacity(count: usize, path_bytes: usize) -> Entries {
+        Entries {
+            count: 0,
+            bytes: Vec::with_capacity(count * (2 + STAT_LEN + 8) + path_bytes),
+        }
+    }
+
     /// Adds a module whose record is at `data` in the data section; a path
     /// too long to store is left out.
     pub fn push(&mut self, path: &[u8], stat: FileStat, data: (u32, u32)) {
@@ -534,19 +542,22 @@ pub(crate) fn index_file(
     id: u64,
 ) -> Vec<u8> {
     let release = &release[..release.len().min(usize::from(u16::MAX))];
-    let mut heads = Vec::with_capacity(4 + entries.bytes.len());
-    put_u32(&mut heads, entries.count);
-    heads.extend_from_slice(&entries.bytes);
+    // The entries section is its count, then the entries.
+    let count = entries.count.to_le_bytes();
+    let mut heads = crc32fast::Hasher::new();
+    heads.update(&count);
+    heads.update(&entries.bytes);
+    let heads = (count.len() + entries.bytes.len(), heads.finalize());
     let memo = memo.map(encode_memo).unwrap_or_default();
 
-    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.len() + memo.len() + listings.len());
+    let mut out = Vec::with_capacity(Head::MAX_LEN + heads.0 + memo.len() + listings.len());
     out.extend_from_slice(&MAGIC);
     put_u32(&mut out, FORMAT_VERSION);
     out.push(TOOL_VERSION.len() as u8);
     out.extend_from_slice(TOOL_VERSION.as_bytes());
     put_bytes16(&mut out, release);
     for (len, crc) in [
-        (heads.len(), crc32fast::hash(&heads)),
+        heads,
         (memo.len(), crc32fast::hash(&memo)),
         (listings.len(), crc32fast::hash(listings)),
         data,
@@ -557,7 +568,8 @@ pub(crate) fn index_file(
     out.extend_from_slice(&id.to_le_bytes());
     let crc = crc32fast::hash(&out);
     put_u32(&mut out, crc);
-    out.extend_from_slice(&heads);
+    out.extend_from_slice(&count);
+    out.extend_from_slice(&entries.bytes);
     out.extend_from_slice(&memo);
     out.extend_from_slice(listings);
     out
