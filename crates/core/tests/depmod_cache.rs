@@ -818,11 +818,9 @@ fn records_are_appended_only_where_the_data_ends() {
     assert_eq!(image(&s).unwrap().len(), cache_of_run(&s).to_bytes().len());
 }
 
-/// The records a run read are appended to the data file before its
-/// outputs are made, and the index naming them is written whatever
-/// becomes of the outputs: a run stopped by a dependency cycle still
-/// leaves a valid cache that knows the modules it read, in the same data
-/// file.
+/// The cache is written whatever becomes of the outputs: a run stopped by
+/// a dependency cycle still appends the records it read to the data file
+/// and leaves a valid index that names them.
 #[test]
 fn a_run_stopped_by_a_cycle_keeps_the_records_it_appended() {
     let (s, first, len) = stacked_and_cached();

@@ -178,15 +178,13 @@ impl Depmod {
         };
         let written = std::thread::scope(|scope| {
             let leaving = &leaving;
-            // All of the cache but its index is written while the run goes
-            // on, the listings encoded too: the index holds the memo, which
-            // waits for the outputs.
-            let ahead = keep.map(|place| {
-                scope.spawn(move || {
-                    let data = leaving.write_ahead(place);
-                    (data, cache::listings::encode(listings))
-                })
-            });
+            // A run that took no module from the cache writes the cache
+            // whole: its data file is written while the outputs are made.
+            // A run that read a few modules appends their records at the
+            // end instead: done ahead, the entries and the listings it
+            // holds meanwhile raised its peak memory by 1 MiB.
+            let whole = keep.filter(|_| !known.any_hit());
+            let ahead = whole.map(|place| scope.spawn(move || leaving.data_file(place)));
             let mut store: Option<Store<'_>> = keep.map(|place| {
                 Box::new(move |complete: Option<(Vec<Digest>, Vec<cache::Event>)>| {
                     let memo = complete.map(|(outputs, events)| Memo {
@@ -194,9 +192,10 @@ impl Depmod {
                         outputs,
                         events,
                     });
-                    let (data, listings) = match ahead.map(|h| h.join()) {
-                        Some(Ok(made)) => made,
-                        _ => (None, cache::listings::encode(listings)),
+                    let listings = cache::listings::encode(listings);
+                    let data = match ahead {
+                        Some(ahead) => ahead.join().ok().flatten(),
+                        None => leaving.data_file(place),
                     };
                     leaving.store(place, memo, &listings, data);
                 }) as Store<'_>

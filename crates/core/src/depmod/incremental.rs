@@ -454,12 +454,11 @@ impl Leaving<'_> {
             .collect()
     }
 
-    /// The cache's data file, written while the rest of the run goes on:
-    /// whole when no module came from the old cache, else (when worth it)
-    /// the old one with this run's records appended. Only the index, which
-    /// holds the memo, waits for the outputs. `None` leaves the data to
+    /// The data file the new cache is to name: written whole when no
+    /// module came from the old cache, else (when worth it) the old one
+    /// with this run's records appended. `None` leaves the data to
     /// [`Leaving::store`], which writes it whole.
-    pub fn write_ahead(&self, place: &cache::Place) -> Option<cache::DataFile> {
+    pub fn data_file(&self, place: &cache::Place) -> Option<cache::DataFile> {
         let known = self.known;
         let stored = self.stored();
         let Some(old) = known.loaded.filter(|_| known.any_hit()) else {
@@ -496,20 +495,20 @@ impl Leaving<'_> {
             .collect()
     }
 
-    /// Writes the cache: the index naming `ahead` when the data file was
-    /// written ahead, else both. A memo is kept only when every module is
-    /// in the cache.
+    /// Writes the cache: the index naming `data` when there is one (from
+    /// [`Leaving::data_file`]), else both. A memo is kept only when every
+    /// module is in the cache.
     pub fn store(
         &self,
         place: &cache::Place,
         memo: Option<Memo>,
         listings: &[u8],
-        ahead: Option<cache::DataFile>,
+        data: Option<cache::DataFile>,
     ) {
         let all_stored = (0..self.stats.len())
             .all(|i| self.stats[i].is_some() && self.parsed[i].error.is_none());
         let memo = memo.filter(|_| all_stored);
-        match ahead {
+        match data {
             Some(data) => place.name_data(data, memo.as_ref(), listings),
             None => place.store(&self.with_data(self.stored()), memo.as_ref(), listings),
         }

@@ -9,7 +9,6 @@
 //! file's temporary removed, so what ends up in place is what kmod's
 //! one-by-one run leaves.
 
-use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -217,20 +216,13 @@ impl<'a> OutDir<'a> {
         rep: &mut dyn Reporter,
     ) -> Result<(), Error> {
         std::thread::scope(|scope| {
-            let closers = (0..CLOSERS)
-                .filter_map(|_| {
-                    let (sender, closing) = std::sync::mpsc::channel::<File>();
-                    std::thread::Builder::new()
-                        .spawn_scoped(scope, move || closing.into_iter().for_each(drop))
-                        .ok()
-                        .map(|_| sender)
-                })
-                .collect();
-            let replaced = Replaced {
-                closers,
-                handed: Cell::new(0),
-            };
-            self.put_all_in_place(made, model, &replaced, rep)
+            let (replaced, closing) = std::sync::mpsc::channel::<File>();
+            // Without a thread, the files replaced are closed as they come.
+            let closer = std::thread::Builder::new()
+                .spawn_scoped(scope, move || closing.into_iter().for_each(drop))
+                .is_ok();
+            let replaced = closer.then_some(replaced);
+            self.put_all_in_place(made, model, replaced.as_ref(), rep)
         })
     }
 
@@ -238,7 +230,7 @@ impl<'a> OutDir<'a> {
         &self,
         made: Vec<Made>,
         model: &Model<'_>,
-        replaced: &Replaced,
+        replaced: Option<&Sender<File>>,
         rep: &mut dyn Reporter,
     ) -> Result<(), Error> {
         let mut made = made.into_iter();
@@ -262,7 +254,12 @@ impl<'a> OutDir<'a> {
 
     /// One output's messages, then the output put in place, as far as it
     /// got: an error ends the run.
-    fn settle(&self, m: Made, replaced: &Replaced, rep: &mut dyn Reporter) -> Result<(), Error> {
+    fn settle(
+        &self,
+        m: Made,
+        replaced: Option<&Sender<File>>,
+        rep: &mut dyn Reporter,
+    ) -> Result<(), Error> {
         match m.state {
             State::NotOpened(msg) => {
                 rep.log(Level::Err, &msg);
@@ -286,30 +283,27 @@ impl<'a> OutDir<'a> {
     }
 
     /// Renames an output into place. The file it replaces is held open
-    /// across the rename and handed to `replaced`, whose threads close it:
+    /// across the rename and handed to `replaced`, whose thread closes it:
     /// dropping the last reference to a file of megabytes frees its pages
     /// and blocks, which took longer than the rename itself, and the
     /// renames are one after another.
-    fn rename(&self, pending: Pending, replaced: &Replaced) -> Result<(), Error> {
+    fn rename(&self, pending: Pending, replaced: Option<&Sender<File>>) -> Result<(), Error> {
         let Pending {
             name,
             tmp_name,
             tmp,
         } = pending;
         let target = self.host.join(name);
-        // Without a closer, the file replaced is closed by the rename.
-        let old = if replaced.closers.is_empty() {
-            None
-        } else {
+        let old = replaced.and_then(|_| {
             OpenOptions::new()
                 .read(true)
                 .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
                 .open(&target)
                 .ok()
-        };
+        });
         let renamed = fs::rename(&tmp, &target);
-        if let Some(old) = old {
-            replaced.hand(old);
+        if let (Some(old), Some(replaced)) = (old, replaced) {
+            let _ = replaced.send(old);
         }
         if let Err(e) = renamed {
             let _ = fs::remove_file(&tmp);
@@ -328,27 +322,5 @@ impl<'a> OutDir<'a> {
             return Err(Error::Fatal(msg));
         }
         Ok(())
-    }
-}
-
-/// Threads that close the files the renames replaced. One alone was still
-/// freeing the large indexes' pages milliseconds after the last rename.
-const CLOSERS: usize = 2;
-
-/// Where the files replaced go: to each closer in turn, each closing
-/// them as they come, so that a full disk gets the room back at once.
-struct Replaced {
-    closers: Vec<Sender<File>>,
-    handed: Cell<usize>,
-}
-
-impl Replaced {
-    fn hand(&self, old: File) {
-        let n = self.handed.get();
-        self.handed.set(n + 1);
-        if let Some(closer) = self.closers.get(n % self.closers.len().max(1)) {
-            // A closer gone leaves the file to be closed here.
-            let _ = closer.send(old);
-        }
     }
 }
