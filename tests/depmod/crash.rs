@@ -160,7 +160,12 @@ fn writing_cache(child: &std::process::Child, dir: &Path) -> bool {
     })
 }
 
+/// How long a run is let go on between two looks, once its outputs are
+/// being made, when it is to be caught with some of them replaced.
+const MIXED_STEP: Duration = Duration::from_micros(50);
+
 /// Kills `child` while it is replacing files: it is stopped every `step`
+/// (every [`MIXED_STEP`] once writing has begun, for [`Moment::Mixed`])
 /// and looked at, and killed while stopped at the `moment` asked for.
 /// Polling a running process can miss a short writing phase on a busy
 /// machine; a stopped one cannot leave it. False if the run ended first.
@@ -176,7 +181,19 @@ fn kill_while_writing(
 ) -> bool {
     let mut seen = None;
     loop {
-        std::thread::sleep(step);
+        match (moment, seen) {
+            // Once the outputs are being made, their renames are at most a
+            // few milliseconds away and take a fraction of one: a sleep
+            // can oversleep the whole of them on a busy machine, so the
+            // run is let go on for a short spin each time.
+            (Moment::Mixed, Some(_)) => {
+                let until = Instant::now() + MIXED_STEP;
+                while Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+            }
+            _ => std::thread::sleep(step),
+        }
         signal(child, libc::SIGSTOP);
         if child.try_wait().unwrap().is_some() {
             return false;
