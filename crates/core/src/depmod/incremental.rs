@@ -436,21 +436,23 @@ pub(super) struct Leaving<'a> {
 }
 
 impl Leaving<'_> {
+    /// The identity module `i` is kept under, if the cache is to hold it
+    /// (it was read without error and its identity is known).
+    fn stored_stat(&self, i: usize) -> Option<cache::FileStat> {
+        let stat = self.stats[i]?;
+        self.parsed[i].error.is_none().then(|| {
+            if self.known.is_hit(i) {
+                stat
+            } else {
+                kept_stat(stat, self.started)
+            }
+        })
+    }
+
     /// (key, identity, module) of each module the cache is to hold.
     fn stored(&self) -> Vec<(&[u8], cache::FileStat, usize)> {
         (0..self.stats.len())
-            .filter_map(|i| {
-                let stat = self.stats[i]?;
-                let stat = if self.known.is_hit(i) {
-                    stat
-                } else {
-                    kept_stat(stat, self.started)
-                };
-                self.parsed[i]
-                    .error
-                    .is_none()
-                    .then_some((self.keys[i], stat, i))
-            })
+            .filter_map(|i| Some((self.keys[i], self.stored_stat(i)?, i)))
             .collect()
     }
 
@@ -505,9 +507,7 @@ impl Leaving<'_> {
         listings: &[u8],
         data: Option<cache::DataFile>,
     ) {
-        let all_stored = (0..self.stats.len())
-            .all(|i| self.stats[i].is_some() && self.parsed[i].error.is_none());
-        let memo = memo.filter(|_| all_stored);
+        let memo = memo.filter(|_| (0..self.stats.len()).all(|i| self.stored_stat(i).is_some()));
         match data {
             Some(data) => place.name_data(data, memo.as_ref(), listings),
             None => place.store(&self.with_data(self.stored()), memo.as_ref(), listings),
