@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # How far a module added to or removed from updates/ could go below
 # today's depmod run on Debian's 6.1 tree (uncompressed), with the rest of
-# the run as it is. Two builds of ours with benches/depmod-bound.patch
-# applied stand in for an output stage that costs nothing, and for one
-# that knows every output's bytes for free:
+# the run as it is. A build of ours with benches/depmod-bound.patch
+# applied has two switches, which stand in for an output stage that costs
+# nothing and for one that knows every output's bytes for free:
 #
 #   skipped   no output made or written at all (the cache is still
 #             written, without the record of the outputs)
